@@ -1,0 +1,72 @@
+#include "base/file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace husk {
+
+Result<std::string> read_file_at(int dirfd, const std::string& path) {
+  UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("open {}", path);
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("read {}", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<std::string> read_file(const std::string& path) { return read_file_at(AT_FDCWD, path); }
+
+Result<void> write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("write");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return ok();
+}
+
+Result<void> write_file_at(int dirfd, const std::string& path, std::string_view data) {
+  UniqueFd fd(::openat(dirfd, path.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC));
+  if (!fd) return fail_errno("open {}", path);
+  // Kernel files take one write; report the errno of that write.
+  ssize_t n = ::write(fd.get(), data.data(), data.size());
+  if (n < 0) return fail_errno("write {}", path);
+  if (static_cast<size_t>(n) != data.size()) return fail(EIO, "short write to {}", path);
+  return ok();
+}
+
+Result<void> write_file(const std::string& path, std::string_view data) {
+  return write_file_at(AT_FDCWD, path, data);
+}
+
+Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode) {
+  std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return fail_errno("create {}", tmp);
+  if (auto r = write_all(fd.get(), data); !r) {
+    ::unlink(tmp.c_str());
+    return std::move(r).context("write {}", tmp);
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    auto e = fail_errno("rename {} to {}", tmp, path);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return ok();
+}
+
+}  // namespace husk
