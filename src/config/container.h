@@ -45,6 +45,12 @@ struct Mount {
   uint64_t recursive_clear = 0;
   std::string data;                  // filesystem-specific options: "mode=755,size=65536k"
   bool bind() const { return (flags & 0x1000 /*MS_BIND*/) != 0; }
+  // Added by spec/ for runtime-spec v1.2 idmapped mounts: the "idmap"/"ridmap"
+  // options and mounts[].uidMappings/gidMappings.
+  bool idmap = false;            // "idmap" or "ridmap" given, or mappings present
+  bool idmap_recursive = false;  // "ridmap": idmap every mount below too
+  std::vector<IdMapping> uid_mappings;
+  std::vector<IdMapping> gid_mappings;
 };
 
 struct Device {

@@ -1,0 +1,140 @@
+#include "linux/process.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string_view>
+
+#include "base/file.h"
+#include "linux/capabilities.h"
+#include "spec/names.h"
+
+namespace husk::linux {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+  return s;
+}
+
+bool apparmor_enabled() {
+  auto v = read_file("/sys/module/apparmor/parameters/enabled");
+  return v && trim(*v) == "Y";
+}
+
+// selinuxfs registers itself only when SELinux was enabled at boot, and
+// /proc/filesystems reads the same from inside any mount namespace.
+bool selinux_enabled() {
+  auto v = read_file("/proc/filesystems");
+  if (!v) return false;
+  std::string_view all = *v;
+  for (size_t pos = 0; (pos = all.find("\tselinuxfs", pos)) != std::string_view::npos; ++pos) {
+    size_t end = pos + std::string_view("\tselinuxfs").size();
+    if (end == all.size() || all[end] == '\n') return true;
+  }
+  return false;
+}
+
+Result<void> apply_apparmor(const std::string& profile) {
+  if (!apparmor_enabled())
+    return fail(0, "apparmor profile \"{}\" requested but apparmor is not enabled on this host",
+                profile);
+  std::string cmd = "exec " + profile;
+  // Kernels with LSM stacking have a per-LSM directory; older ones only attr/exec.
+  auto r = write_file("/proc/self/attr/apparmor/exec", cmd);
+  if (!r && r.error().code == ENOENT) r = write_file("/proc/self/attr/exec", cmd);
+  return std::move(r).context("set apparmor profile \"{}\"", profile);
+}
+
+Result<void> apply_selinux(const std::string& label) {
+  if (!selinux_enabled())
+    return fail(0, "selinux label \"{}\" requested but selinux is not enabled on this host", label);
+  return write_file("/proc/self/attr/exec", label).context("set selinux label \"{}\"", label);
+}
+
+// In a user namespace whose gid map was written without setgroups, the
+// kernel refuses setgroups(2): /proc/self/setgroups then reads "deny".
+bool setgroups_denied() {
+  auto v = read_file("/proc/self/setgroups");
+  return v && trim(*v) == "deny";
+}
+
+// Raw syscalls: glibc's set*id wrappers broadcast to threads it believes
+// exist, which in a cloned child is the parent's view, not ours.
+Result<void> switch_user(const config::User& u, bool groups_denied) {
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return fail_errno("set keepcaps");
+  if (!groups_denied) {
+    std::vector<gid_t> gids(u.additional_gids.begin(), u.additional_gids.end());
+    if (::syscall(SYS_setgroups, gids.size(), gids.data()) < 0)
+      return fail_errno("setgroups {}", fmt::join(u.additional_gids, ","));
+  } else if (!u.additional_gids.empty()) {
+    return fail(EPERM, "setgroups {}: setgroups is denied in this user namespace",
+                fmt::join(u.additional_gids, ","));
+  }
+  if (::syscall(SYS_setresgid, u.gid, u.gid, u.gid) < 0) return fail_errno("setresgid {}", u.gid);
+  if (::syscall(SYS_setresuid, u.uid, u.uid, u.uid) < 0) return fail_errno("setresuid {}", u.uid);
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return fail_errno("clear keepcaps");
+  return ok();
+}
+
+}  // namespace
+
+std::string rlimit_label(int resource) {
+  std::string_view name = spec::rlimit_name(resource);
+  return name.empty() ? fmt::format("resource {}", resource) : std::string(name);
+}
+
+Result<void> apply_rlimits(const std::vector<config::Rlimit>& rlimits) {
+  for (const auto& r : rlimits) {
+    rlimit lim{static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)};
+    if (::setrlimit(static_cast<__rlimit_resource_t>(r.resource), &lim) < 0)
+      return fail_errno("setrlimit {}", rlimit_label(r.resource));
+  }
+  return ok();
+}
+
+Result<void> set_oom_score_adj(int score) {
+  return write_file("/proc/self/oom_score_adj", std::to_string(score))
+      .context("set oom_score_adj {}", score);
+}
+
+Result<void> apply_security_labels(const config::Process& p) {
+  if (!p.apparmor_profile.empty()) HUSK_TRY(apply_apparmor(p.apparmor_profile));
+  if (!p.selinux_label.empty()) HUSK_TRY(apply_selinux(p.selinux_label));
+  return ok();
+}
+
+Result<UniqueFd> finalize_process(const config::Process& p, const CompiledSeccomp* seccomp) {
+  // Read before any filter is in place: the filter may deny open().
+  HUSK_TRY_ASSIGN(unsigned last_cap, read_cap_last_cap().context("set capabilities"));
+  bool groups_denied = setgroups_denied();
+  const config::Capabilities caps = p.capabilities.value_or(config::Capabilities{});
+  UniqueFd notify;
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return fail_errno("set no_new_privs");
+  // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter,
+  // so it goes in now, while we still have it.
+  if (seccomp != nullptr && !p.no_new_privileges) {
+    HUSK_TRY_ASSIGN(notify, load_seccomp(*seccomp));
+  }
+  HUSK_TRY(drop_bounding_set(caps.bounding, last_cap).context("set capabilities"));
+  HUSK_TRY(switch_user(p.user, groups_denied));
+  HUSK_TRY(apply_capabilities(caps, last_cap).context("set capabilities"));
+  if (p.user.umask) ::umask(static_cast<mode_t>(*p.user.umask));
+  if (seccomp != nullptr && p.no_new_privileges) {
+    HUSK_TRY_ASSIGN(notify, load_seccomp(*seccomp));
+  }
+  return notify;
+}
+
+Result<UniqueFd> finalize_process(const config::Process& p, const config::Seccomp* seccomp) {
+  if (seccomp == nullptr) return finalize_process(p, nullptr);
+  HUSK_TRY_ASSIGN(CompiledSeccomp compiled, compile_seccomp(*seccomp));
+  return finalize_process(p, &compiled);
+}
+
+}  // namespace husk::linux

@@ -1,0 +1,248 @@
+#include "linux/seccomp_filter.h"
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace husk::linux {
+namespace {
+
+using config::SeccompAction;
+
+constexpr std::string_view kArchPrefix = "SCMP_ARCH_";
+constexpr unsigned kMaxSyscallArgs = 6;
+// libseccomp's binary-tree layout pays off only for long rule lists, and
+// 2.5.x misbehaves with it on an empty list.
+constexpr size_t kOptimizeAbove = 32;
+
+struct FlagName {
+  std::string_view name;
+  unsigned long kernel_flag;
+};
+
+// TSYNC maps to nothing: the init is single-threaded, and the kernel refuses
+// TSYNC together with NEW_LISTENER. runc ignores it the same way.
+constexpr FlagName kFlags[] = {
+    {"SECCOMP_FILTER_FLAG_TSYNC", 0},
+    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
+};
+
+scmp_compare to_scmp_op(config::SeccompOp op) {
+  switch (op) {
+    case config::SeccompOp::kNotEqual: return SCMP_CMP_NE;
+    case config::SeccompOp::kLessThan: return SCMP_CMP_LT;
+    case config::SeccompOp::kLessEqual: return SCMP_CMP_LE;
+    case config::SeccompOp::kEqualTo: return SCMP_CMP_EQ;
+    case config::SeccompOp::kGreaterEqual: return SCMP_CMP_GE;
+    case config::SeccompOp::kGreaterThan: return SCMP_CMP_GT;
+    case config::SeccompOp::kMaskedEqual: return SCMP_CMP_MASKED_EQ;
+  }
+  return _SCMP_CMP_MIN;  // unreachable: the enum is closed
+}
+
+Result<void> add_architectures(scmp_filter_ctx ctx, const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    std::string_view v = name;
+    uint32_t token = 0;
+    if (v.starts_with(kArchPrefix)) {
+      std::string lower(v.substr(kArchPrefix.size()));
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      token = seccomp_arch_resolve_name(lower.c_str());
+    }
+    if (token == 0) return fail(0, "unknown seccomp architecture \"{}\"", name);
+    int rc = seccomp_arch_add(ctx, token);
+    if (rc == -EDOM)  // libseccomp cannot mix byte orders in one filter
+      return fail(0, "seccomp architecture \"{}\" differs in byte order from the native one", name);
+    if (rc < 0 && rc != -EEXIST) return fail(-rc, "add seccomp architecture \"{}\"", name);
+  }
+  return ok();
+}
+
+Result<unsigned long> translate_flags(const std::vector<std::string>& names) {
+  unsigned long out = 0;
+  for (const auto& name : names) {
+    const FlagName* found = nullptr;
+    for (const auto& f : kFlags)
+      if (f.name == name) found = &f;
+    if (found == nullptr) return fail(0, "seccomp flag \"{}\" is not supported", name);
+    out |= found->kernel_flag;
+  }
+  return out;
+}
+
+// The rules that share no argument index go in as one rule (AND); when two
+// conditions test the same index, runc adds each condition as its own rule,
+// which makes the whole list an OR. We keep that documented behaviour.
+Result<void> add_rule(scmp_filter_ctx ctx, const config::SeccompRule& rule, uint32_t action,
+                      const std::string& name, int nr) {
+  std::vector<scmp_arg_cmp> conds;
+  unsigned per_index[kMaxSyscallArgs] = {};
+  bool shared_index = false;
+  for (const auto& a : rule.args) {
+    if (a.index >= kMaxSyscallArgs)
+      return fail(0, "seccomp rule for syscall \"{}\": argument index {} is out of range", name,
+                  a.index);
+    shared_index |= ++per_index[a.index] > 1;
+    conds.push_back(scmp_arg_cmp{a.index, to_scmp_op(a.op), a.value, a.value_two});
+  }
+  auto added = [&](int rc) -> Result<void> {
+    if (rc < 0) return fail(-rc, "add seccomp rule for syscall \"{}\"", name);
+    return ok();
+  };
+  if (!shared_index)
+    return added(
+        seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(conds.size()), conds.data()));
+  for (const auto& c : conds) HUSK_TRY(added(seccomp_rule_add_array(ctx, action, nr, 1, &c)));
+  return ok();
+}
+
+Result<void> add_rules(scmp_filter_ctx ctx, const config::Seccomp& cfg, uint32_t default_action) {
+  for (const auto& rule : cfg.syscalls) {
+    uint32_t action = seccomp_action_value(rule.action, rule.errno_ret);
+    // libseccomp rejects a rule that repeats the default action; it is a no-op anyway.
+    if (action == default_action) continue;
+    for (const auto& name : rule.names) {
+      if (name.empty()) return fail(0, "seccomp rule has an empty syscall name");
+      if (rule.action == SeccompAction::kNotify && name == "write")
+        return fail(0, "SCMP_ACT_NOTIFY cannot be used for the write syscall");
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) continue;  // unknown to libseccomp: skipped, as runc does
+      HUSK_TRY(add_rule(ctx, rule, action, name, nr));
+    }
+  }
+  return ok();
+}
+
+bool any_notify(const config::Seccomp& cfg) {
+  for (const auto& rule : cfg.syscalls)
+    if (rule.action == SeccompAction::kNotify) return true;
+  return false;
+}
+
+}  // namespace
+
+SeccompFilter::SeccompFilter(SeccompFilter&& o) noexcept
+    : ctx_(std::exchange(o.ctx_, nullptr)),
+      load_flags_(o.load_flags_),
+      uses_notify_(o.uses_notify_) {}
+
+SeccompFilter& SeccompFilter::operator=(SeccompFilter&& o) noexcept {
+  if (this != &o) {
+    if (ctx_ != nullptr) seccomp_release(ctx_);
+    ctx_ = std::exchange(o.ctx_, nullptr);
+    load_flags_ = o.load_flags_;
+    uses_notify_ = o.uses_notify_;
+  }
+  return *this;
+}
+
+SeccompFilter::~SeccompFilter() {
+  if (ctx_ != nullptr) seccomp_release(ctx_);
+}
+
+uint32_t seccomp_action_value(SeccompAction action, std::optional<uint32_t> errno_ret) {
+  switch (action) {
+    case SeccompAction::kKill:
+    case SeccompAction::kKillThread: return SCMP_ACT_KILL_THREAD;
+    case SeccompAction::kKillProcess: return SCMP_ACT_KILL_PROCESS;
+    case SeccompAction::kTrap: return SCMP_ACT_TRAP;
+    case SeccompAction::kErrno: return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
+    case SeccompAction::kTrace: return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
+    case SeccompAction::kAllow: return SCMP_ACT_ALLOW;
+    case SeccompAction::kLog: return SCMP_ACT_LOG;
+    case SeccompAction::kNotify: return SCMP_ACT_NOTIFY;
+  }
+  return SCMP_ACT_KILL_PROCESS;  // unreachable: the enum is closed
+}
+
+Result<SeccompFilter> build_seccomp_filter(const config::Seccomp& cfg) {
+  // The notify fd reaches the runtime through a syscall of ours, which must
+  // not itself wait on the listener nobody holds yet.
+  if (cfg.default_action == SeccompAction::kNotify)
+    return fail(0, "SCMP_ACT_NOTIFY cannot be used as the default seccomp action");
+  uint32_t default_action = seccomp_action_value(cfg.default_action, cfg.default_errno_ret);
+  SeccompFilter filter;
+  filter.ctx_ = seccomp_init(default_action);
+  if (filter.ctx_ == nullptr) return fail(EINVAL, "create seccomp filter");
+  HUSK_TRY_ASSIGN(unsigned long flags, translate_flags(cfg.flags));
+  filter.uses_notify_ = any_notify(cfg);
+  if (filter.uses_notify_) {
+    flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  } else {
+    // The kernel refuses WAIT_KILLABLE_RECV without a listener; it means nothing then.
+    flags &= ~static_cast<unsigned long>(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+  }
+  filter.load_flags_ = flags;
+  // no_new_privs is the caller's business (finalize_process), never libseccomp's.
+  if (int rc = seccomp_attr_set(filter.ctx_, SCMP_FLTATR_CTL_NNP, 0); rc < 0)
+    return fail(-rc, "clear seccomp no_new_privs attribute");
+  if (cfg.syscalls.size() > kOptimizeAbove)
+    (void)seccomp_attr_set(filter.ctx_, SCMP_FLTATR_CTL_OPTIMIZE, 2);  // optional speed-up
+  HUSK_TRY(add_architectures(filter.ctx_, cfg.architectures));
+  HUSK_TRY(add_rules(filter.ctx_, cfg, default_action));
+  return filter;
+}
+
+Result<std::vector<uint8_t>> export_bpf(const SeccompFilter& filter) {
+  if (filter.ctx() == nullptr) return fail(EINVAL, "export seccomp filter: empty filter");
+  UniqueFd fd(::memfd_create("husk-seccomp", MFD_CLOEXEC));
+  if (!fd) return fail_errno("export seccomp filter: memfd_create");
+  if (int rc = seccomp_export_bpf(filter.ctx(), fd.get()); rc < 0)
+    return fail(-rc, "export seccomp filter");
+  std::vector<uint8_t> out;
+  uint8_t buf[4096];
+  for (off_t off = 0;;) {
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf, off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("export seccomp filter: read");
+    if (n == 0) break;
+    out.insert(out.end(), buf, buf + n);
+    off += n;
+  }
+  if (out.empty() || out.size() % sizeof(sock_filter) != 0)
+    return fail(EIO, "export seccomp filter: bad program size {}", out.size());
+  return out;
+}
+
+Result<CompiledSeccomp> compile_seccomp(const config::Seccomp& cfg) {
+  HUSK_TRY_ASSIGN(SeccompFilter filter, build_seccomp_filter(cfg));
+  HUSK_TRY_ASSIGN(std::vector<uint8_t> program, export_bpf(filter));
+  return CompiledSeccomp{std::move(program), filter.load_flags(), filter.uses_notify()};
+}
+
+Result<UniqueFd> load_seccomp(const CompiledSeccomp& compiled) {
+  size_t count = compiled.program.size() / sizeof(sock_filter);
+  if (count == 0 || compiled.program.size() % sizeof(sock_filter) != 0)
+    return fail(EINVAL, "load seccomp filter: bad program size {}", compiled.program.size());
+  if (count > BPF_MAXINSNS)
+    return fail(E2BIG, "seccomp filter has {} instructions, the kernel takes at most {}", count,
+                BPF_MAXINSNS);
+  std::vector<sock_filter> insns(count);
+  std::memcpy(insns.data(), compiled.program.data(), compiled.program.size());
+  sock_fprog prog{static_cast<unsigned short>(count), insns.data()};
+  unsigned long flags = compiled.load_flags;
+  if (compiled.uses_notify) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (rc < 0) return fail_errno("load seccomp filter");
+  // With a listener the kernel returns its fd, already close-on-exec.
+  if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) return UniqueFd(static_cast<int>(rc));
+  return UniqueFd();
+}
+
+Result<UniqueFd> load_seccomp(const config::Seccomp& cfg) {
+  HUSK_TRY_ASSIGN(CompiledSeccomp compiled, compile_seccomp(cfg));
+  return load_seccomp(compiled);
+}
+
+}  // namespace husk::linux

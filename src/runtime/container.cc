@@ -1,0 +1,147 @@
+// Parent side of create/run: make the state dir, clone the init into its
+// namespaces, answer its requests, record the state. Each step's undo is an
+// RAII guard disarmed only once the whole create has succeeded.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "runtime/init.h"
+#include "runtime/launch.h"
+#include "runtime/state.h"
+#include "sys/process.h"
+
+namespace husk::runtime {
+namespace {
+
+std::string format_id_map(const std::vector<config::IdMapping>& maps) {
+  std::string out;
+  for (const auto& m : maps) out += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+  return out;
+}
+
+Result<void> write_id_maps(pid_t pid, const config::Container& c) {
+  std::string base = fmt::format("/proc/{}/", pid);
+  if (!c.gid_mappings.empty())
+    HUSK_TRY(write_file(base + "gid_map", format_id_map(c.gid_mappings)).context("write gid_map"));
+  if (!c.uid_mappings.empty())
+    HUSK_TRY(write_file(base + "uid_map", format_id_map(c.uid_mappings)).context("write uid_map"));
+  return ok();
+}
+
+Result<void> check_config(const config::Container& c) {
+  struct stat st{};
+  if (::stat(c.root_path.c_str(), &st) < 0) return fail_errno("rootfs {:?}", c.root_path);
+  if (!S_ISDIR(st.st_mode)) return fail(ENOTDIR, "rootfs {:?}", c.root_path);
+  if (!c.has_namespace(config::NamespaceType::kMount))
+    return fail(0, "a mount namespace is required (linux.namespaces has no \"mount\")");
+  if (c.process.args.empty()) return fail(0, "process.args must not be empty");
+  return ok();
+}
+
+// Answers the init's requests until it reports ready (or fails).
+Result<void> serve_init(Launched& l, const config::Container& c) {
+  for (;;) {
+    auto m = l.sock.recv();
+    if (!m) {
+      int status = 0;
+      if (::waitpid(l.child.pid(), &status, WNOHANG) == l.child.pid()) l.child.forget();
+      return fail(0, "container init exited before it was ready");
+    }
+    switch (m->type) {
+      case MsgType::kMapRequest:
+        HUSK_TRY(write_id_maps(l.child.pid(), c));
+        HUSK_TRY(l.sock.send(MsgType::kMapped));
+        break;
+      case MsgType::kInitPid: {
+        // The stage forked the real init and exits: reap it, adopt the init.
+        pid_t init = static_cast<pid_t>(std::stol(m->payload));
+        int status = 0;
+        ::waitpid(l.child.pid(), &status, 0);
+        l.child.forget();
+        l.child = ChildProcess(init, /*reap=*/true);
+        break;
+      }
+      case MsgType::kReady: return ok();
+      case MsgType::kError: return std::unexpected(error_from_message(*m));
+      default:
+        return fail(EPROTO, "sync: unexpected {} message from init", msg_name(m->type));
+    }
+  }
+}
+
+}  // namespace
+
+ChildProcess::~ChildProcess() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  if (reap_) ::waitpid(pid_, nullptr, 0);
+}
+
+Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts, bool run_mode,
+                        const sigset_t& original_mask) {
+  HUSK_TRY(check_config(cfg));
+  // Compiling a profile costs milliseconds: do it once, before anything
+  // exists to undo, so a bad profile fails early and the init only loads.
+  std::optional<linux::CompiledSeccomp> seccomp;
+  if (cfg.seccomp) {
+    HUSK_TRY_ASSIGN(seccomp, linux::compile_seccomp(*cfg.seccomp).context("seccomp"));
+  }
+  HUSK_TRY_ASSIGN(StateDir dir, StateDir::create(opts.root, opts.id));
+  if (!run_mode && ::mkfifoat(dir.fd(), kExecFifo, 0622) < 0)
+    return fail_errno("create {}/{}", dir.path(), kExecFifo);
+  UniqueFd fifo_dir(::open(dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fifo_dir) return fail_errno("open {}", dir.path());
+  HUSK_TRY_ASSIGN(auto socks, SyncSocket::pair());
+
+  InitContext ctx;
+  ctx.cfg = &cfg;
+  ctx.opts = &opts;
+  ctx.seccomp = seccomp ? &*seccomp : nullptr;
+  ctx.plan = plan_namespaces(cfg);
+  ctx.sock = &socks.second;
+  ctx.parent_sock_fd = socks.first.fd();
+  ctx.locked_dir_fd = dir.fd();
+  ctx.fifo_dir_fd = fifo_dir.get();
+  ctx.run_mode = run_mode;
+  ctx.original_mask = original_mask;
+
+  // An init in a staged pid namespace is our grandchild: be its reaper.
+  if (run_mode && ctx.plan.fork_for_pid) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  HUSK_TRY_ASSIGN(pid_t pid, sys::clone3(static_cast<uint64_t>(ctx.plan.clone_flags)));
+  if (pid == 0) init_main(ctx);
+
+  Launched l{.dir = std::move(dir), .sock = std::move(socks.first), .child = ChildProcess(pid, true)};
+  socks.second.close();
+  HUSK_TRY(serve_init(l, cfg).context("container init"));
+
+  ContainerState st;
+  st.id = opts.id;
+  st.pid = l.child.pid();
+  HUSK_TRY_ASSIGN(st.start_time, sys::process_start_time(st.pid));
+  st.bundle = cfg.bundle;
+  st.rootfs = cfg.root_path;
+  st.created = now_rfc3339();
+  st.annotations = cfg.annotations;
+  HUSK_TRY(l.dir.save(st));
+  if (!opts.pid_file.empty())
+    HUSK_TRY(write_file_atomic(opts.pid_file, std::to_string(st.pid)).context("write pid file"));
+  l.state = std::move(st);
+  return l;
+}
+
+Result<void> create(const config::Container& cfg, const CreateOptions& opts) {
+  sigset_t mask;
+  ::sigprocmask(SIG_SETMASK, nullptr, &mask);
+  HUSK_TRY_ASSIGN(Launched l, launch(cfg, opts, /*run_mode=*/false, mask));
+  // The init now waits on exec.fifo and belongs to whoever reaps orphans.
+  l.child.release();
+  l.dir.disarm();
+  return ok();
+}
+
+}  // namespace husk::runtime

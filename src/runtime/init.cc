@@ -1,0 +1,215 @@
+#include "runtime/init.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "base/file.h"
+#include "linux/capabilities.h"
+#include "linux/exec_lookup.h"
+#include "linux/process.h"
+#include "linux/rootfs.h"
+#include "linux/sysctl.h"
+#include "sys/process.h"
+
+namespace husk::runtime {
+namespace {
+
+using config::NamespaceType;
+
+// Joins every namespace given by path; the user namespace first so that
+// the others are entered with its privileges.
+Result<void> join_namespaces(const config::Container& c) {
+  auto join = [](const config::Namespace& ns) -> Result<void> {
+    UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_errno("open {} namespace {:?}", proc_name(ns.type), ns.path);
+    return sys::setns(fd.get(), clone_flag(ns.type))
+        .context("join {} namespace {:?}", proc_name(ns.type), ns.path);
+  };
+  if (const auto* user = c.find_namespace(NamespaceType::kUser); user && !user->path.empty())
+    HUSK_TRY(join(*user));
+  for (const auto& ns : c.namespaces) {
+    if (ns.path.empty() || ns.type == NamespaceType::kUser || ns.type == NamespaceType::kMount)
+      continue;
+    HUSK_TRY(join(ns));
+  }
+  // The mount namespace last: entering it changes what paths mean.
+  if (const auto* mnt = c.find_namespace(NamespaceType::kMount); mnt && !mnt->path.empty())
+    HUSK_TRY(join(*mnt));
+  return ok();
+}
+
+Result<void> request_id_maps(SyncSocket& sock) {
+  HUSK_TRY(sock.send(MsgType::kMapRequest));
+  HUSK_TRY(sock.expect(MsgType::kMapped));
+  // Become the user namespace's root where it is mapped; a map without 0
+  // leaves us as the overflow id, with full capabilities in the namespace.
+  if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return fail_errno("setresgid 0");
+  if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return fail_errno("setresuid 0");
+  return ok();
+}
+
+// The staged path: join, unshare, and fork the real init when the pid
+// namespace changes (setns/unshare of a pid namespace only affect children).
+Result<void> staged_namespaces(const InitContext& ctx) {
+  const auto& plan = ctx.plan;
+  HUSK_TRY(join_namespaces(*ctx.cfg));
+  if (plan.new_user) {
+    HUSK_TRY(sys::unshare(CLONE_NEWUSER).context("create user namespace"));
+    HUSK_TRY(request_id_maps(*ctx.sock));
+  }
+  if (plan.unshare_flags != 0)
+    HUSK_TRY(sys::unshare(plan.unshare_flags).context("create namespaces"));
+  if (!plan.fork_for_pid) return ok();
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork init");
+  if (pid > 0) {
+    auto sent = ctx.sock->send(MsgType::kInitPid, std::to_string(pid));
+    ::_exit(sent ? 0 : 1);
+  }
+  return ok();
+}
+
+// Offsets can be written only before any process is in the namespace:
+// unshare makes it for our children, write, then move ourselves in.
+Result<void> enter_time_namespace(const config::Container& c) {
+  HUSK_TRY(sys::unshare(CLONE_NEWTIME).context("create time namespace"));
+  std::string offsets;
+  for (const auto& [clock, off] : c.time_offsets)
+    offsets += fmt::format("{} {} {}\n", clock, off.secs, off.nanosecs);
+  if (!offsets.empty())
+    HUSK_TRY(write_file("/proc/self/timens_offsets", offsets).context("set time offsets"));
+  UniqueFd fd(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("open time namespace");
+  return sys::setns(fd.get(), CLONE_NEWTIME).context("enter time namespace");
+}
+
+Result<void> bring_up_loopback() {
+  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s) return fail_errno("socket");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) return fail_errno("get lo flags");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) < 0) return fail_errno("set lo up");
+  return ok();
+}
+
+Result<void> setup_namespaces(const InitContext& ctx) {
+  const auto& plan = ctx.plan;
+  if (plan.staged) {
+    HUSK_TRY(staged_namespaces(ctx));
+  } else if (plan.new_user) {
+    HUSK_TRY(request_id_maps(*ctx.sock));
+  }
+  if (plan.new_time) HUSK_TRY(enter_time_namespace(*ctx.cfg));
+  if (plan.new_cgroup)
+    HUSK_TRY(sys::unshare(CLONE_NEWCGROUP).context("create cgroup namespace"));
+  if (plan.new_net) HUSK_TRY(bring_up_loopback().context("network namespace"));
+  return ok();
+}
+
+Result<void> set_names(const config::Container& c) {
+  if (!c.hostname.empty() && ::sethostname(c.hostname.data(), c.hostname.size()) < 0)
+    return fail_errno("set hostname {:?}", c.hostname);
+  if (!c.domainname.empty() && ::setdomainname(c.domainname.data(), c.domainname.size()) < 0)
+    return fail_errno("set domainname {:?}", c.domainname);
+  return ok();
+}
+
+// A fresh session keyring per container, so containers never share keys
+// with the host or each other (runc does the same).
+void join_session_keyring(const std::string& id) {
+  constexpr long kKeyctlJoinSessionKeyring = 1;
+  std::string name = "_ses." + id;
+  (void)::syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, name.c_str());
+}
+
+Result<void> wait_for_start(const InitContext& ctx) {
+  if (ctx.run_mode) {
+    HUSK_TRY(ctx.sock->expect(MsgType::kStart));
+    return ok();
+  }
+  // Blocks until `start` opens the fifo for reading.
+  UniqueFd fifo(::openat(ctx.fifo_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC));
+  if (!fifo) return fail_errno("open exec fifo");
+  return write_all(fifo.get(), "0").context("write exec fifo");
+}
+
+// Everything the init does, in order. Each step names itself in its errors.
+Result<std::string> init_steps(const InitContext& ctx, UniqueFd* notify_fd) {
+  const config::Container& c = *ctx.cfg;
+  HUSK_TRY(setup_namespaces(ctx));
+  // Nothing in the container may open /proc/<us>/exe (the runtime binary)
+  // or ptrace us while we still run runtime code (CVE-2019-5736). Set after
+  // the namespaces: a non-dumpable process cannot write its own timens file.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (::setsid() < 0 && errno != EPERM) return fail_errno("setsid");
+  linux::RootfsOptions ro{.in_user_namespace = ctx.plan.new_user ||
+                                               c.find_namespace(NamespaceType::kUser) != nullptr,
+                          .new_cgroup_namespace = ctx.plan.new_cgroup,
+                          .no_pivot = ctx.opts->no_pivot};
+  HUSK_TRY(linux::prepare_rootfs(c, ro));
+  HUSK_TRY(linux::enter_rootfs(c, ctx.opts->no_pivot));
+  HUSK_TRY(set_names(c));
+  HUSK_TRY(linux::apply_sysctl(c.sysctl));
+  HUSK_TRY(linux::finalize_rootfs(c));
+  HUSK_TRY(linux::apply_rlimits(c.process.rlimits));
+  if (c.process.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(*c.process.oom_score_adj));
+  HUSK_TRY(linux::apply_security_labels(c.process));
+  if (!ctx.opts->no_new_keyring) join_session_keyring(ctx.opts->id);
+  if (::chdir(c.process.cwd.c_str()) < 0) return fail_errno("chdir to cwd {:?}", c.process.cwd);
+  HUSK_TRY_ASSIGN(std::string path, linux::find_executable(c.process.env, c.process.args[0]));
+  // The notify listener fd (if any) stays open, close-on-exec, until execve.
+  HUSK_TRY_ASSIGN(*notify_fd, linux::finalize_process(c.process, ctx.seccomp));
+  HUSK_TRY(sys::cloexec_from(3 + ctx.opts->preserve_fds));
+  return path;
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+void init_main(const InitContext& ctx) {
+  ::close(ctx.parent_sock_fd);
+  ::close(ctx.locked_dir_fd);
+  // Die with the runtime while it sets us up; from kReady on, `create` may
+  // exit and the init must outlive it.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  UniqueFd notify_fd;
+  auto path = init_steps(ctx, &notify_fd);
+  if (!path) {
+    ctx.sock->send_error(path.error());
+    ::_exit(1);
+  }
+  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (auto r = ctx.sock->send(MsgType::kReady); !r) ::_exit(1);
+  if (auto r = wait_for_start(ctx); !r) {
+    ctx.sock->send_error(r.error());
+    ::_exit(1);
+  }
+  ::sigprocmask(SIG_SETMASK, &ctx.original_mask, nullptr);
+  auto argv = c_strings(ctx.cfg->process.args);
+  auto envp = c_strings(ctx.cfg->process.env);
+  ::execve(path->c_str(), argv.data(), envp.data());
+  Error e{errno, fmt::format("exec {:?}", ctx.cfg->process.args[0])};
+  ctx.sock->send_error(e);
+  if (!ctx.run_mode) fmt::print(stderr, "husk: {}\n", e.what());
+  ::_exit(127);
+}
+
+}  // namespace husk::runtime

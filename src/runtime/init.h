@@ -1,0 +1,33 @@
+// The container's init: the clone()d child of the runtime. It runs the
+// container-side steps as one flat list, reports to the parent over the
+// sync socket, waits to be started and execs the user's program. It never
+// returns: success ends in execve(), failure in _exit() after the error
+// has been sent, so no parent-side guard ever runs in the child.
+#pragma once
+
+#include <signal.h>
+
+#include "config/container.h"
+#include "linux/seccomp_filter.h"
+#include "runtime/namespaces.h"
+#include "runtime/runtime.h"
+#include "runtime/sync.h"
+
+namespace husk::runtime {
+
+struct InitContext {
+  const config::Container* cfg = nullptr;
+  const CreateOptions* opts = nullptr;
+  const linux::CompiledSeccomp* seccomp = nullptr;  // compiled by the parent before clone
+  NamespacePlan plan;
+  SyncSocket* sock = nullptr;   // the child's end
+  int parent_sock_fd = -1;      // the parent's end: closed first thing
+  int locked_dir_fd = -1;       // the parent's locked state dir: closed too
+  int fifo_dir_fd = -1;         // unlocked O_PATH fd of the state dir
+  bool run_mode = false;        // wait for kStart instead of exec.fifo
+  sigset_t original_mask{};     // restored before execve
+};
+
+[[noreturn]] void init_main(const InitContext& ctx);
+
+}  // namespace husk::runtime

@@ -1,0 +1,54 @@
+// Internal to runtime/: what create and run share.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <utility>
+
+#include "runtime/runtime.h"
+#include "runtime/state.h"
+#include "runtime/sync.h"
+
+namespace husk::runtime {
+
+// Kills (and, if it is our child, reaps) a process unless released.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ChildProcess(pid_t pid, bool reap) : pid_(pid), reap_(reap) {}
+  ChildProcess(ChildProcess&& o) noexcept
+      : pid_(std::exchange(o.pid_, 0)), reap_(o.reap_) {}
+  ChildProcess& operator=(ChildProcess&& o) noexcept {
+    if (this != &o) {
+      this->~ChildProcess();
+      pid_ = std::exchange(o.pid_, 0);
+      reap_ = o.reap_;
+    }
+    return *this;
+  }
+  ~ChildProcess();
+  pid_t pid() const { return pid_; }
+  pid_t release() { return std::exchange(pid_, 0); }
+  // The process is already gone (reaped elsewhere).
+  void forget() { pid_ = 0; }
+
+ private:
+  pid_t pid_ = 0;
+  bool reap_ = false;
+};
+
+struct Launched {
+  StateDir dir;
+  SyncSocket sock;
+  ChildProcess child;
+  ContainerState state;
+};
+
+// Steps 1-6 of create (DESIGN.md §2): on success the init is ready and
+// waiting for start; on failure nothing is left behind.
+// original_mask is the signal mask the user's program starts with.
+Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts, bool run_mode,
+                        const sigset_t& original_mask);
+
+}  // namespace husk::runtime

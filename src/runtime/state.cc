@@ -1,0 +1,162 @@
+#include "runtime/state.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "sys/process.h"
+
+namespace husk::runtime {
+
+std::string_view status_name(Status s) {
+  switch (s) {
+    case Status::kCreating: return "creating";
+    case Status::kCreated: return "created";
+    case Status::kRunning: return "running";
+    case Status::kPaused: return "paused";
+    case Status::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+Result<void> validate_id(const std::string& id) {
+  if (id.empty()) return fail(0, "container id cannot be empty");
+  if (id == "." || id == "..") return fail(0, "invalid container id {:?}", id);
+  for (char c : id) {
+    bool good = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '-' ||
+                c == '.';
+    if (!good) return fail(0, "invalid container id {:?}", id);
+  }
+  if (id.size() > 1024) return fail(0, "container id is too long");
+  return ok();
+}
+
+namespace {
+
+Result<UniqueFd> open_locked(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return fail_errno("open {}", path);
+  while (::flock(fd.get(), LOCK_EX) < 0) {
+    if (errno != EINTR) return fail_errno("lock {}", path);
+  }
+  return fd;
+}
+
+}  // namespace
+
+Result<StateDir> StateDir::create(const std::string& root, const std::string& id) {
+  HUSK_TRY(validate_id(id));
+  if (::mkdir(root.c_str(), 0711) < 0 && errno != EEXIST)
+    return fail_errno("create state root {}", root);
+  std::string path = root + "/" + id;
+  if (::mkdir(path.c_str(), 0711) < 0) {
+    if (errno == EEXIST) return fail(EEXIST, "container with id {:?} already exists", id);
+    return fail_errno("create state directory {}", path);
+  }
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    auto e = fail_errno("open {}", path);
+    ::rmdir(path.c_str());
+    return e;
+  }
+  ::flock(fd.get(), LOCK_EX);
+  StateDir dir(std::move(path), std::move(fd));
+  dir.remove_on_destroy_ = true;
+  return dir;
+}
+
+Result<StateDir> StateDir::open(const std::string& root, const std::string& id) {
+  HUSK_TRY(validate_id(id));
+  std::string path = root + "/" + id;
+  auto fd = open_locked(path);
+  if (!fd) {
+    if (fd.error().code == ENOENT) return fail(ENOENT, "container {:?} does not exist", id);
+    return std::unexpected(fd.error());
+  }
+  StateDir dir(std::move(path), std::move(*fd));
+  // A directory removed while we waited for its lock is gone for us too.
+  struct stat st{};
+  if (::fstat(dir.fd(), &st) < 0 || st.st_nlink == 0)
+    return fail(ENOENT, "container {:?} does not exist", id);
+  return dir;
+}
+
+StateDir::~StateDir() {
+  if (remove_on_destroy_ && fd_) (void)remove();
+}
+
+bool StateDir::has_exec_fifo() const {
+  return ::faccessat(fd_.get(), kExecFifo, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+Result<void> StateDir::save(const ContainerState& s) const {
+  nlohmann::json j = {
+      {"id", s.id},           {"init_process_pid", s.pid}, {"init_process_start", s.start_time},
+      {"bundle", s.bundle},   {"rootfs", s.rootfs},        {"created", s.created},
+      {"owner", s.owner},     {"annotations", s.annotations},
+  };
+  return write_file_atomic(path_ + "/" + kStateFile, j.dump(), 0600);
+}
+
+Result<ContainerState> StateDir::load() const {
+  HUSK_TRY_ASSIGN(std::string text, read_file_at(fd_.get(), kStateFile));
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return fail(EINVAL, "corrupt {}/{}", path_, kStateFile);
+  ContainerState s;
+  s.id = j.value("id", "");
+  s.pid = j.value("init_process_pid", 0);
+  s.start_time = j.value("init_process_start", uint64_t{0});
+  s.bundle = j.value("bundle", "");
+  s.rootfs = j.value("rootfs", "");
+  s.created = j.value("created", "");
+  s.owner = j.value("owner", "");
+  if (auto a = j.find("annotations"); a != j.end() && a->is_object()) {
+    for (auto& [k, v] : a->items())
+      if (v.is_string()) s.annotations[k] = v.get<std::string>();
+  }
+  return s;
+}
+
+Result<void> StateDir::remove() {
+  remove_on_destroy_ = false;
+  for (const char* name : {kStateFile, kExecFifo, "state.json.tmp"}) {
+    if (::unlinkat(fd_.get(), name, 0) < 0 && errno != ENOENT)
+      return fail_errno("remove {}/{}", path_, name);
+  }
+  if (::rmdir(path_.c_str()) < 0 && errno != ENOENT) return fail_errno("remove {}", path_);
+  return ok();
+}
+
+Status current_status(const ContainerState& s, const StateDir& dir) {
+  if (s.pid <= 0) return Status::kStopped;
+  auto start = sys::process_start_time(s.pid);
+  if (!start || *start != s.start_time) return Status::kStopped;
+  // A zombie has exited: only its parent has not collected it yet.
+  auto stat = read_file("/proc/" + std::to_string(s.pid) + "/stat");
+  if (stat) {
+    size_t close = stat->rfind(')');
+    if (close != std::string::npos && close + 2 < stat->size() &&
+        ((*stat)[close + 2] == 'Z' || (*stat)[close + 2] == 'X'))
+      return Status::kStopped;
+  }
+  return dir.has_exec_fifo() ? Status::kCreated : Status::kRunning;
+}
+
+std::string now_rfc3339() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+  return buf;
+}
+
+}  // namespace husk::runtime

@@ -1,0 +1,73 @@
+// The per-container state directory, <root>/<id>/:
+//   state.json  what later commands need (init pid + start time, bundle...)
+//   exec.fifo   present while the container is "created"; `start` opens it
+// The directory itself is flock()ed by every command that touches the
+// container, so commands on one container are serialized and commands on
+// different containers never wait for each other.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace husk::runtime {
+
+enum class Status { kCreating, kCreated, kRunning, kPaused, kStopped };
+std::string_view status_name(Status s);
+
+struct ContainerState {
+  std::string id;
+  pid_t pid = 0;
+  uint64_t start_time = 0;  // /proc/<pid>/stat field 22: detects pid reuse
+  std::string bundle;
+  std::string rootfs;
+  std::string created;  // RFC 3339, UTC, nanoseconds
+  std::string owner;
+  std::map<std::string, std::string> annotations;
+};
+
+inline constexpr const char* kStateFile = "state.json";
+inline constexpr const char* kExecFifo = "exec.fifo";
+
+class StateDir {
+ public:
+  // Makes <root>/<id> (and root) and locks it; fails if the id exists.
+  static Result<StateDir> create(const std::string& root, const std::string& id);
+  // Locks an existing container's directory.
+  static Result<StateDir> open(const std::string& root, const std::string& id);
+
+  Result<void> save(const ContainerState& s) const;
+  Result<ContainerState> load() const;
+  // Removes the directory and what husk put in it. Idempotent.
+  Result<void> remove();
+  void disarm() { remove_on_destroy_ = false; }
+
+  StateDir(StateDir&&) = default;
+  StateDir& operator=(StateDir&&) = default;
+  ~StateDir();
+
+  int fd() const { return fd_.get(); }
+  const std::string& path() const { return path_; }
+  bool has_exec_fifo() const;
+
+ private:
+  StateDir(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  std::string path_;
+  UniqueFd fd_;
+  bool remove_on_destroy_ = false;
+};
+
+// Container ids follow runc's rule: [A-Za-z0-9_+.-]+, not "." or "..".
+Result<void> validate_id(const std::string& id);
+
+// Where the container is now, read from the kernel, not from the file.
+Status current_status(const ContainerState& s, const StateDir& dir);
+
+std::string now_rfc3339();
+
+}  // namespace husk::runtime

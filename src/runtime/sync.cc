@@ -1,0 +1,110 @@
+#include "runtime/sync.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstring>
+
+namespace husk::runtime {
+namespace {
+
+struct Header {
+  uint32_t type;
+  uint32_t len;
+  int32_t err;
+};
+
+constexpr size_t kMaxPayload = 64 * 1024;
+
+}  // namespace
+
+std::string_view msg_name(MsgType t) {
+  switch (t) {
+    case MsgType::kMapRequest: return "map-request";
+    case MsgType::kMapped: return "mapped";
+    case MsgType::kInitPid: return "init-pid";
+    case MsgType::kReady: return "ready";
+    case MsgType::kStart: return "start";
+    case MsgType::kError: return "error";
+  }
+  return "unknown";
+}
+
+Result<std::pair<SyncSocket, SyncSocket>> SyncSocket::pair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+    return fail_errno("socketpair");
+  return std::pair{SyncSocket(UniqueFd(fds[0])), SyncSocket(UniqueFd(fds[1]))};
+}
+
+Result<void> SyncSocket::send(MsgType type, std::string_view payload, int32_t err, int pass_fd) {
+  if (payload.size() > kMaxPayload) payload = payload.substr(0, kMaxPayload);
+  Header h{static_cast<uint32_t>(type), static_cast<uint32_t>(payload.size()), err};
+  iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(payload.data()), payload.size()}};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = payload.empty() ? 1 : 2;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (pass_fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+  }
+  for (;;) {
+    if (::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL) >= 0) return ok();
+    if (errno != EINTR) return fail_errno("send {} message", msg_name(type));
+  }
+}
+
+void SyncSocket::send_error(const Error& e) {
+  (void)send(MsgType::kError, e.message, e.code);
+}
+
+Result<Message> SyncSocket::recv() {
+  Header h{};
+  std::string payload(kMaxPayload, '\0');
+  iovec iov[2] = {{&h, sizeof h}, {payload.data(), payload.size()}};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return fail_errno("receive sync message");
+  if (n == 0) return fail(ECONNRESET, "sync socket closed");
+  if (static_cast<size_t>(n) < sizeof h || h.len != static_cast<size_t>(n) - sizeof h)
+    return fail(EPROTO, "malformed sync message");
+  Message m;
+  m.type = static_cast<MsgType>(h.type);
+  m.err = h.err;
+  payload.resize(h.len);
+  m.payload = std::move(payload);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      m.fd.reset(fd);
+    }
+  }
+  return m;
+}
+
+Error error_from_message(const Message& m) { return Error{m.err, m.payload}; }
+
+Result<Message> SyncSocket::expect(MsgType type) {
+  HUSK_TRY_ASSIGN(Message m, recv());
+  if (m.type == MsgType::kError) return std::unexpected(error_from_message(m));
+  if (m.type != type)
+    return fail(EPROTO, "sync: expected {} message, got {}", msg_name(type), msg_name(m.type));
+  return m;
+}
+
+}  // namespace husk::runtime

@@ -1,0 +1,86 @@
+// The parent <-> init sync protocol over one SOCK_SEQPACKET socketpair.
+//
+// Each message is a header {u32 type; u32 len; i32 err} followed by len bytes
+// of payload; at most one fd rides along by SCM_RIGHTS. SEQPACKET keeps
+// message boundaries, so one recvmsg() is one message.
+//
+//   runtime (parent)                         init (child; "stage" = intermediate)
+//   ----------------                         ------------------------------------
+//   clone3(CLONE_NEW*)  ------------------>  starts in its new namespaces
+//                        <-- kMapRequest --  needs uid/gid maps (new user ns)
+//   write uid_map/gid_map
+//                        --- kMapped ----->  setresuid(0), carries on
+//                        <-- kInitPid -----  stage forked the real init (when a
+//                                            pid ns had to be joined or made by
+//                                            unshare); payload: the init's pid
+//   reap the stage
+//                        <-- kReady -------  rootfs, process and security done;
+//                                            the program was found
+//   write state.json, --pid-file
+//   (run)                --- kStart ----->  execve (the socket is CLOEXEC:
+//                        <-- EOF ---------   EOF means the exec happened)
+//   (create) exit; `start` later opens exec.fifo and the init execs
+//
+//   Any step in the child that fails sends kError {err = errno, payload =
+//   the error's context chain} and exits; the parent kills and reaps it,
+//   undoes its own steps and reports `container init: <message>`.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace husk::runtime {
+
+enum class MsgType : uint32_t {
+  kMapRequest = 1,
+  kMapped = 2,
+  kInitPid = 3,
+  kReady = 4,
+  kStart = 5,
+  kError = 6,
+};
+
+std::string_view msg_name(MsgType t);
+
+struct Message {
+  MsgType type{};
+  int32_t err = 0;
+  std::string payload;
+  UniqueFd fd;  // SCM_RIGHTS, if any
+};
+
+class SyncSocket {
+ public:
+  SyncSocket() = default;
+  explicit SyncSocket(UniqueFd fd) : fd_(std::move(fd)) {}
+
+  // Both ends, close-on-exec.
+  static Result<std::pair<SyncSocket, SyncSocket>> pair();
+
+  Result<void> send(MsgType type, std::string_view payload = {}, int32_t err = 0,
+                    int pass_fd = -1);
+  // Sends an Error so the other side can rebuild it.
+  void send_error(const Error& e);
+  // Receives one message; EOF is reported as an ECONNRESET error.
+  Result<Message> recv();
+  // Receives one message and insists on its type; a kError from the peer
+  // becomes that error.
+  Result<Message> expect(MsgType type);
+
+  int fd() const { return fd_.get(); }
+  void close() { fd_.reset(); }
+
+ private:
+  UniqueFd fd_;
+};
+
+// Rebuilds an Error received in a kError message.
+Error error_from_message(const Message& m);
+
+}  // namespace husk::runtime

@@ -1,0 +1,25 @@
+// Internal to spec/: the pieces of the config.json parser, one per section.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "config/container.h"
+#include "spec/json_node.h"
+
+namespace husk::spec::detail {
+
+// config_process.cc
+Result<config::Process> parse_process(const Node& n);
+
+// config_linux.cc: the "linux" object into c's linux.* fields.
+Result<void> parse_linux(const Node& n, config::Container& c);
+Result<std::vector<config::IdMapping>> parse_id_mappings(const Node& n);
+Result<std::map<std::string, std::string>> parse_string_map(const Node& n);
+
+// config_seccomp.cc
+Result<config::Seccomp> parse_seccomp(const Node& n);
+
+}  // namespace husk::spec::detail
