@@ -5,7 +5,7 @@
 namespace husk {
 
 std::string Error::what() const {
-  if (code == 0) return message;
+  if (code == 0 || hide_code) return message;
   if (message.empty()) return std::strerror(code);
   return message + ": " + std::strerror(code);
 }

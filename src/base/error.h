@@ -24,6 +24,9 @@ struct Error {
   int code = 0;
   std::string message;
   std::source_location where = std::source_location::current();
+  // The errno is for callers to branch on, not for the user to read (e.g.
+  // `container "x" does not exist` is ENOENT but says it better itself).
+  bool hide_code = false;
 
   // The full one-line text: context chain, then strerror(code) if any.
   std::string what() const;
@@ -47,6 +50,14 @@ template <class... Args>
                                           Args&&... args) {
   return std::unexpected(
       Error{code, fmt::format(f.fmt, std::forward<Args>(args)...), f.where});
+}
+
+// Error with an errno that callers can test but what() does not print.
+template <class... Args>
+[[nodiscard]] std::unexpected<Error> fail_quiet(int code, FormatAt<std::type_identity_t<Args>...> f,
+                                                Args&&... args) {
+  return std::unexpected(
+      Error{code, fmt::format(f.fmt, std::forward<Args>(args)...), f.where, true});
 }
 
 // Error from the current errno; call right after the failing syscall.

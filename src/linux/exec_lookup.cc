@@ -52,8 +52,8 @@ Result<std::string> find_executable(const std::vector<std::string>& env, const s
   if (arg0.find('/') != std::string::npos) {
     int err = check_executable(arg0, &stat_failed);
     if (err == 0) return arg0;
-    if (stat_failed) return fail(err, "exec: \"{}\": stat {}: {}", arg0, arg0, errno_text(err));
-    return fail(err, "exec: \"{}\": {}", arg0, errno_text(err));
+    if (stat_failed) return fail_quiet(err, "exec: \"{}\": stat {}: {}", arg0, arg0, errno_text(err));
+    return fail_quiet(err, "exec: \"{}\": {}", arg0, errno_text(err));
   }
   std::string_view path = path_from_env(env);
   // "PATH=" searches nothing; "a::b" and "a:" have an empty element, which means ".".
@@ -67,7 +67,7 @@ Result<std::string> find_executable(const std::vector<std::string>& env, const s
     candidate += arg0;
     if (check_executable(candidate, &stat_failed) == 0) return candidate;
   }
-  return fail(ENOENT, "exec: \"{}\": executable file not found in $PATH", arg0);
+  return fail_quiet(ENOENT, "exec: \"{}\": executable file not found in $PATH", arg0);
 }
 
 }  // namespace husk::linux

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,6 +134,54 @@ void join_session_keyring(const std::string& id) {
   (void)::syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, name.c_str());
 }
 
+// The home directory of uid in the container's /etc/passwd, "/" if none.
+std::string home_of(uint32_t uid) {
+  auto passwd = read_file("/etc/passwd");
+  if (!passwd) return "/";
+  std::string_view rest = *passwd;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    // name:password:uid:gid:gecos:home:shell
+    std::string_view f[7];
+    size_t n = 0;
+    for (size_t start = 0; n < 7; ++n) {
+      size_t colon = line.find(':', start);
+      f[n] = line.substr(start, colon - start);
+      if (colon == std::string_view::npos) { ++n; break; }
+      start = colon + 1;
+    }
+    if (n >= 6 && f[2] == std::to_string(uid)) return f[5].empty() ? "/" : std::string(f[5]);
+  }
+  return "/";
+}
+
+// runc's environment rule: HOME comes from the user's passwd entry unless set.
+std::vector<std::string> exec_env(const config::Process& p) {
+  std::vector<std::string> env = p.env;
+  for (const auto& e : env)
+    if (e.starts_with("HOME=")) return env;
+  env.push_back("HOME=" + home_of(p.user.uid));
+  return env;
+}
+
+// A missing cwd is created (as runc does), inside the container's root.
+Result<void> enter_cwd(const std::string& cwd) {
+  if (::chdir(cwd.c_str()) == 0) return ok();
+  if (errno != ENOENT) return fail_errno("chdir to cwd {:?}", cwd);
+  std::string sofar;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = cwd.find('/', pos + 1);
+    sofar = cwd.substr(0, pos);
+    if (::mkdir(sofar.c_str(), 0755) < 0 && errno != EEXIST)
+      return fail_errno("create cwd {:?}", sofar);
+  }
+  if (::chdir(cwd.c_str()) < 0) return fail_errno("chdir to cwd {:?}", cwd);
+  return ok();
+}
+
 Result<void> wait_for_start(const InitContext& ctx) {
   if (ctx.run_mode) {
     HUSK_TRY(ctx.sock->expect(MsgType::kStart));
@@ -166,7 +215,7 @@ Result<std::string> init_steps(const InitContext& ctx, UniqueFd* notify_fd) {
   if (c.process.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(*c.process.oom_score_adj));
   HUSK_TRY(linux::apply_security_labels(c.process));
   if (!ctx.opts->no_new_keyring) join_session_keyring(ctx.opts->id);
-  if (::chdir(c.process.cwd.c_str()) < 0) return fail_errno("chdir to cwd {:?}", c.process.cwd);
+  HUSK_TRY(enter_cwd(c.process.cwd));
   HUSK_TRY_ASSIGN(std::string path, linux::find_executable(c.process.env, c.process.args[0]));
   // The notify listener fd (if any) stays open, close-on-exec, until execve.
   HUSK_TRY_ASSIGN(*notify_fd, linux::finalize_process(c.process, ctx.seccomp));
@@ -202,9 +251,15 @@ void init_main(const InitContext& ctx) {
     ctx.sock->send_error(r.error());
     ::_exit(1);
   }
+  // The program starts with default dispositions (even for signals the
+  // caller ignored) and the caller's mask, as under runc.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  }
   ::sigprocmask(SIG_SETMASK, &ctx.original_mask, nullptr);
   auto argv = c_strings(ctx.cfg->process.args);
-  auto envp = c_strings(ctx.cfg->process.env);
+  std::vector<std::string> env = exec_env(ctx.cfg->process);
+  auto envp = c_strings(env);
   ::execve(path->c_str(), argv.data(), envp.data());
   Error e{errno, fmt::format("exec {:?}", ctx.cfg->process.args[0])};
   ctx.sock->send_error(e);

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "runtime/launch.h"
 #include "runtime/state.h"
+#include "spec/default_spec.h"
 #include "spec/state.h"
 #include "sys/process.h"
 
@@ -74,6 +75,9 @@ Result<int> run(const config::Container& cfg, const CreateOptions& opts) {
   for (int s : kForwarded) sigaddset(&forwarded, s);
   sigaddset(&forwarded, SIGCHLD);
   ::sigprocmask(SIG_BLOCK, &forwarded, &original);
+  // An ignored signal is dropped even while blocked: undo SIG_IGN that a
+  // shell gives background jobs (SIGINT, SIGQUIT) so signalfd sees them.
+  for (int s : kForwarded) ::signal(s, SIG_DFL);
   UniqueFd sigfd(::signalfd(-1, &forwarded, SFD_CLOEXEC));
   if (!sigfd) return fail_errno("signalfd");
 
@@ -151,6 +155,7 @@ Result<std::string> state_json(const std::string& root, const std::string& id) {
   HUSK_TRY_ASSIGN(ContainerState st, load_locked(dir));
   Status s = current_status(st, dir);
   spec::OciState o;
+  o.oci_version = spec::kOciVersion;
   o.id = st.id;
   o.status = std::string(status_name(s));
   o.pid = s == Status::kStopped ? 0 : st.pid;

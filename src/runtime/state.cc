@@ -56,7 +56,7 @@ Result<StateDir> StateDir::create(const std::string& root, const std::string& id
     return fail_errno("create state root {}", root);
   std::string path = root + "/" + id;
   if (::mkdir(path.c_str(), 0711) < 0) {
-    if (errno == EEXIST) return fail(EEXIST, "container with id {:?} already exists", id);
+    if (errno == EEXIST) return fail_quiet(EEXIST, "container with id {:?} already exists", id);
     return fail_errno("create state directory {}", path);
   }
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -76,14 +76,14 @@ Result<StateDir> StateDir::open(const std::string& root, const std::string& id) 
   std::string path = root + "/" + id;
   auto fd = open_locked(path);
   if (!fd) {
-    if (fd.error().code == ENOENT) return fail(ENOENT, "container {:?} does not exist", id);
+    if (fd.error().code == ENOENT) return fail_quiet(ENOENT, "container {:?} does not exist", id);
     return std::unexpected(fd.error());
   }
   StateDir dir(std::move(path), std::move(*fd));
   // A directory removed while we waited for its lock is gone for us too.
   struct stat st{};
   if (::fstat(dir.fd(), &st) < 0 || st.st_nlink == 0)
-    return fail(ENOENT, "container {:?} does not exist", id);
+    return fail_quiet(ENOENT, "container {:?} does not exist", id);
   return dir;
 }
 
