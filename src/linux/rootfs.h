@@ -1,0 +1,35 @@
+// The container's root filesystem, built by its init process (a clone()d
+// child already in its new mount namespace, still seeing the host's / and
+// /proc). Called in this order:
+//
+//   prepare_rootfs   propagation of /, rootfs self bind, config mounts,
+//                    devices and /dev symlinks (host paths, before pivot)
+//   enter_rootfs     pivot_root (or MS_MOVE + chroot), old root detached
+//   finalize_rootfs  readonly and masked paths, read-only /dev and /
+//                    (container paths, /proc mounted by the config)
+//
+// No exceptions, no allocation-heavy globals: safe in a cloned child.
+#pragma once
+
+#undef linux  // GNU mode predefines `linux` as 1, which breaks `namespace husk::linux`
+
+#include "base/error.h"
+#include "config/container.h"
+
+namespace husk::linux {
+
+struct RootfsOptions {
+  bool in_user_namespace = false;
+  bool new_cgroup_namespace = false;
+  bool no_pivot = false;
+};
+
+Result<void> prepare_rootfs(const config::Container& c, const RootfsOptions& o);
+
+// Makes c.root_path the process's "/" and its cwd. With no_pivot, moves the
+// rootfs onto "/" and chroots (for ramdisk roots, where pivot_root fails).
+Result<void> enter_rootfs(const config::Container& c, bool no_pivot);
+
+Result<void> finalize_rootfs(const config::Container& c);
+
+}  // namespace husk::linux
