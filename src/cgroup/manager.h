@@ -1,0 +1,115 @@
+// The container's cgroup: one interface for every driver (STYLE.md §7.4).
+// The cgroupfs driver behind it handles v1, v2 and hybrid hosts alike: each
+// controller is driven in the hierarchy where it is mounted (on a hybrid host
+// the v1 controllers in their v1 directories, the rest through the cgroup2
+// mount), and the container also gets a directory in the cgroup2 hierarchy
+// when one is mounted, as runc does.
+//
+//   HUSK_TRY_ASSIGN(auto cg, cgroup::Manager::make({c.cgroups_path, id, systemd}));
+//   HUSK_TRY(cg->create());                       // undo: cg->destroy()
+//   HUSK_TRY(cg->set(resources));
+//   UniqueFd into = HUSK_TRY(cg->open_for_clone()); // valid on pure v2 only
+//   ... clone3 with CLONE_INTO_CGROUP and `into`, or HUSK_TRY(cg->apply(pid)) before the init goes
+//   on state.cgroup = cg->saved_state();             // later: Manager::load(state.cgroup)
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "cgroup/layout.h"
+#include "cgroup/stats.h"
+#include "config/resources.h"
+
+namespace husk::cgroup {
+
+enum class FreezerState { kThawed, kFreezing, kFrozen };
+
+// What the runtime keeps in its state to re-open the manager later.
+struct SavedState {
+  // Controller ("cpu", "cpuacct", "name=systemd"; "" for the cgroup2
+  // directory) -> absolute directory of the container's cgroup there.
+  std::map<std::string, std::string> paths;
+  // Directories create() made, parents first. destroy() removes these and
+  // the container's own directories, never a parent that existed before.
+  std::vector<std::string> created;
+};
+
+struct Options {
+  std::string cgroups_path;  // linux.cgroupsPath; "" when absent
+  std::string id;            // the container id, the cgroup name when cgroups_path is ""
+  bool systemd = false;      // --systemd-cgroup
+};
+
+// Readable (poll POLLIN) when the container's memory cgroup saw an OOM.
+class OomWatcher {
+ public:
+  virtual ~OomWatcher() = default;
+  virtual int fd() const = 0;
+  // Drains the fd; returns how many OOM events happened since the last call
+  // (0 on a spurious wakeup). ENOENT once the cgroup is removed.
+  virtual Result<uint64_t> consume() = 0;
+};
+
+class Manager {
+ public:
+  virtual ~Manager() = default;
+
+  // A manager for a new container, from the host's layout and this process's
+  // own cgroups. Nothing is created yet. Fails on the systemd form of
+  // cgroupsPath or --systemd-cgroup (no systemd driver yet).
+  static Result<std::unique_ptr<Manager>> make(const Options& opts);
+  // The same on an explicit layout (tests point it at a fixture tree).
+  static Result<std::unique_ptr<Manager>> make(const Options& opts, const Layout& layout,
+                                               const OwnCgroups& own);
+  // Re-opens the cgroup of an existing container.
+  static Result<std::unique_ptr<Manager>> load(const SavedState& saved);
+  static Result<std::unique_ptr<Manager>> load(const SavedState& saved, const Layout& layout);
+
+  virtual Mode mode() const = 0;
+  virtual SavedState saved_state() const = 0;
+  // The container's directory for a controller ("" for the cgroup2 one);
+  // empty when there is none.
+  virtual std::string path(std::string_view controller) const = 0;
+
+  // Makes every directory (v1 cpuset ones get their parent's cpus/mems).
+  // Existing directories are reused and never recorded as created.
+  virtual Result<void> create() = 0;
+  // Moves pid into the container's cgroup in every hierarchy.
+  virtual Result<void> apply(pid_t pid) = 0;
+  // On a pure v2 host, the directory to pass to clone3 with CLONE_INTO_CGROUP:
+  // the child then starts inside and apply() is not needed. Elsewhere an
+  // invalid fd: clone normally and apply() the pid before the init goes on.
+  virtual Result<UniqueFd> open_for_clone() = 0;
+  // Writes the given resources (absent fields are left alone).
+  virtual Result<void> set(const config::Resources& r) = 0;
+
+  // v1 freezer.state or v2 cgroup.freeze; both wait until the kernel says
+  // the whole cgroup is frozen (or thawed).
+  virtual Result<void> freeze() = 0;
+  virtual Result<void> thaw() = 0;
+  virtual Result<FreezerState> freezer_state() = 0;
+
+  // Every process in the cgroup and its sub-cgroups.
+  virtual Result<std::vector<pid_t>> pids() = 0;
+  // kill --all: each process gets sig (frozen first on v1 so none forks away).
+  virtual Result<void> signal_all(int sig) = 0;
+  virtual Result<Stats> stats() = 0;
+  // The kernel's OOM-kill counter for the container (0 without memory accounting).
+  virtual Result<uint64_t> oom_kill_count() = 0;
+  virtual Result<std::unique_ptr<OomWatcher>> watch_oom() = 0;
+
+  // Kills what remains (cgroup.kill, or SIGKILL to each pid), waits for it to
+  // go, and removes the container's directories and those create() made,
+  // deepest first, retrying EBUSY for about a second. Missing ones are fine.
+  virtual Result<void> destroy() = 0;
+};
+
+}  // namespace husk::cgroup

@@ -1,0 +1,82 @@
+#include "cgroup/paths.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "cgroup/text.h"
+
+namespace husk::cgroup {
+
+bool is_systemd_form(std::string_view p) {
+  return !p.empty() && p.front() != '/' && std::count(p.begin(), p.end(), ':') == 2;
+}
+
+bool systemd_running() { return ::access("/run/systemd/system", F_OK) == 0; }
+
+Result<void> check_cgroupfs_driver(std::string_view cgroups_path, bool systemd_flag,
+                                   bool systemd_up) {
+  if (!systemd_flag && !is_systemd_form(cgroups_path)) return ok();
+  if (!systemd_up) return fail(0, "systemd cgroup driver requested but systemd is not running");
+  return fail(0,
+              "systemd cgroup driver requested but husk has no systemd driver yet "
+              "(cgroupsPath {:?})",
+              cgroups_path);
+}
+
+std::string clean_cgroup_path(std::string_view path) {
+  bool rooted = !path.empty() && path.front() == '/';
+  std::vector<std::string_view> parts;
+  for (auto part : split(path, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty() && parts.back() != "..")
+        parts.pop_back();
+      else if (!rooted)
+        parts.push_back(part);
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string out = rooted ? "/" : "";
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += '/';
+    out += parts[i];
+  }
+  return out.empty() ? "." : out;
+}
+
+Result<std::string> container_cgroup_path(std::string_view cgroups_path, std::string_view id,
+                                          std::string_view own) {
+  if (!cgroups_path.empty() && cgroups_path.front() == '/') {
+    std::string p = clean_cgroup_path(cgroups_path);
+    if (p == "/") return fail(EINVAL, "cgroupsPath {:?} names the root cgroup", cgroups_path);
+    return p;
+  }
+  std::string_view rel = cgroups_path.empty() ? id : cgroups_path;
+  if (rel.empty()) return fail(EINVAL, "no cgroupsPath and no container id to name the cgroup");
+  std::string clean = clean_cgroup_path(rel);
+  if (clean == "." || clean == ".." || clean.starts_with("../"))
+    return fail(EINVAL, "cgroupsPath {:?} leaves the runtime's own cgroup", rel);
+  return clean_cgroup_path(fmt::format("/{}/{}", own, clean));
+}
+
+Result<std::string> cgroup_dir(std::string_view mount_point, std::string_view mount_root,
+                               std::string_view cgroup_path) {
+  std::string root = clean_cgroup_path(mount_root.empty() ? "/" : mount_root);
+  std::string path = clean_cgroup_path(cgroup_path);
+  std::string_view below = path;
+  if (root != "/") {
+    // A mount of a subtree (a cgroup namespace, a bind mount) shows only that subtree.
+    if (path != root && !path.starts_with(root + "/"))
+      return fail(ENOENT, "cgroup {} is outside the subtree {} mounted at {}", path, root,
+                  mount_point);
+    below = std::string_view(path).substr(root.size());
+  }
+  if (below == "/") below = "";
+  return fmt::format("{}{}", mount_point, below);
+}
+
+}  // namespace husk::cgroup

@@ -1,0 +1,258 @@
+// FsManager on a fixture tree: a layout whose mount points are directories
+// of a tmpdir. The kernel's files are fixture files written by the test.
+#include <gtest/gtest.h>
+
+#include "cgroup/manager.h"
+#include "cgroup_test_util.h"
+
+namespace husk::cgroup {
+namespace {
+
+using testing::FixtureDir;
+
+// This machine's shape: v1 cpu, memory, freezer, pids and name=systemd; a
+// cgroup2 mount holding only hugetlb.
+Layout hybrid_layout(const FixtureDir& d) {
+  Layout l;
+  l.mode = Mode::kHybrid;
+  for (const char* c : {"cpu", "memory", "freezer", "pids", "name=systemd"}) {
+    std::string mount = d / (std::string(c) == "name=systemd" ? "systemd" : c);
+    d.mkdir(mount.substr(d.path().size() + 1));
+    l.v1.push_back({mount, "/", {c}});
+  }
+  l.v2_mount = d / "unified";
+  d.mkdir("unified");
+  l.v2_controllers = {"hugetlb"};
+  return l;
+}
+
+TEST(CgroupManager, PathsNestUnderOwnCgroupPerHierarchy) {
+  FixtureDir d;
+  Layout l = hybrid_layout(d);
+  OwnCgroups own{{"memory", "/process_api/abc"}, {"cpu", "/"}, {"", "/"}};
+  auto m = Manager::make({"", "web", false}, l, own);
+  ASSERT_TRUE(m) << m.error().what();
+  EXPECT_EQ((*m)->mode(), Mode::kHybrid);
+  EXPECT_EQ((*m)->path("memory"), d / "memory/process_api/abc/web");
+  EXPECT_EQ((*m)->path("cpu"), d / "cpu/web");
+  EXPECT_EQ((*m)->path("name=systemd"), d / "systemd/web");
+  EXPECT_EQ((*m)->path(""), d / "unified/web");
+  EXPECT_EQ((*m)->path("hugetlb"), d / "unified/web");  // lives in cgroup2 here
+  EXPECT_EQ((*m)->path("net_cls"), "");
+  auto abs = Manager::make({"/kube/pod1/c1", "c1", false}, l, own);
+  ASSERT_TRUE(abs);
+  EXPECT_EQ((*abs)->path("memory"), d / "memory/kube/pod1/c1");
+  auto systemd = Manager::make({"system.slice:husk:c1", "c1", false}, l, own);
+  ASSERT_FALSE(systemd);
+  EXPECT_EQ(systemd.error().what(), "systemd cgroup driver requested but systemd is not running");
+}
+
+TEST(CgroupManager, CreateRecordsOnlyNewDirectoriesAndDestroyKeepsParents) {
+  FixtureDir d;
+  Layout l = hybrid_layout(d);
+  d.mkdir("memory/process_api/abc");  // the runtime's own cgroup: exists before
+  OwnCgroups own{{"memory", "/process_api/abc"}};
+  auto made = Manager::make({"group/web", "web", false}, l, own);
+  ASSERT_TRUE(made);
+  auto& m = *made;
+  d.mkdir("cpu/group");  // a parent someone else made
+  ASSERT_TRUE(m->create());
+  SavedState s = m->saved_state();
+  EXPECT_EQ(s.paths.at("memory"), d / "memory/process_api/abc/group/web");
+  EXPECT_EQ(s.paths.at(""), d / "unified/group/web");
+  std::vector<std::string> expect_created = {d / "cpu/group/web",
+                                             d / "memory/process_api/abc/group",
+                                             d / "memory/process_api/abc/group/web",
+                                             d / "freezer/group",
+                                             d / "freezer/group/web",
+                                             d / "pids/group",
+                                             d / "pids/group/web",
+                                             d / "systemd/group",
+                                             d / "systemd/group/web",
+                                             d / "unified/group",
+                                             d / "unified/group/web"};
+  EXPECT_EQ(s.created, expect_created);
+  EXPECT_TRUE(d.exists("memory/process_api/abc/group/web"));
+
+  // A reloaded manager knows the same directories and removes them.
+  auto loaded = Manager::load(s, l);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ((*loaded)->saved_state().paths, s.paths);
+  EXPECT_EQ((*loaded)->saved_state().created, s.created);
+  ASSERT_TRUE((*loaded)->destroy());
+  EXPECT_FALSE(d.exists("memory/process_api/abc/group"));
+  EXPECT_TRUE(d.exists("memory/process_api/abc"));
+  EXPECT_FALSE(d.exists("cpu/group/web"));
+  EXPECT_TRUE(d.exists("cpu/group"));  // pre-existing parent kept
+  EXPECT_FALSE(d.exists("unified/group"));
+  EXPECT_TRUE((*loaded)->saved_state().created.empty());
+}
+
+TEST(CgroupManager, DestroyKeepsACreatedParentStillInUse) {
+  FixtureDir d;
+  Layout l = hybrid_layout(d);
+  auto a = Manager::make({"shared/a", "a", false}, l, {});
+  ASSERT_TRUE(a);
+  ASSERT_TRUE((*a)->create());
+  d.mkdir("cpu/shared/b");  // another container's cgroup, made later
+  ASSERT_TRUE((*a)->destroy());
+  EXPECT_FALSE(d.exists("cpu/shared/a"));
+  EXPECT_TRUE(d.exists("cpu/shared/b"));
+  EXPECT_FALSE(d.exists("pids/shared"));
+}
+
+TEST(CgroupManager, SetDrivesEachControllerWhereItLives) {
+  FixtureDir d;
+  Layout l = hybrid_layout(d);
+  auto made = Manager::make({"/c1", "c1", false}, l, {});
+  ASSERT_TRUE(made);
+  auto& m = *made;
+  // What the kernel would show in the new directories.
+  d.write("cpu/c1/cpu.cfs_quota_us", "-1");
+  d.write("cpu/c1/cpu.cfs_period_us", "100000");
+  d.write("memory/c1/memory.limit_in_bytes", "9223372036854771712");
+  d.write("pids/c1/pids.max", "max");
+  d.write("unified/cgroup.subtree_control", "");
+  d.write("unified/c1/cgroup.controllers", "");
+  d.write("unified/c1/hugetlb.2MB.max", "max");
+  ASSERT_TRUE(m->create());
+  config::Resources r;
+  r.cpu = config::CpuResources{};
+  r.cpu->quota = 50000;
+  r.memory = config::MemoryResources{};
+  r.memory->limit = 64 << 20;
+  r.pids = config::PidsResources{32};
+  r.hugepage_limits = {{"2MB", 2097152}};
+  ASSERT_TRUE(m->set(r)) << m->set(r).error().what();
+  EXPECT_EQ(d.read("cpu/c1/cpu.cfs_quota_us"), "50000");
+  EXPECT_EQ(d.read("memory/c1/memory.limit_in_bytes"), "67108864");
+  EXPECT_EQ(d.read("pids/c1/pids.max"), "32");
+  // hugetlb is a cgroup2 controller here: enabled in the parent, then set.
+  EXPECT_EQ(d.read("unified/cgroup.subtree_control"), "+hugetlb");
+  EXPECT_EQ(d.read("unified/c1/hugetlb.2MB.max"), "2097152");
+}
+
+TEST(CgroupManager, UnsupportedFieldsOnThisHostAreClearErrors) {
+  FixtureDir d;
+  Layout l = hybrid_layout(d);
+  auto made = Manager::make({"/c1", "c1", false}, l, {});
+  ASSERT_TRUE(made);
+  auto& m = *made;
+  auto err = [&](const config::Resources& r) {
+    auto res = m->set(r);
+    return res ? std::string("(ok)") : res.error().what();
+  };
+  config::Resources r;
+  r.network = config::NetworkResources{};
+  r.network->class_id = 0;  // no-op value: fine without net_cls
+  EXPECT_EQ(err(r), "(ok)");
+  r.network->class_id = 42;
+  EXPECT_EQ(err(r),
+            "linux.resources.network.classID: the net_cls controller is not available "
+            "on this host");
+  r = {};
+  r.cpu = config::CpuResources{};
+  r.cpu->cpus = "0";
+  EXPECT_EQ(err(r),
+            "linux.resources.cpu.cpus: the cpuset controller is not available on this "
+            "host");
+  r = {};
+  r.unified = {{"memory.high", "1"}};
+  EXPECT_EQ(err(r),
+            "linux.resources.unified[\"memory.high\"]: the memory controller is on "
+            "cgroup v1 on this host");
+  r = {};
+  r.rdma = {{"mlx5_0", {1, 1}}};
+  EXPECT_EQ(err(r), "linux.resources.rdma: the rdma controller is not available on this host");
+  r = {};
+  r.block_io = config::BlockIoResources{};
+  r.block_io->weight = 0;
+  EXPECT_EQ(err(r), "(ok)");
+  r.block_io->weight = 100;
+  EXPECT_EQ(err(r), "linux.resources.blockIO: the io controller is not available on this host");
+
+  Layout v1_only = l;
+  v1_only.mode = Mode::kV1;
+  v1_only.v2_mount.clear();
+  auto plain = Manager::make({"/c1", "c1", false}, v1_only, {});
+  ASSERT_TRUE(plain);
+  r = {};
+  r.unified = {{"pids.max", "1"}};
+  auto res = (*plain)->set(r);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().what(), "linux.resources.unified: this host has no cgroup v2 hierarchy");
+}
+
+TEST(CgroupManager, CloneIntoCgroupOnlyOnPureV2) {
+  FixtureDir d;
+  Layout hybrid = hybrid_layout(d);
+  auto h = Manager::make({"/c1", "c1", false}, hybrid, {});
+  ASSERT_TRUE(h);
+  ASSERT_TRUE((*h)->create());
+  auto fd = (*h)->open_for_clone();
+  ASSERT_TRUE(fd);
+  EXPECT_FALSE(fd->valid());
+
+  Layout v2;
+  v2.mode = Mode::kV2;
+  v2.v2_mount = d / "v2";
+  d.mkdir("v2");
+  v2.v2_controllers = {"cpu", "memory", "pids"};
+  auto p = Manager::make({"/c1", "c1", false}, v2, {});
+  ASSERT_TRUE(p);
+  ASSERT_TRUE((*p)->create());
+  auto fd2 = (*p)->open_for_clone();
+  ASSERT_TRUE(fd2);
+  EXPECT_TRUE(fd2->valid());
+  EXPECT_EQ((*p)->saved_state().paths.size(), 1u);
+  EXPECT_EQ((*p)->saved_state().paths.at(""), d / "v2/c1");
+}
+
+TEST(CgroupManager, ApplyWritesThePidEverywhere) {
+  FixtureDir d;
+  Layout l = hybrid_layout(d);
+  auto m = Manager::make({"/c1", "c1", false}, l, {});
+  ASSERT_TRUE(m);
+  ASSERT_TRUE((*m)->create());
+  for (const char* h : {"cpu", "memory", "freezer", "pids", "systemd", "unified"})
+    d.write(std::string(h) + "/c1/cgroup.procs", "");
+  ASSERT_TRUE((*m)->apply(4242));
+  for (const char* h : {"cpu", "memory", "freezer", "pids", "systemd", "unified"})
+    EXPECT_EQ(d.read(std::string(h) + "/c1/cgroup.procs"), "4242") << h;
+  // pids() reads the cgroup2 directory, sub-cgroups included.
+  d.write("unified/c1/cgroup.procs", "10\n11\n");
+  d.write("unified/c1/sub/cgroup.procs", "12\n");
+  auto pids = (*m)->pids();
+  ASSERT_TRUE(pids);
+  EXPECT_EQ(*pids, (std::vector<pid_t>{10, 11, 12}));
+}
+
+TEST(CgroupManager, FreezerStateFromV1File) {
+  FixtureDir d;
+  Layout l = hybrid_layout(d);
+  auto m = Manager::make({"/c1", "c1", false}, l, {});
+  ASSERT_TRUE(m);
+  d.write("freezer/c1/freezer.state", "FREEZING\n");
+  auto st = (*m)->freezer_state();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st, FreezerState::kFreezing);
+  d.write("freezer/c1/freezer.state", "FROZEN\n");
+  EXPECT_EQ(*(*m)->freezer_state(), FreezerState::kFrozen);
+  // The fixture obeys: writing THAWED reads back THAWED.
+  ASSERT_TRUE((*m)->thaw());
+  EXPECT_EQ(d.read("freezer/c1/freezer.state"), "THAWED");
+}
+
+TEST(CgroupManager, OomKillCountFromV1OomControl) {
+  FixtureDir d;
+  Layout l = hybrid_layout(d);
+  auto m = Manager::make({"/c1", "c1", false}, l, {});
+  ASSERT_TRUE(m);
+  d.write("memory/c1/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+  auto n = (*m)->oom_kill_count();
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 3u);
+}
+
+}  // namespace
+}  // namespace husk::cgroup
