@@ -13,6 +13,8 @@
 #include "runtime/init.h"
 #include "runtime/launch.h"
 #include "runtime/state.h"
+#include "cgroup/convert.h"
+#include "spec/resources.h"
 #include "sys/process.h"
 
 namespace husk::runtime {
@@ -76,6 +78,35 @@ Result<void> serve_init(Launched& l, const config::Container& c) {
 
 }  // namespace
 
+CgroupGuard::~CgroupGuard() {
+  if (m_) {
+    if (auto r = m_->destroy(); !r) log::warn("remove cgroups: {}", r.error().what());
+  }
+}
+
+Result<void> CgroupGuard::destroy() {
+  if (!m_) return ok();
+  auto m = std::move(m_);
+  return m->destroy();
+}
+
+// linux.resources, with runc's device rules: the config's own, then the
+// devices every container may use, then each device it was given.
+Result<config::Resources> container_resources(const config::Container& c) {
+  config::Resources r;
+  if (!c.resources_json.empty()) {
+    HUSK_TRY_ASSIGN(r, spec::parse_resources_json(c.resources_json, "config.json",
+                                                  "linux.resources"));
+  }
+  for (auto& rule : cgroup::default_device_rules()) r.devices.push_back(rule);
+  for (const auto& d : c.devices) {
+    if (d.type == 'p') continue;
+    r.devices.push_back(config::DeviceRule{.allow = true, .type = d.type == 'u' ? 'c' : d.type,
+                                           .major = d.major, .minor = d.minor, .access = "rwm"});
+  }
+  return r;
+}
+
 ChildProcess::~ChildProcess() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
@@ -91,7 +122,23 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   if (cfg.seccomp) {
     HUSK_TRY_ASSIGN(seccomp, linux::compile_seccomp(*cfg.seccomp).context("seccomp"));
   }
+  HUSK_TRY_ASSIGN(config::Resources resources, container_resources(cfg));
+  HUSK_TRY_ASSIGN(auto manager, cgroup::Manager::make({.cgroups_path = cfg.cgroups_path,
+                                                       .id = opts.id,
+                                                       .systemd = opts.systemd_cgroup}));
   HUSK_TRY_ASSIGN(StateDir dir, StateDir::create(opts.root, opts.id));
+  ContainerState st;
+  st.id = opts.id;
+  st.bundle = cfg.bundle;
+  st.rootfs = cfg.root_path;
+  st.annotations = cfg.annotations;
+  st.cgroup = manager->saved_state();
+  HUSK_TRY(dir.save(st));  // the intent record
+  HUSK_TRY(manager->create().context("create cgroups"));
+  CgroupGuard cgroup(std::move(manager));
+  st.cgroup = cgroup.get()->saved_state();
+  HUSK_TRY(dir.save(st));
+  HUSK_TRY(cgroup.get()->set(resources).context("set cgroup resources"));
   if (!run_mode && ::mkfifoat(dir.fd(), kExecFifo, 0622) < 0)
     return fail_errno("create {}/{}", dir.path(), kExecFifo);
   UniqueFd fifo_dir(::open(dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -112,21 +159,25 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
 
   // An init in a staged pid namespace is our grandchild: be its reaper.
   if (run_mode && ctx.plan.fork_for_pid) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  HUSK_TRY_ASSIGN(pid_t pid, sys::clone3(static_cast<uint64_t>(ctx.plan.clone_flags)));
+  // On v2 the kernel places the child at birth; elsewhere we write its pid
+  // before letting it go on.
+  UniqueFd cgroup_fd = cgroup.get()->open_for_clone().value_or(UniqueFd());
+  HUSK_TRY_ASSIGN(pid_t pid, sys::clone3(static_cast<uint64_t>(ctx.plan.clone_flags), nullptr,
+                                         cgroup_fd.get()));
   if (pid == 0) init_main(ctx);
 
-  Launched l{.dir = std::move(dir), .sock = std::move(socks.first), .child = ChildProcess(pid, true)};
+  Launched l{.dir = std::move(dir),
+             .cgroup = std::move(cgroup),
+             .sock = std::move(socks.first),
+             .child = ChildProcess(pid, true)};
   socks.second.close();
+  if (!cgroup_fd) HUSK_TRY(l.cgroup.get()->apply(pid).context("join cgroups"));
+  HUSK_TRY(l.sock.send(MsgType::kGo));
   HUSK_TRY(serve_init(l, cfg).context("container init"));
 
-  ContainerState st;
-  st.id = opts.id;
   st.pid = l.child.pid();
   HUSK_TRY_ASSIGN(st.start_time, sys::process_start_time(st.pid));
-  st.bundle = cfg.bundle;
-  st.rootfs = cfg.root_path;
   st.created = now_rfc3339();
-  st.annotations = cfg.annotations;
   HUSK_TRY(l.dir.save(st));
   if (!opts.pid_file.empty())
     HUSK_TRY(write_file_atomic(opts.pid_file, std::to_string(st.pid)).context("write pid file"));
@@ -140,6 +191,7 @@ Result<void> create(const config::Container& cfg, const CreateOptions& opts) {
   HUSK_TRY_ASSIGN(Launched l, launch(cfg, opts, /*run_mode=*/false, mask));
   // The init now waits on exec.fifo and belongs to whoever reaps orphans.
   l.child.release();
+  l.cgroup.release();
   l.dir.disarm();
   return ok();
 }

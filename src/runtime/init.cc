@@ -106,6 +106,8 @@ Result<void> bring_up_loopback() {
 
 Result<void> setup_namespaces(const InitContext& ctx) {
   const auto& plan = ctx.plan;
+  // Not one step before the parent has put us in the container's cgroups.
+  HUSK_TRY(ctx.sock->expect(MsgType::kGo));
   if (plan.staged) {
     HUSK_TRY(staged_namespaces(ctx));
   } else if (plan.new_user) {

@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <memory>
 #include <utility>
+
+#include "cgroup/manager.h"
 
 #include "runtime/runtime.h"
 #include "runtime/state.h"
@@ -38,8 +41,27 @@ class ChildProcess {
   bool reap_ = false;
 };
 
+// Removes the container's cgroups unless released.
+class CgroupGuard {
+ public:
+  CgroupGuard() = default;
+  explicit CgroupGuard(std::unique_ptr<cgroup::Manager> m) : m_(std::move(m)) {}
+  CgroupGuard(CgroupGuard&&) = default;
+  CgroupGuard& operator=(CgroupGuard&&) = default;
+  ~CgroupGuard();
+  cgroup::Manager* get() const { return m_.get(); }
+  void release() { m_.reset(); }
+  Result<void> destroy();
+
+ private:
+  std::unique_ptr<cgroup::Manager> m_;
+};
+
+// Member order is destruction order reversed: on failure the init is
+// killed first, then its cgroups go, then the state directory.
 struct Launched {
   StateDir dir;
+  CgroupGuard cgroup;
   SyncSocket sock;
   ChildProcess child;
   ContainerState state;

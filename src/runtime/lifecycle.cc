@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "runtime/launch.h"
 #include "runtime/state.h"
+#include "cgroup/manager.h"
 #include "spec/default_spec.h"
 #include "spec/state.h"
 #include "sys/process.h"
@@ -90,11 +91,13 @@ Result<int> run(const config::Container& cfg, const CreateOptions& opts) {
   l.sock.close();
   if (opts.detach) {
     l.child.release();
+    l.cgroup.release();
     l.dir.disarm();
     return 0;
   }
   auto code = wait_forwarding(l.child.pid(), sigfd.get());
   l.child.forget();
+  HUSK_TRY(l.cgroup.destroy().context("remove cgroups"));
   HUSK_TRY(l.dir.remove());
   return code;
 }
@@ -131,7 +134,10 @@ Result<void> kill(const std::string& root, const std::string& id, int signal, bo
   // The pidfd pins the process: check it is still the init we started.
   auto start = sys::process_start_time(st.pid);
   if (!start || *start != st.start_time) return fail(0, "container not running");
-  (void)all;  // every process goes with the init of a pid namespace
+  if (all) {
+    HUSK_TRY_ASSIGN(auto cg, cgroup::Manager::load(st.cgroup));
+    return cg->signal_all(signal);
+  }
   return sys::pidfd_send_signal(pidfd.get(), signal);
 }
 
@@ -147,6 +153,10 @@ Result<void> destroy(const std::string& root, const std::string& id, bool force)
   if ((s == Status::kRunning || s == Status::kPaused) && !force)
     return fail(0, "cannot delete container {} that is not stopped: {}", id, status_name(s));
   if (s != Status::kStopped) HUSK_TRY(wait_gone(st.pid, st.start_time));
+  if (!st.cgroup.paths.empty()) {
+    HUSK_TRY_ASSIGN(auto cg, cgroup::Manager::load(st.cgroup));
+    HUSK_TRY(cg->destroy().context("remove cgroups"));
+  }
   return dir.remove();
 }
 

@@ -22,6 +22,7 @@ struct CreateOptions {
   bool no_new_keyring = false;      // keep the caller's session keyring
   int preserve_fds = 0;             // fds 3..3+N-1 passed to the container
   bool detach = false;              // run: return once started, do not wait
+  bool systemd_cgroup = false;      // --systemd-cgroup
 };
 
 // create: the init is set up and waits for start (exec fifo in the state dir).

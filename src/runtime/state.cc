@@ -100,6 +100,7 @@ Result<void> StateDir::save(const ContainerState& s) const {
       {"id", s.id},           {"init_process_pid", s.pid}, {"init_process_start", s.start_time},
       {"bundle", s.bundle},   {"rootfs", s.rootfs},        {"created", s.created},
       {"owner", s.owner},     {"annotations", s.annotations},
+      {"cgroup_paths", s.cgroup.paths}, {"cgroup_created", s.cgroup.created},
   };
   return write_file_atomic(path_ + "/" + kStateFile, j.dump(), 0600);
 }
@@ -119,6 +120,14 @@ Result<ContainerState> StateDir::load() const {
   if (auto a = j.find("annotations"); a != j.end() && a->is_object()) {
     for (auto& [k, v] : a->items())
       if (v.is_string()) s.annotations[k] = v.get<std::string>();
+  }
+  if (auto c = j.find("cgroup_paths"); c != j.end() && c->is_object()) {
+    for (auto& [k, v] : c->items())
+      if (v.is_string()) s.cgroup.paths[k] = v.get<std::string>();
+  }
+  if (auto c = j.find("cgroup_created"); c != j.end() && c->is_array()) {
+    for (auto& v : *c)
+      if (v.is_string()) s.cgroup.created.push_back(v.get<std::string>());
   }
   return s;
 }

@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "cgroup/manager.h"
 
 namespace husk::runtime {
 
@@ -29,6 +30,9 @@ struct ContainerState {
   std::string created;  // RFC 3339, UTC, nanoseconds
   std::string owner;
   std::map<std::string, std::string> annotations;
+  // Written before the cgroups are made (an intent record), so that
+  // `delete --force` of a create that was killed -9 still removes them.
+  cgroup::SavedState cgroup;
 };
 
 inline constexpr const char* kStateFile = "state.json";

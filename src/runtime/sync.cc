@@ -26,6 +26,7 @@ std::string_view msg_name(MsgType t) {
     case MsgType::kReady: return "ready";
     case MsgType::kStart: return "start";
     case MsgType::kError: return "error";
+    case MsgType::kGo: return "go";
   }
   return "unknown";
 }

@@ -7,6 +7,9 @@
 //   runtime (parent)                         init (child; "stage" = intermediate)
 //   ----------------                         ------------------------------------
 //   clone3(CLONE_NEW*)  ------------------>  starts in its new namespaces
+//   join the cgroups (v1: write the pid; v2: CLONE_INTO_CGROUP did it)
+//                        --- kGo --------->  goes on: nothing it runs is ever
+//                                            outside the container's cgroups
 //                        <-- kMapRequest --  needs uid/gid maps (new user ns)
 //   write uid_map/gid_map
 //                        --- kMapped ----->  setresuid(0), carries on
@@ -44,6 +47,7 @@ enum class MsgType : uint32_t {
   kReady = 4,
   kStart = 5,
   kError = 6,
+  kGo = 7,
 };
 
 std::string_view msg_name(MsgType t);

@@ -18,8 +18,7 @@ void add_create_flags(CLI::App& sub, CreateFlags& f) {
 Result<config::Container> load_for_create(const GlobalArgs& g, CreateFlags& f, bool detached) {
   f.opts.root = g.root;
   f.opts.id = f.id;
-  if (g.systemd_cgroup)
-    return fail(0, "systemd cgroup driver requested but not supported yet");
+  f.opts.systemd_cgroup = g.systemd_cgroup;
   HUSK_TRY_ASSIGN(config::Container c, spec::load_bundle(f.bundle));
   if (c.process.terminal && f.opts.console_socket.empty() && detached)
     return fail(0, "cannot allocate tty if husk-oci will detach without setting console socket");
