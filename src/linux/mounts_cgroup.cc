@@ -163,13 +163,9 @@ Result<void> mount_cgroup_v1(const MountContext& ctx, const config::Mount& m) {
   tmpfs.propagation = m.propagation;
   HUSK_TRY(mount_filesystem(ctx, tmpfs));
   for (const auto& h : hierarchies) HUSK_TRY(mount_hierarchy(ctx, m, h, dest));
-  HUSK_TRY(link_merged(ctx, hierarchies, dest));
-  if (m.flags & MS_RDONLY) {
-    HUSK_TRY_ASSIGN(UniqueFd fd, open_in_root(ctx.root_fd, dest, O_PATH | O_DIRECTORY));
-    HUSK_TRY(remount_bind(fd.get(), kCgroupFlags | MS_RDONLY, 0)
-                 .context("mount \"cgroup\" on \"{}\"", dest));
-  }
-  return ok();
+  // As runc: each hierarchy is read-only when the mount says ro; the tmpfs
+  // holding them stays writable (it holds only mount points).
+  return link_merged(ctx, hierarchies, dest);
 }
 
 Result<void> mount_cgroup_v2(const MountContext& ctx, const config::Mount& m) {

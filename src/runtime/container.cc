@@ -154,6 +154,9 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   ctx.parent_sock_fd = socks.first.fd();
   ctx.locked_dir_fd = dir.fd();
   ctx.fifo_dir_fd = fifo_dir.get();
+  ctx.state_dir = dir.path();
+  if (cfg.root_path == "/" && ::mkdirat(dir.fd(), kRootfsStage, 0700) < 0)
+    return fail_errno("create {}/{}", dir.path(), kRootfsStage);
   ctx.run_mode = run_mode;
   ctx.original_mask = original_mask;
 

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "base/file.h"
@@ -19,6 +21,8 @@
 #include "linux/process.h"
 #include "linux/rootfs.h"
 #include "linux/sysctl.h"
+#include "runtime/state.h"
+#include "sys/mount_api.h"
 #include "sys/process.h"
 
 namespace husk::runtime {
@@ -53,7 +57,8 @@ Result<void> request_id_maps(SyncSocket& sock) {
   HUSK_TRY(sock.expect(MsgType::kMapped));
   // Become the user namespace's root where it is mapped; a map without 0
   // leaves us as the overflow id, with full capabilities in the namespace.
-  if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return fail_errno("setresgid 0");
+  // Only the uid for now, as runc: namespaces made next carry our fsgid
+  // (e.g. the mqueue group), and the gid is set with the user later.
   if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return fail_errno("setresuid 0");
   return ok();
 }
@@ -112,7 +117,11 @@ Result<void> setup_namespaces(const InitContext& ctx) {
     HUSK_TRY(staged_namespaces(ctx));
   } else if (plan.new_user) {
     HUSK_TRY(request_id_maps(*ctx.sock));
+    if (plan.unshare_after_maps != 0)
+      HUSK_TRY(sys::unshare(plan.unshare_after_maps).context("create namespaces"));
   }
+  if (plan.new_user && ::setresgid(0, 0, 0) < 0 && errno != EINVAL)
+    return fail_errno("setresgid 0");
   if (plan.new_time) HUSK_TRY(enter_time_namespace(*ctx.cfg));
   if (plan.new_cgroup)
     HUSK_TRY(sys::unshare(CLONE_NEWCGROUP).context("create cgroup namespace"));
@@ -195,10 +204,36 @@ Result<void> wait_for_start(const InitContext& ctx) {
   return write_all(fifo.get(), "0").context("write exec fifo");
 }
 
+// pivot_root cannot make the current root the new root of itself. A
+// container whose rootfs is the host's "/" (husk's default) gets a
+// recursive bind of it on an empty directory of its state dir, made in its
+// own mount namespace after "/" became a slave, so nothing reaches the host.
+Result<std::optional<config::Container>> stage_host_root(const InitContext& ctx) {
+  const config::Container& c = *ctx.cfg;
+  if (c.root_path != "/") return std::nullopt;
+  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    return fail_errno("make / a slave mount");
+  std::string stage = ctx.state_dir + "/" + kRootfsStage;
+  if (::mount("/", stage.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    return fail_errno("bind / on {}", stage);
+  // Read-only all the way down: the host's other mounts (/home, /var...)
+  // must not stay writable under a read-only "/".
+  constexpr unsigned kAtRecursive = 0x8000;     // AT_RECURSIVE
+  constexpr uint64_t kMountAttrRdonly = 0x1;    // MOUNT_ATTR_RDONLY
+  if (c.root_readonly) {
+    HUSK_TRY(sys::mount_setattr(AT_FDCWD, stage.c_str(), kAtRecursive, kMountAttrRdonly, 0)
+                 .context("make {} read-only", stage));
+  }
+  config::Container staged = c;
+  staged.root_path = stage;
+  return staged;
+}
+
 // Everything the init does, in order. Each step names itself in its errors.
 Result<std::string> init_steps(const InitContext& ctx, UniqueFd* notify_fd) {
-  const config::Container& c = *ctx.cfg;
   HUSK_TRY(setup_namespaces(ctx));
+  HUSK_TRY_ASSIGN(std::optional<config::Container> staged, stage_host_root(ctx));
+  const config::Container& c = staged ? *staged : *ctx.cfg;
   // Nothing in the container may open /proc/<us>/exe (the runtime binary)
   // or ptrace us while we still run runtime code (CVE-2019-5736). Set after
   // the namespaces: a non-dumpable process cannot write its own timens file.

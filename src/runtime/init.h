@@ -7,6 +7,8 @@
 
 #include <signal.h>
 
+#include <string>
+
 #include "config/container.h"
 #include "linux/seccomp_filter.h"
 #include "runtime/namespaces.h"
@@ -24,6 +26,7 @@ struct InitContext {
   int parent_sock_fd = -1;      // the parent's end: closed first thing
   int locked_dir_fd = -1;       // the parent's locked state dir: closed too
   int fifo_dir_fd = -1;         // unlocked O_PATH fd of the state dir
+  std::string state_dir;        // its path (for the rootfs stage)
   bool run_mode = false;        // wait for kStart instead of exec.fifo
   sigset_t original_mask{};     // restored before execve
 };

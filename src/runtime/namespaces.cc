@@ -53,6 +53,10 @@ NamespacePlan plan_namespaces(const config::Container& c) {
   }
   if (!p.staged) {
     p.clone_flags = fresh;
+    if (p.new_user) {
+      p.clone_flags = fresh & (CLONE_NEWUSER | CLONE_NEWPID);
+      p.unshare_after_maps = fresh & ~(CLONE_NEWUSER | CLONE_NEWPID);
+    }
     return p;
   }
   // Joined namespaces must be entered before new ones are made, so that the

@@ -15,6 +15,11 @@ std::string_view proc_name(config::NamespaceType t);  // /proc/<pid>/ns/<name>
 struct NamespacePlan {
   // clone3() makes these at once (the fast path: nothing to join first).
   int clone_flags = 0;
+  // With a new user namespace, the init unshares these once it is root in
+  // it, as runc does: a namespace made at clone time would be made by the
+  // still-unmapped creator (an ipc namespace's mqueue would be owned by
+  // "nobody").
+  int unshare_after_maps = 0;
   // Otherwise the init's first stage joins path namespaces, then unshares
   // these, then forks the real init if the pid namespace changes.
   bool staged = false;

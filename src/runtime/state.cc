@@ -138,6 +138,8 @@ Result<void> StateDir::remove() {
     if (::unlinkat(fd_.get(), name, 0) < 0 && errno != ENOENT)
       return fail_errno("remove {}/{}", path_, name);
   }
+  if (::unlinkat(fd_.get(), kRootfsStage, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return fail_errno("remove {}/{}", path_, kRootfsStage);
   if (::rmdir(path_.c_str()) < 0 && errno != ENOENT) return fail_errno("remove {}", path_);
   return ok();
 }

@@ -1,6 +1,7 @@
 // The per-container state directory, <root>/<id>/:
 //   state.json  what later commands need (init pid + start time, bundle...)
 //   exec.fifo   present while the container is "created"; `start` opens it
+//   rootfs/     an empty mount point, only when the rootfs is the host's /
 // The directory itself is flock()ed by every command that touches the
 // container, so commands on one container are serialized and commands on
 // different containers never wait for each other.
@@ -37,6 +38,8 @@ struct ContainerState {
 
 inline constexpr const char* kStateFile = "state.json";
 inline constexpr const char* kExecFifo = "exec.fifo";
+// Mount point for a rootfs that is the host's "/" (see init.cc).
+inline constexpr const char* kRootfsStage = "rootfs";
 
 class StateDir {
  public:

@@ -193,7 +193,8 @@ std::string check_mounts_inside(const config::Container&) {
   expect_mount("/dev/shm", "tmpfs", {"nosuid", "nodev", "noexec"});
   expect_mount("/dev/mqueue", "mqueue", {"nosuid"});
   expect_mount("/sys", "sysfs", {"ro", "nosuid"});
-  expect_mount("/sys/fs/cgroup", "tmpfs", {"ro", "nosuid", "nodev", "noexec"});
+  // As runc: the tmpfs stays writable, the hierarchies in it are read-only.
+  expect_mount("/sys/fs/cgroup", "tmpfs", {"rw", "nosuid", "nodev", "noexec"});
   expect_mount("/data", "", {"ro", "nosuid"});
   expect_mount("/tmp", "tmpfs", {"ro", "nosuid"});
   expect_mount("/proc/sys", "proc", {"ro", "nosuid", "nodev", "noexec"});
