@@ -1,1 +1,156 @@
-int main() { return 0; }
+// husk: the friendly front end. `husk run` builds a config::Container from
+// flags (build_config.h) and runs it through runtime::run in this process:
+// no bundle is written and nothing is re-executed.
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "base/error.h"
+#include "base/file.h"
+#include "cli/husk/build_config.h"
+#include "cli/husk/exit_code.h"
+#include "linux/path.h"
+#include "runtime/runtime.h"
+
+namespace husk::cli {
+namespace {
+
+constexpr const char* kRunFooter = R"(
+With no --rootfs the container's root is the host's own /, read-only, with a
+fresh /proc, /dev and /sys and private tmpfs on /tmp and /run.
+
+Examples:
+  husk run -- sh
+  husk run --hostname demo -e FOO=bar -- sh -c 'hostname; echo $FOO'
+  husk run --rootfs ./rootfs -u 1000:1000 -w /tmp -- id)";
+
+void add_run_flags(CLI::App& run, RunFlags& f) {
+  run.add_option("--rootfs", f.rootfs, "Root filesystem directory (default: the host's /)");
+  run.add_option("--name", f.name, "Container id (default: husk-<random>)");
+  run.add_option("--hostname", f.hostname, "Hostname inside (default: the container id)");
+  run.add_option("-e,--env", f.env, "Set KEY=VALUE, or pass the caller's KEY through")
+      ->allow_extra_args(false);
+  run.add_option("-w,--workdir", f.workdir, "Working directory inside (default: /)");
+  run.add_option("-u,--user", f.user, "UID[:GID] or NAME[:GROUP] (default: 0:0)");
+  run.add_option("--net,--network", f.net, "Network: none (only lo, up) or host")
+      ->capture_default_str();
+  run.add_flag("--read-only", f.read_only, "Mount --rootfs read-only (always for the host's /)");
+  // Accepted for docker muscle memory: husk run always removes the container.
+  run.add_flag("--rm")->description("Remove the container on exit (always on)");
+  // Resource and wiring flags (--cpus, --memory, --pids, -p, -v) go here,
+  // each into a RunFlags field that build_config translates.
+  // Not required() here: build_config says what is missing, in husk's words.
+  run.add_option("command", f.command, "Program and arguments, best after --");
+  run.positionals_at_end();  // everything from CMD on belongs to the container
+  run.footer(kRunFooter);
+}
+
+std::string random_id() {
+  unsigned char bytes[6] = {};
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // no entropy source: fall back to the pid below
+    got += static_cast<size_t>(n);
+  }
+  if (got < sizeof bytes) return fmt::format("husk-{:012x}", static_cast<unsigned>(::getpid()));
+  std::string id = "husk-";
+  for (unsigned char b : bytes) id += fmt::format("{:02x}", b);
+  return id;
+}
+
+// The root's /etc/passwd and /etc/group, resolved inside the root: a symlink
+// in an image must not make husk read (and use) a host file. Missing or
+// unreadable files count as absent; a name then fails to resolve.
+AccountFiles read_account_files(const std::string& root) {
+  AccountFiles files;
+  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd) return files;
+  auto read_in_root = [&](const char* path) -> std::optional<std::string> {
+    auto fd = linux::open_in_root(root_fd.get(), path, O_RDONLY | O_CLOEXEC);
+    if (!fd) return std::nullopt;
+    auto text = read_file(linux::proc_fd_path(fd->get()));
+    if (!text) return std::nullopt;
+    return std::move(*text);
+  };
+  files.passwd = read_in_root("/etc/passwd");
+  files.group = read_in_root("/etc/group");
+  return files;
+}
+
+Caller make_caller(const RunFlags& f) {
+  Caller c;
+  char buf[PATH_MAX];
+  c.cwd = ::getcwd(buf, sizeof buf) ? buf : "";
+  c.stdin_tty = ::isatty(STDIN_FILENO) == 1;
+  c.getenv = [](const std::string& key) -> std::optional<std::string> {
+    const char* v = ::getenv(key.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+  std::string root = build_detail::root_path(f, c);
+  c.account_files = [root] { return read_account_files(root); };
+  return c;
+}
+
+void print_error(std::string msg) {
+  // CLI11 capitalizes its messages; husk's are lowercase.
+  if (msg.size() > 1 && std::isupper(static_cast<unsigned char>(msg[0])) &&
+      std::islower(static_cast<unsigned char>(msg[1])))
+    msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
+  std::fprintf(stderr, "husk: %s\n", msg.c_str());
+}
+
+int run_container(RunFlags& f) {
+  if (f.name.empty()) f.name = random_id();
+  auto cfg = build_config(f, make_caller(f));
+  if (!cfg) {
+    print_error(cfg.error().what());
+    return kExitHuskError;
+  }
+  runtime::CreateOptions opts;
+  opts.root = runtime::kDefaultRoot;
+  opts.id = f.name;
+  auto status = runtime::run(*cfg, opts);
+  if (!status) {
+    print_error(status.error().what());
+    return exit_code_for(status.error());
+  }
+  return *status;
+}
+
+}  // namespace
+}  // namespace husk::cli
+
+int main(int argc, char** argv) {
+  using namespace husk::cli;
+  CLI::App app{"husk: run a program in its own namespaces, no image needed", "husk"};
+  app.set_version_flag("--version", "husk version " HUSK_VERSION);
+  app.require_subcommand(1);
+  RunFlags flags;
+  CLI::App* run = app.add_subcommand("run", "Run a command in a new container and wait for it");
+  add_run_flags(*run, flags);
+
+  if (argc <= 1) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    print_error(e.what());
+    return kExitHuskError;
+  }
+  if (run->parsed()) return run_container(flags);
+  return kExitHuskError;
+}

@@ -1,0 +1,232 @@
+// `husk run` flags -> config::Container, in memory: no bundle on disk.
+//
+// Pure translation (no syscalls): main.cc fills RunFlags with CLI11 and a
+// Caller with the few host facts it needs (cwd, tty, environment, account
+// files), then calls build_config. New flags (--cpus, --memory, --pids, -p,
+// -v) become new RunFlags fields and one more step in build_config.
+#pragma once
+
+#include <linux/capability.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+#include "cli/husk/user.h"
+#include "config/container.h"
+#include "spec/default_spec.h"
+#include "spec/mount_options.h"
+
+namespace husk::cli {
+
+struct RunFlags {
+  std::optional<std::string> rootfs;  // --rootfs; absent: the host's own /, read-only
+  std::string name;                   // --name: container id, and the default hostname
+  std::string hostname;               // --hostname
+  std::vector<std::string> env;       // -e KEY=VALUE, or a bare KEY copied from the caller
+  std::string workdir;                // -w: absolute path inside the container
+  std::string user;                   // -u UID[:GID] or NAME[:GROUP]
+  std::string net = "none";           // --net none|host
+  bool read_only = false;             // --read-only (always on for the host's /)
+  std::vector<std::string> command;
+};
+
+// What build_config needs to know about the caller and the root, injected so
+// the translation stays pure and testable.
+struct Caller {
+  std::string cwd = "/";   // a relative --rootfs is taken from here; empty: unknown
+  bool stdin_tty = false;  // TERM=xterm only when a terminal is attached
+  // The caller's value of an environment variable, for a bare -e KEY.
+  std::function<std::optional<std::string>(const std::string&)> getenv;
+  // The root's /etc/passwd and /etc/group, read only when -u is given.
+  std::function<AccountFiles()> account_files;
+};
+
+inline constexpr const char* kDefaultPath =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+inline constexpr const char* kDefaultHostname = "husk";
+inline constexpr size_t kMaxHostname = 64;  // HOST_NAME_MAX
+
+// Docker's default capability set.
+inline constexpr uint64_t kDefaultCaps =
+    (1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FSETID) |
+    (1ULL << CAP_FOWNER) | (1ULL << CAP_MKNOD) | (1ULL << CAP_NET_RAW) | (1ULL << CAP_SETGID) |
+    (1ULL << CAP_SETUID) | (1ULL << CAP_SETFCAP) | (1ULL << CAP_SETPCAP) |
+    (1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_SYS_CHROOT) | (1ULL << CAP_KILL) |
+    (1ULL << CAP_AUDIT_WRITE);
+
+namespace build_detail {
+
+// Option words go through the same parser as config.json mounts, so husk and
+// husk-oci agree on what every word means.
+inline config::Mount mount(std::string dst, std::string type, std::string src,
+                           std::vector<std::string> options) {
+  config::Mount m;
+  m.destination = std::move(dst);
+  m.type = std::move(type);
+  m.source = std::move(src);
+  m.options = std::move(options);
+  spec::apply_mount_options(m);
+  return m;
+}
+
+// runc spec's mounts plus private /tmp and /run. /sys is sysfs only in a new
+// network namespace (sysfs shows the mounter's netns); with the host's network
+// it is a read-only rbind of the host's /sys, as runc does without a netns.
+inline std::vector<config::Mount> default_mounts(bool host_net) {
+  std::vector<config::Mount> m;
+  m.push_back(mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}));
+  m.push_back(
+      mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
+  m.push_back(mount("/dev/pts", "devpts", "devpts",
+                    {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
+  m.push_back(mount("/dev/shm", "tmpfs", "shm",
+                    {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
+  m.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
+  if (host_net) {
+    // "rro": the host's sub-mounts of /sys (cgroups, debugfs...) read-only too.
+    m.push_back(
+        mount("/sys", "bind", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro", "rro"}));
+  } else {
+    m.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
+  }
+  m.push_back(mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777"}));
+  m.push_back(mount("/run", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755"}));
+  return m;
+}
+
+inline std::vector<config::Namespace> default_namespaces(bool host_net) {
+  using T = config::NamespaceType;
+  std::vector<config::Namespace> ns{{T::kPid, ""}};
+  if (!host_net) ns.push_back({T::kNetwork, ""});
+  for (T t : {T::kIpc, T::kUts, T::kMount, T::kCgroup}) ns.push_back({t, ""});
+  return ns;
+}
+
+// Sets KEY=VALUE, replacing an earlier entry for KEY so -e overrides defaults.
+inline void set_env(std::vector<std::string>& env, std::string_view key, std::string_view value) {
+  std::string entry = fmt::format("{}={}", key, value);
+  for (auto& e : env) {
+    if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') {
+      e = std::move(entry);
+      return;
+    }
+  }
+  env.push_back(std::move(entry));
+}
+
+inline Result<std::vector<std::string>> build_env(const RunFlags& f, const Caller& c,
+                                                  const std::string& home) {
+  std::vector<std::string> env{kDefaultPath};
+  if (c.stdin_tty) env.push_back("TERM=xterm");
+  env.push_back("HOME=" + home);
+  for (const auto& e : f.env) {
+    size_t eq = e.find('=');
+    std::string key = e.substr(0, eq);
+    if (key.empty()) return fail(0, "-e \"{}\": empty variable name", e);
+    if (key.find_first_of(" \t\n") != std::string::npos)
+      return fail(0, "-e \"{}\": variable name contains whitespace", e);
+    if (eq != std::string::npos) {
+      set_env(env, key, std::string_view(e).substr(eq + 1));
+    } else if (auto v = c.getenv ? c.getenv(key) : std::nullopt) {
+      set_env(env, key, *v);  // docker: a bare KEY copies the caller's value, unset drops it
+    }
+  }
+  return env;
+}
+
+// runc's container id rule: letters, digits, "_", "+", "-", ".", not "." or "..".
+inline Result<void> check_name(const std::string& name) {
+  bool ok = !name.empty() && name != "." && name != ".." &&
+            name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789_+-.") == std::string::npos;
+  if (!ok)
+    return fail(0, "--name \"{}\": use only letters, digits, \"_\", \"+\", \"-\" and \".\"", name);
+  return husk::ok();
+}
+
+inline std::string root_path(const RunFlags& f, const Caller& c) {
+  if (!f.rootfs) return std::string("/");
+  std::filesystem::path p(*f.rootfs);
+  if (p.is_relative()) p = std::filesystem::path(c.cwd) / p;
+  std::string s = p.lexically_normal().string();
+  if (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+inline config::Capabilities default_caps(uint32_t uid) {
+  config::Capabilities caps;
+  caps.bounding = kDefaultCaps;
+  // Like docker: a non-root user keeps the bounding set but starts with no
+  // effective or permitted capabilities.
+  if (uid == 0) caps.effective = caps.permitted = kDefaultCaps;
+  return caps;
+}
+
+}  // namespace build_detail
+
+// runc spec's default masked and read-only paths.
+inline std::vector<std::string> default_masked_paths() {
+  return {"/proc/acpi",         "/proc/asound",     "/proc/kcore",       "/proc/keys",
+          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+          "/sys/firmware",      "/proc/scsi"};
+}
+
+inline std::vector<std::string> default_readonly_paths() {
+  return {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+}
+
+// The whole translation. Errors are one line naming the flag at fault.
+inline Result<config::Container> build_config(const RunFlags& f, const Caller& c = {}) {
+  using namespace build_detail;
+  if (f.net != "none" && f.net != "host")
+    return fail(0, "--net \"{}\": must be \"none\" or \"host\"", f.net);
+  if (f.command.empty()) return fail(0, "no command given: husk run [FLAGS] -- CMD [ARG...]");
+  if (f.command.front().empty()) return fail(0, "command \"\": empty program name");
+  if (!f.name.empty()) HUSK_TRY(check_name(f.name));
+  if (f.hostname.size() > kMaxHostname)
+    return fail(0, "--hostname \"{}\": longer than {} characters", f.hostname, kMaxHostname);
+  if (!f.workdir.empty() && f.workdir.front() != '/')
+    return fail(0, "-w \"{}\": must be an absolute path", f.workdir);
+  if (f.rootfs && f.rootfs->empty()) return fail(0, "--rootfs \"\": empty path");
+  if (f.rootfs && f.rootfs->front() != '/' && c.cwd.empty())
+    return fail(0, "--rootfs \"{}\": relative, and the current directory is unknown", *f.rootfs);
+
+  bool host_net = f.net == "host";
+  AccountFiles files;  // read only when -u asks for them
+  if (!f.user.empty() && c.account_files) files = c.account_files();
+  ResolvedUser user = HUSK_TRY(resolve_user(f.user, files));
+
+  config::Container cfg;
+  cfg.oci_version = spec::kOciVersion;
+  cfg.root_path = root_path(f, c);
+  cfg.root_readonly = !f.rootfs || f.read_only;
+  cfg.hostname = !f.hostname.empty() ? f.hostname : !f.name.empty() ? f.name : kDefaultHostname;
+  if (cfg.hostname.size() > kMaxHostname) cfg.hostname.resize(kMaxHostname);
+
+  config::Process& p = cfg.process;
+  p.args = f.command;
+  p.env = HUSK_TRY(build_env(f, c, user.home));
+  p.cwd = f.workdir.empty() ? "/" : f.workdir;
+  p.user.uid = user.uid;
+  p.user.gid = user.gid;
+  p.user.additional_gids = user.additional_gids;
+  p.user.username = user.name;
+  p.capabilities = default_caps(user.uid);
+  p.terminal = false;  // stdio passes through; the caller's tty stays the caller's
+  p.no_new_privileges = false;
+
+  cfg.mounts = default_mounts(host_net);
+  cfg.namespaces = default_namespaces(host_net);
+  cfg.masked_paths = default_masked_paths();
+  cfg.readonly_paths = default_readonly_paths();
+  return cfg;
+}
+
+}  // namespace husk::cli

@@ -1,0 +1,292 @@
+// `husk run` flags -> config::Container (cli/husk/build_config.h), user
+// resolution (cli/husk/user.h) and exit statuses (cli/husk/exit_code.h).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
+
+#include <algorithm>
+#include <map>
+
+#include "cli/husk/build_config.h"
+#include "cli/husk/exit_code.h"
+
+namespace husk::cli {
+namespace {
+
+using config::NamespaceType;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+RunFlags flags_for(std::vector<std::string> command) {
+  RunFlags f;
+  f.command = std::move(command);
+  return f;
+}
+
+const config::Mount* find_mount(const config::Container& c, const std::string& dst) {
+  for (const auto& m : c.mounts)
+    if (m.destination == dst) return &m;
+  return nullptr;
+}
+
+std::vector<NamespaceType> ns_types(const config::Container& c) {
+  std::vector<NamespaceType> out;
+  for (const auto& ns : c.namespaces) {
+    EXPECT_TRUE(ns.path.empty());
+    out.push_back(ns.type);
+  }
+  return out;
+}
+
+std::string error_of(const RunFlags& f, const Caller& c = {}) {
+  auto r = build_config(f, c);
+  if (r) return "<no error>";
+  return r.error().what();
+}
+
+constexpr const char* kPasswd =
+    "root:x:0:0:root:/root:/bin/bash\n"
+    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+    "broken line\n"
+    "alice:x:1000:1001:Alice:/home/alice:/bin/sh\n";
+constexpr const char* kGroup =
+    "root:x:0:\n"
+    "users:x:1001:\n"
+    "audio:x:29:bob,alice\n"
+    "video:x:44:bob\n";
+
+Caller caller_with_accounts() {
+  Caller c;
+  c.account_files = [] { return AccountFiles{kPasswd, kGroup}; };
+  return c;
+}
+
+TEST(HuskBuildConfig, DefaultsUseTheHostRootReadOnly) {
+  auto r = build_config(flags_for({"sh"}));
+  ASSERT_TRUE(r) << r.error().what();
+  const auto& c = *r;
+  EXPECT_EQ(c.root_path, "/");
+  EXPECT_TRUE(c.root_readonly);
+  EXPECT_EQ(c.hostname, "husk");
+  EXPECT_THAT(c.process.args, ElementsAre("sh"));
+  EXPECT_EQ(c.process.cwd, "/");
+  EXPECT_FALSE(c.process.terminal);
+  EXPECT_FALSE(c.process.no_new_privileges);
+  EXPECT_THAT(c.process.rlimits, IsEmpty());
+  EXPECT_EQ(c.process.user.uid, 0u);
+  EXPECT_EQ(c.process.user.gid, 0u);
+  EXPECT_THAT(c.process.env,
+              ElementsAre("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                          "HOME=/root"));
+  EXPECT_THAT(ns_types(c), ElementsAre(NamespaceType::kPid, NamespaceType::kNetwork,
+                                       NamespaceType::kIpc, NamespaceType::kUts,
+                                       NamespaceType::kMount, NamespaceType::kCgroup));
+  EXPECT_EQ(c.masked_paths.size(), 10u);
+  EXPECT_THAT(c.readonly_paths, ElementsAre("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                            "/proc/sysrq-trigger"));
+}
+
+TEST(HuskBuildConfig, DefaultMountsInOrder) {
+  auto r = build_config(flags_for({"sh"}));
+  ASSERT_TRUE(r);
+  std::vector<std::string> dsts;
+  for (const auto& m : r->mounts) dsts.push_back(m.destination);
+  EXPECT_THAT(dsts, ElementsAre("/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys",
+                                "/tmp", "/run"));
+
+  const auto* dev = find_mount(*r, "/dev");
+  EXPECT_EQ(dev->type, "tmpfs");
+  EXPECT_EQ(dev->data, "mode=755,size=65536k");
+  EXPECT_EQ(dev->flags, static_cast<unsigned long>(MS_NOSUID | MS_STRICTATIME));
+  const auto* pts = find_mount(*r, "/dev/pts");
+  EXPECT_EQ(pts->type, "devpts");
+  EXPECT_THAT(pts->data, HasSubstr("newinstance,ptmxmode=0666,mode=0620"));
+  const auto* sys = find_mount(*r, "/sys");
+  EXPECT_EQ(sys->type, "sysfs");
+  EXPECT_FALSE(sys->bind());
+  EXPECT_TRUE(sys->flags & MS_RDONLY);
+  const auto* tmp = find_mount(*r, "/tmp");
+  EXPECT_EQ(tmp->type, "tmpfs");
+  EXPECT_EQ(tmp->data, "mode=1777");
+  EXPECT_FALSE(tmp->flags & MS_RDONLY);
+  EXPECT_EQ(find_mount(*r, "/run")->data, "mode=755");
+  EXPECT_EQ(find_mount(*r, "/dev/mqueue")->type, "mqueue");
+  EXPECT_EQ(find_mount(*r, "/proc")->type, "proc");
+}
+
+TEST(HuskBuildConfig, RootGetsDockerDefaultCapabilities) {
+  auto r = build_config(flags_for({"sh"}));
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(r->process.capabilities);
+  const auto& caps = *r->process.capabilities;
+  EXPECT_EQ(__builtin_popcountll(caps.bounding), 14);
+  EXPECT_TRUE(caps.bounding & (1ULL << CAP_NET_BIND_SERVICE));
+  EXPECT_TRUE(caps.bounding & (1ULL << CAP_AUDIT_WRITE));
+  EXPECT_FALSE(caps.bounding & (1ULL << CAP_SYS_ADMIN));
+  EXPECT_FALSE(caps.bounding & (1ULL << CAP_NET_ADMIN));
+  EXPECT_EQ(caps.effective, caps.bounding);
+  EXPECT_EQ(caps.permitted, caps.bounding);
+  EXPECT_EQ(caps.inheritable, 0u);
+  EXPECT_EQ(caps.ambient, 0u);
+}
+
+TEST(HuskBuildConfig, NetHostKeepsTheNetworkAndBindsSys) {
+  auto f = flags_for({"ip", "link"});
+  f.net = "host";
+  auto r = build_config(f);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->has_namespace(NamespaceType::kNetwork));
+  EXPECT_TRUE(r->has_namespace(NamespaceType::kPid));
+  const auto* sys = find_mount(*r, "/sys");
+  ASSERT_NE(sys, nullptr);
+  EXPECT_EQ(sys->source, "/sys");
+  EXPECT_TRUE(sys->bind());
+  EXPECT_TRUE(sys->flags & MS_REC);
+  EXPECT_TRUE(sys->flags & MS_RDONLY);
+  EXPECT_TRUE(sys->recursive_set & MOUNT_ATTR_RDONLY);  // host sub-mounts read-only too
+}
+
+TEST(HuskBuildConfig, RootfsIsMadeAbsoluteAndWritableUnlessReadOnly) {
+  auto f = flags_for({"true"});
+  f.rootfs = "fixtures/./busybox/";
+  Caller c;
+  c.cwd = "/srv/work";
+  auto r = build_config(f, c);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->root_path, "/srv/work/fixtures/busybox");
+  EXPECT_FALSE(r->root_readonly);
+  EXPECT_EQ(find_mount(*r, "/tmp")->type, "tmpfs");  // same mounts as the host root
+
+  f.rootfs = "/abs/root";
+  f.read_only = true;
+  r = build_config(f, c);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->root_path, "/abs/root");
+  EXPECT_TRUE(r->root_readonly);
+}
+
+TEST(HuskBuildConfig, EnvOverridesDefaultsAndCopiesBareKeys) {
+  auto f = flags_for({"env"});
+  f.env = {"FOO=bar", "PATH=/bin", "EMPTY=", "FROM_CALLER", "UNSET_IN_CALLER", "EQ=a=b"};
+  Caller c;
+  c.stdin_tty = true;
+  std::map<std::string, std::string> host{{"FROM_CALLER", "v1"}};
+  c.getenv = [&](const std::string& k) -> std::optional<std::string> {
+    auto it = host.find(k);
+    if (it == host.end()) return std::nullopt;
+    return it->second;
+  };
+  auto r = build_config(f, c);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_THAT(r->process.env, ElementsAre("PATH=/bin", "TERM=xterm", "HOME=/root", "FOO=bar",
+                                          "EMPTY=", "FROM_CALLER=v1", "EQ=a=b"));
+}
+
+TEST(HuskBuildConfig, NumericUserWithoutPasswdEntry) {
+  auto f = flags_for({"id"});
+  f.user = "1000:1000";
+  auto r = build_config(f);  // no account files at all
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(r->process.user.uid, 1000u);
+  EXPECT_EQ(r->process.user.gid, 1000u);
+  EXPECT_THAT(r->process.user.additional_gids, IsEmpty());
+  EXPECT_THAT(r->process.env, ::testing::Contains("HOME=/"));
+  // Non-root keeps the bounding set only, as docker does.
+  EXPECT_EQ(r->process.capabilities->effective, 0u);
+  EXPECT_EQ(r->process.capabilities->permitted, 0u);
+  EXPECT_EQ(r->process.capabilities->bounding, kDefaultCaps);
+
+  f.user = "1234";
+  r = build_config(f);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->process.user.uid, 1234u);
+  EXPECT_EQ(r->process.user.gid, 0u);
+}
+
+TEST(HuskBuildConfig, UserNamesResolveInTheRootsAccountFiles) {
+  auto f = flags_for({"id"});
+  f.user = "alice";
+  auto r = build_config(f, caller_with_accounts());
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(r->process.user.uid, 1000u);
+  EXPECT_EQ(r->process.user.gid, 1001u);
+  EXPECT_THAT(r->process.user.additional_gids, ElementsAre(29u));
+  EXPECT_EQ(r->process.user.username, "alice");
+  EXPECT_THAT(r->process.env, ::testing::Contains("HOME=/home/alice"));
+
+  f.user = "1000:video";  // a uid with an entry: its home; the group by name
+  r = build_config(f, caller_with_accounts());
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(r->process.user.uid, 1000u);
+  EXPECT_EQ(r->process.user.gid, 44u);
+  EXPECT_THAT(r->process.user.additional_gids, ElementsAre(29u));
+}
+
+TEST(HuskBuildConfig, WorkdirNameAndHostname) {
+  auto f = flags_for({"pwd"});
+  f.workdir = "/var/tmp";
+  f.name = "web-1";
+  auto r = build_config(f);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->process.cwd, "/var/tmp");
+  EXPECT_EQ(r->hostname, "web-1");
+  f.hostname = "demo";
+  r = build_config(f);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->hostname, "demo");
+}
+
+TEST(HuskBuildConfig, ErrorsNameTheFlag) {
+  auto f = flags_for({"sh"});
+  f.net = "bogus";
+  EXPECT_EQ(error_of(f), "--net \"bogus\": must be \"none\" or \"host\"");
+
+  EXPECT_THAT(error_of(flags_for({})), HasSubstr("no command given"));
+  EXPECT_THAT(error_of(flags_for({""})), HasSubstr("empty program name"));
+
+  for (const char* bad : {"abc", "1000:", ":1000", "x:y", "99999999999", "4294967295",
+                          "1000:4294967295", "alice:nogroup"}) {
+    f = flags_for({"sh"});
+    f.user = bad;
+    std::string msg = error_of(f, caller_with_accounts());
+    EXPECT_THAT(msg, ::testing::StartsWith(fmt::format("-u \"{}\": ", bad))) << bad;
+    EXPECT_EQ(msg.find('\n'), std::string::npos);
+  }
+
+  f = flags_for({"sh"});
+  f.workdir = "relative";
+  EXPECT_EQ(error_of(f), "-w \"relative\": must be an absolute path");
+  f = flags_for({"sh"});
+  f.env = {"=x"};
+  EXPECT_THAT(error_of(f), ::testing::StartsWith("-e \"=x\": "));
+  f = flags_for({"sh"});
+  f.name = "a/b";
+  EXPECT_THAT(error_of(f), ::testing::StartsWith("--name \"a/b\": "));
+  f = flags_for({"sh"});
+  f.rootfs = "";
+  EXPECT_THAT(error_of(f), ::testing::StartsWith("--rootfs"));
+  f.rootfs = "relative";
+  Caller lost;
+  lost.cwd.clear();
+  EXPECT_THAT(error_of(f, lost), ::testing::StartsWith("--rootfs \"relative\": "));
+  f = flags_for({"sh"});
+  f.hostname = std::string(65, 'h');
+  EXPECT_THAT(error_of(f), ::testing::StartsWith("--hostname"));
+}
+
+TEST(HuskExitCode, MapsExecFailuresLikeDocker) {
+  auto err = [](int code, std::string msg) { return Error{code, std::move(msg)}; };
+  EXPECT_EQ(exit_code_for(err(ENOENT, "exec: \"nope\": executable file not found in $PATH")),
+            127);
+  EXPECT_EQ(exit_code_for(err(ENOENT, "container init: exec: \"/bin/nope\"")), 127);
+  EXPECT_EQ(exit_code_for(err(EACCES, "exec: \"/etc/passwd\"")), 126);
+  EXPECT_EQ(exit_code_for(err(ENOEXEC, "exec: \"/x\"")), 126);
+  // Not about exec: husk's own failure, even with the same errno.
+  EXPECT_EQ(exit_code_for(err(ENOENT, "rootfs \"/nope\"")), 125);
+  EXPECT_EQ(exit_code_for(err(EPERM, "container init: mount \"proc\" on \"/proc\"")), 125);
+}
+
+}  // namespace
+}  // namespace husk::cli
