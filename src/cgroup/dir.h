@@ -26,4 +26,28 @@ Result<void> write_at(int dirfd, std::string_view file, std::string_view value);
 // cgroup.procs (or tasks) as numbers.
 Result<std::vector<pid_t>> read_pids_at(int dirfd, std::string_view file = "cgroup.procs");
 
+// Shared by the v1 and v2 resource writers: every error names the OCI field.
+namespace writer {
+
+inline constexpr std::string_view kField = "linux.resources.";
+
+// Writes value to file, naming the OCI field on failure.
+inline Result<void> put(int dirfd, std::string_view field, std::string_view file,
+                        std::string_view value) {
+  return write_at(dirfd, file, value).context("{}{}", kField, field);
+}
+
+// A field that needs a file this kernel lacks: a clear error.
+inline std::unexpected<Error> unsupported(std::string_view field, std::string_view why) {
+  return std::unexpected(Error{0, fmt::format("{}{}: {}", kField, field, why)});
+}
+
+inline Result<void> put_optional_file(int dirfd, std::string_view field, std::string_view file,
+                                      std::string_view value, std::string_view why) {
+  if (!exists_at(dirfd, file)) return unsupported(field, why);
+  return put(dirfd, field, file, value);
+}
+
+}  // namespace writer
+
 }  // namespace husk::cgroup

@@ -10,23 +10,10 @@
 namespace husk::cgroup::v1 {
 namespace {
 
-constexpr std::string_view kField = "linux.resources.";
-
-// Writes value to file, naming the OCI field on failure.
-Result<void> put(int dirfd, std::string_view field, std::string_view file, std::string_view value) {
-  return write_at(dirfd, file, value).context("{}{}", kField, field);
-}
-
-// A field that needs a file this kernel lacks: a clear error.
-std::unexpected<Error> unsupported(std::string_view field, std::string_view why) {
-  return std::unexpected(Error{0, fmt::format("{}{}: {}", kField, field, why)});
-}
-
-Result<void> put_optional_file(int dirfd, std::string_view field, std::string_view file,
-                               std::string_view value, std::string_view why) {
-  if (!exists_at(dirfd, file)) return unsupported(field, why);
-  return put(dirfd, field, file, value);
-}
+using writer::kField;
+using writer::put;
+using writer::put_optional_file;
+using writer::unsupported;
 
 Result<void> set_cfs(int dirfd, const config::CpuResources& cpu) {
   bool quota = cpu.quota && *cpu.quota != 0;

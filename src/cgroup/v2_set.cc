@@ -10,21 +10,10 @@
 namespace husk::cgroup::v2 {
 namespace {
 
-constexpr std::string_view kField = "linux.resources.";
-
-Result<void> put(int dirfd, std::string_view field, std::string_view file, std::string_view value) {
-  return write_at(dirfd, file, value).context("{}{}", kField, field);
-}
-
-std::unexpected<Error> unsupported(std::string_view field, std::string_view why) {
-  return std::unexpected(Error{0, fmt::format("{}{}: {}", kField, field, why)});
-}
-
-Result<void> put_optional_file(int dirfd, std::string_view field, std::string_view file,
-                               std::string_view value, std::string_view why) {
-  if (!exists_at(dirfd, file)) return unsupported(field, why);
-  return put(dirfd, field, file, value);
-}
+using writer::kField;
+using writer::put;
+using writer::put_optional_file;
+using writer::unsupported;
 
 // cpu.max takes quota and period together; a period alone keeps the quota.
 Result<void> set_cpu_max(int dirfd, const config::CpuResources& cpu) {

@@ -10,6 +10,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "spec/state.h"
 #include "sys/process.h"
 
 namespace husk::runtime {
@@ -162,12 +163,7 @@ Status current_status(const ContainerState& s, const StateDir& dir) {
 std::string now_rfc3339() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-  return buf;
+  return spec::format_rfc3339_nano(ts.tv_sec, static_cast<uint32_t>(ts.tv_nsec));
 }
 
 }  // namespace husk::runtime
