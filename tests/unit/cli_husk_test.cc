@@ -288,5 +288,33 @@ TEST(HuskExitCode, MapsExecFailuresLikeDocker) {
   EXPECT_EQ(exit_code_for(err(EPERM, "container init: mount \"proc\" on \"/proc\"")), 125);
 }
 
+TEST(HuskBuildConfig, CapAddAndDropChangeTheDefaultSet) {
+  RunFlags f = flags_for({"sh"});
+  f.cap_add = {"sys_admin", "CAP_NET_ADMIN"};
+  f.cap_drop = {"CHOWN"};
+  auto c = build_config(f);
+  ASSERT_TRUE(c) << c.error().what();
+  const auto& caps = *c->process.capabilities;
+  uint64_t want = (kDefaultCaps | (uint64_t{1} << CAP_SYS_ADMIN) | (uint64_t{1} << CAP_NET_ADMIN)) &
+                  ~(uint64_t{1} << CAP_CHOWN);
+  EXPECT_EQ(caps.bounding, want);
+  EXPECT_EQ(caps.effective, want);
+  EXPECT_EQ(caps.permitted, want);
+}
+
+TEST(HuskBuildConfig, CapDropAllLeavesNothing) {
+  RunFlags f = flags_for({"sh"});
+  f.cap_drop = {"ALL"};
+  auto c = build_config(f);
+  ASSERT_TRUE(c) << c.error().what();
+  EXPECT_EQ(c->process.capabilities->bounding, 0u);
+}
+
+TEST(HuskBuildConfig, UnknownCapabilityNamesTheFlag) {
+  RunFlags f = flags_for({"sh"});
+  f.cap_add = {"FLY"};
+  EXPECT_EQ(error_of(f), "--cap-add: unknown capability \"FLY\"");
+}
+
 }  // namespace
 }  // namespace husk::cli

@@ -8,6 +8,7 @@
 
 #include <linux/capability.h>
 
+#include <cctype>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -22,6 +23,7 @@
 #include "config/container.h"
 #include "spec/default_spec.h"
 #include "spec/mount_options.h"
+#include "spec/names.h"
 
 namespace husk::cli {
 
@@ -34,6 +36,8 @@ struct RunFlags {
   std::string user;                   // -u UID[:GID] or NAME[:GROUP]
   std::string net = "none";           // --net none|host
   bool read_only = false;             // --read-only (always on for the host's /)
+  std::vector<std::string> cap_add;   // --cap-add NAME (docker's names: SYS_ADMIN, ALL)
+  std::vector<std::string> cap_drop;  // --cap-drop NAME
   std::vector<std::string> command;
 };
 
@@ -160,12 +164,33 @@ inline std::string root_path(const RunFlags& f, const Caller& c) {
   return s;
 }
 
-inline config::Capabilities default_caps(uint32_t uid) {
+// docker's capability names: with or without CAP_, any case, or ALL.
+inline Result<uint64_t> parse_cap_names(const std::vector<std::string>& names,
+                                        std::string_view flag) {
+  uint64_t mask = 0;
+  for (const auto& name : names) {
+    std::string up;
+    for (char ch : name) up += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (up == "ALL") {
+      mask |= ~uint64_t{0} >> (63 - spec::last_known_capability());
+      continue;
+    }
+    if (!up.starts_with("CAP_")) up = "CAP_" + up;
+    auto cap = spec::capability_from_name(up);
+    if (!cap) return fail(0, "{}: unknown capability {:?}", flag, name);
+    mask |= uint64_t{1} << *cap;
+  }
+  return mask;
+}
+
+inline Result<config::Capabilities> default_caps(uint32_t uid, const RunFlags& f) {
+  HUSK_TRY_ASSIGN(uint64_t add, parse_cap_names(f.cap_add, "--cap-add"));
+  HUSK_TRY_ASSIGN(uint64_t drop, parse_cap_names(f.cap_drop, "--cap-drop"));
   config::Capabilities caps;
-  caps.bounding = kDefaultCaps;
+  caps.bounding = (kDefaultCaps | add) & ~drop;
   // Like docker: a non-root user keeps the bounding set but starts with no
   // effective or permitted capabilities.
-  if (uid == 0) caps.effective = caps.permitted = kDefaultCaps;
+  if (uid == 0) caps.effective = caps.permitted = caps.bounding;
   return caps;
 }
 
@@ -218,7 +243,7 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
   p.user.gid = user.gid;
   p.user.additional_gids = user.additional_gids;
   p.user.username = user.name;
-  p.capabilities = default_caps(user.uid);
+  p.capabilities = HUSK_TRY(build_detail::default_caps(user.uid, f));
   p.terminal = false;  // stdio passes through; the caller's tty stays the caller's
   p.no_new_privileges = false;
 

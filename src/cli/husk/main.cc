@@ -42,6 +42,8 @@ void add_run_flags(CLI::App& run, RunFlags& f) {
   run.add_option("-u,--user", f.user, "UID[:GID] or NAME[:GROUP] (default: 0:0)");
   run.add_option("--net,--network", f.net, "Network: none (only lo, up) or host")
       ->capture_default_str();
+  run.add_option("--cap-add", f.cap_add, "Add a capability (SYS_ADMIN, NET_ADMIN, ALL...)");
+  run.add_option("--cap-drop", f.cap_drop, "Drop a capability of the default set");
   run.add_flag("--read-only", f.read_only, "Mount --rootfs read-only (always for the host's /)");
   // Accepted for docker muscle memory: husk run always removes the container.
   run.add_flag("--rm")->description("Remove the container on exit (always on)");
