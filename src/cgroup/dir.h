@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "config/resources.h"
 
 namespace husk::cgroup {
 
@@ -46,6 +47,39 @@ inline Result<void> put_optional_file(int dirfd, std::string_view field, std::st
                                       std::string_view value, std::string_view why) {
   if (!exists_at(dirfd, file)) return unsupported(field, why);
   return put(dirfd, field, file, value);
+}
+
+// cpu.burst must never exceed the quota: it is written before the quota
+// (which works when lowering it) and, if that was refused, again after.
+template <class SetQuota>
+Result<void> put_quota_and_burst(int dirfd, const config::CpuResources& cpu,
+                                 std::string_view burst_file, SetQuota set_quota) {
+  bool burst_late = false;
+  if (cpu.burst) {
+    if (!exists_at(dirfd, burst_file)) {
+      if (*cpu.burst != 0)
+        return unsupported("cpu.burst", fmt::format("this kernel has no {}", burst_file));
+    } else if (!write_at(dirfd, burst_file, std::to_string(*cpu.burst))) {
+      burst_late = true;
+    }
+  }
+  HUSK_TRY(set_quota());
+  if (burst_late) HUSK_TRY(put(dirfd, "cpu.burst", burst_file, std::to_string(*cpu.burst)));
+  return ok();
+}
+
+// cpu.idle (same file on v1 and v2); 0 is a no-op where the kernel lacks it.
+inline Result<void> put_idle(int dirfd, const config::CpuResources& cpu) {
+  if (!cpu.idle || (*cpu.idle == 0 && !exists_at(dirfd, "cpu.idle"))) return ok();
+  return put_optional_file(dirfd, "cpu.idle", "cpu.idle", std::to_string(*cpu.idle),
+                           "this kernel has no cpu.idle");
+}
+
+// cpuset.cpus and cpuset.mems have the same names and syntax on v1 and v2.
+inline Result<void> put_cpuset(int dirfd, const config::CpuResources& cpu) {
+  if (cpu.cpus && !cpu.cpus->empty()) HUSK_TRY(put(dirfd, "cpu.cpus", "cpuset.cpus", *cpu.cpus));
+  if (cpu.mems && !cpu.mems->empty()) HUSK_TRY(put(dirfd, "cpu.mems", "cpuset.mems", *cpu.mems));
+  return ok();
 }
 
 }  // namespace writer

@@ -87,28 +87,13 @@ Result<void> set_cpu(int dirfd, const config::CpuResources& cpu) {
     HUSK_TRY(put_optional_file(dirfd, "cpu.realtimeRuntime", "cpu.rt_runtime_us",
                                std::to_string(*cpu.realtime_runtime),
                                "this kernel has no realtime group scheduling"));
-  // The burst must not exceed the quota: try it first (a lower burst), and
-  // again after the quota (a higher one).
-  bool burst_late = false;
-  if (cpu.burst) {
-    if (!exists_at(dirfd, "cpu.cfs_burst_us")) {
-      if (*cpu.burst != 0) return unsupported("cpu.burst", "this kernel has no cpu.cfs_burst_us");
-    } else if (!write_at(dirfd, "cpu.cfs_burst_us", std::to_string(*cpu.burst))) {
-      burst_late = true;
-    }
-  }
-  HUSK_TRY(set_cfs(dirfd, cpu));
-  if (burst_late) HUSK_TRY(put(dirfd, "cpu.burst", "cpu.cfs_burst_us", std::to_string(*cpu.burst)));
-  if (cpu.idle && (*cpu.idle != 0 || exists_at(dirfd, "cpu.idle")))
-    HUSK_TRY(put_optional_file(dirfd, "cpu.idle", "cpu.idle", std::to_string(*cpu.idle),
-                               "this kernel has no cpu.idle"));
-  return ok();
+  HUSK_TRY(writer::put_quota_and_burst(dirfd, cpu, "cpu.cfs_burst_us",
+                                       [&] { return set_cfs(dirfd, cpu); }));
+  return writer::put_idle(dirfd, cpu);
 }
 
 Result<void> set_cpuset(int dirfd, const config::CpuResources& cpu) {
-  if (cpu.cpus && !cpu.cpus->empty()) HUSK_TRY(put(dirfd, "cpu.cpus", "cpuset.cpus", *cpu.cpus));
-  if (cpu.mems && !cpu.mems->empty()) HUSK_TRY(put(dirfd, "cpu.mems", "cpuset.mems", *cpu.mems));
-  return ok();
+  return writer::put_cpuset(dirfd, cpu);
 }
 
 Result<void> init_cpuset(int parent_fd, int dirfd) {

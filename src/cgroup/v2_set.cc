@@ -12,7 +12,6 @@ namespace {
 
 using writer::kField;
 using writer::put;
-using writer::put_optional_file;
 using writer::unsupported;
 
 // cpu.max takes quota and period together; a period alone keeps the quota.
@@ -38,27 +37,13 @@ Result<void> set_cpu(int dirfd, const config::CpuResources& cpu) {
     return unsupported("cpu.realtimeRuntime", "cgroup v2 has no realtime group limits");
   if (cpu.realtime_period && *cpu.realtime_period != 0)
     return unsupported("cpu.realtimePeriod", "cgroup v2 has no realtime group limits");
-  // The burst must not exceed the quota: before it when lowering, after when raising.
-  bool burst_late = false;
-  if (cpu.burst) {
-    if (!exists_at(dirfd, "cpu.max.burst")) {
-      if (*cpu.burst != 0) return unsupported("cpu.burst", "this kernel has no cpu.max.burst");
-    } else if (!write_at(dirfd, "cpu.max.burst", std::to_string(*cpu.burst))) {
-      burst_late = true;
-    }
-  }
-  HUSK_TRY(set_cpu_max(dirfd, cpu));
-  if (burst_late) HUSK_TRY(put(dirfd, "cpu.burst", "cpu.max.burst", std::to_string(*cpu.burst)));
-  if (cpu.idle && (*cpu.idle != 0 || exists_at(dirfd, "cpu.idle")))
-    HUSK_TRY(put_optional_file(dirfd, "cpu.idle", "cpu.idle", std::to_string(*cpu.idle),
-                               "this kernel has no cpu.idle"));
-  return ok();
+  HUSK_TRY(writer::put_quota_and_burst(dirfd, cpu, "cpu.max.burst",
+                                       [&] { return set_cpu_max(dirfd, cpu); }));
+  return writer::put_idle(dirfd, cpu);
 }
 
 Result<void> set_cpuset(int dirfd, const config::CpuResources& cpu) {
-  if (cpu.cpus && !cpu.cpus->empty()) HUSK_TRY(put(dirfd, "cpu.cpus", "cpuset.cpus", *cpu.cpus));
-  if (cpu.mems && !cpu.mems->empty()) HUSK_TRY(put(dirfd, "cpu.mems", "cpuset.mems", *cpu.mems));
-  return ok();
+  return writer::put_cpuset(dirfd, cpu);
 }
 
 Result<void> set_memory(int dirfd, const config::MemoryResources& mem) {
