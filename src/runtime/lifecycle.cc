@@ -52,8 +52,6 @@ Result<int> wait_forwarding(pid_t init, int sigfd) {
   }
 }
 
-Result<ContainerState> load_locked(const StateDir& dir) { return dir.load(); }
-
 // Waits (bounded) for a process to be gone after SIGKILL.
 Result<void> wait_gone(pid_t pid, uint64_t start_time) {
   auto pidfd = sys::pidfd_open(pid);
@@ -104,7 +102,7 @@ Result<int> run(const config::Container& cfg, const CreateOptions& opts) {
 
 Result<void> start(const std::string& root, const std::string& id) {
   HUSK_TRY_ASSIGN(StateDir dir, StateDir::open(root, id));
-  HUSK_TRY_ASSIGN(ContainerState st, load_locked(dir));
+  HUSK_TRY_ASSIGN(ContainerState st, dir.load());
   Status s = current_status(st, dir);
   if (s == Status::kStopped) return fail(0, "cannot start a container that has stopped");
   if (s != Status::kCreated) return fail(0, "cannot start an already running container");
@@ -128,7 +126,7 @@ Result<void> start(const std::string& root, const std::string& id) {
 
 Result<void> kill(const std::string& root, const std::string& id, int signal, bool all) {
   HUSK_TRY_ASSIGN(StateDir dir, StateDir::open(root, id));
-  HUSK_TRY_ASSIGN(ContainerState st, load_locked(dir));
+  HUSK_TRY_ASSIGN(ContainerState st, dir.load());
   if (current_status(st, dir) == Status::kStopped) return fail(0, "container not running");
   HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(st.pid));
   // The pidfd pins the process: check it is still the init we started.
@@ -148,7 +146,7 @@ Result<void> destroy(const std::string& root, const std::string& id, bool force)
     return std::unexpected(opened.error());
   }
   StateDir dir = std::move(*opened);
-  HUSK_TRY_ASSIGN(ContainerState st, load_locked(dir));
+  HUSK_TRY_ASSIGN(ContainerState st, dir.load());
   Status s = current_status(st, dir);
   if ((s == Status::kRunning || s == Status::kPaused) && !force)
     return fail(0, "cannot delete container {} that is not stopped: {}", id, status_name(s));
@@ -162,7 +160,7 @@ Result<void> destroy(const std::string& root, const std::string& id, bool force)
 
 Result<std::string> state_json(const std::string& root, const std::string& id) {
   HUSK_TRY_ASSIGN(StateDir dir, StateDir::open(root, id));
-  HUSK_TRY_ASSIGN(ContainerState st, load_locked(dir));
+  HUSK_TRY_ASSIGN(ContainerState st, dir.load());
   Status s = current_status(st, dir);
   spec::OciState o;
   o.oci_version = spec::kOciVersion;
