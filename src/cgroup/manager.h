@@ -32,6 +32,15 @@ namespace husk::cgroup {
 
 enum class FreezerState { kThawed, kFreezing, kFrozen };
 
+// What this layer implements, whatever the host runs (husk-oci `features`
+// reports it): the cgroupfs driver on v1, v2 and hybrid hosts, the rdma
+// controller, and no systemd driver (make() refuses --systemd-cgroup).
+struct DriverSupport {
+  bool v1, v2, systemd, systemd_user, rdma;
+};
+inline constexpr DriverSupport kDriverSupport{
+    .v1 = true, .v2 = true, .systemd = false, .systemd_user = false, .rdma = true};
+
 // What the runtime keeps in its state to re-open the manager later.
 struct SavedState {
   // Controller ("cpu", "cpuacct", "name=systemd"; "" for the cgroup2

@@ -181,6 +181,9 @@ struct Container {
   std::optional<Seccomp> seccomp;
   std::string cgroups_path;
   std::string resources_json;  // linux.resources verbatim, for the cgroup layer
+  // The whole config.json text when read from a bundle: kept in the state
+  // dir, where `exec` finds the container's process defaults and seccomp.
+  std::string spec_json;
 
   bool has_namespace(NamespaceType t) const {
     for (const auto& ns : namespaces)

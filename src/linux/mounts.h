@@ -46,6 +46,13 @@ bool path_has_prefix(std::string_view child, std::string_view parent);
 // MS_* flags of a mount from statfs(2) f_flags (ST_* values).
 unsigned long statfs_to_ms_flags(unsigned long f_flags);
 
+// Runtime-spec mount features mount_entry implements (husk-oci `features`
+// reports them): id-mapped mounts ("idmap", "ridmap", uid/gidMappings) are
+// refused with EOPNOTSUPP, and runc's "tmpcopyup" is accepted by spec/ but
+// nothing copies the old contents in. Flip these when that changes.
+inline constexpr bool kIdmappedMounts = false;
+inline constexpr bool kTmpcopyup = false;
+
 // What mount_entry needs to know about the container being built.
 struct MountContext {
   int root_fd = -1;            // the rootfs, opened after its self bind mount

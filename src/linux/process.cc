@@ -83,6 +83,10 @@ Result<void> switch_user(const config::User& u, bool groups_denied) {
 
 }  // namespace
 
+bool host_apparmor_enabled() { return apparmor_enabled(); }
+
+bool host_selinux_enabled() { return selinux_enabled(); }
+
 std::string rlimit_label(int resource) {
   std::string_view name = spec::rlimit_name(resource);
   return name.empty() ? fmt::format("resource {}", resource) : std::string(name);

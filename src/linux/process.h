@@ -27,6 +27,10 @@ Result<void> apply_rlimits(const std::vector<config::Rlimit>& rlimits);
 // Writes /proc/self/oom_score_adj.
 Result<void> set_oom_score_adj(int score);
 
+// Whether the host runs AppArmor / SELinux, as apply_security_labels decides it.
+bool host_apparmor_enabled();
+bool host_selinux_enabled();
+
 // Sets the AppArmor profile and SELinux label the next execve takes on. A
 // label asked for on a host without that LSM is an error, never ignored.
 Result<void> apply_security_labels(const config::Process& p);

@@ -38,6 +38,61 @@ constexpr FlagName kFlags[] = {
     {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 };
 
+struct ArchName {
+  std::string_view name;
+  uint32_t token;
+};
+
+// libseccomp's architectures; seccomp_architecture_names() keeps the ones the
+// linked library resolves by the name add_architectures() derives.
+constexpr ArchName kArches[] = {
+    {"SCMP_ARCH_X86", SCMP_ARCH_X86},
+    {"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64},
+    {"SCMP_ARCH_X32", SCMP_ARCH_X32},
+    {"SCMP_ARCH_ARM", SCMP_ARCH_ARM},
+    {"SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64},
+#ifdef SCMP_ARCH_LOONGARCH64
+    {"SCMP_ARCH_LOONGARCH64", SCMP_ARCH_LOONGARCH64},
+#endif
+#ifdef SCMP_ARCH_M68K
+    {"SCMP_ARCH_M68K", SCMP_ARCH_M68K},
+#endif
+    {"SCMP_ARCH_MIPS", SCMP_ARCH_MIPS},
+    {"SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64},
+    {"SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32},
+    {"SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL},
+    {"SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64},
+    {"SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32},
+    {"SCMP_ARCH_PPC", SCMP_ARCH_PPC},
+    {"SCMP_ARCH_PPC64", SCMP_ARCH_PPC64},
+    {"SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE},
+    {"SCMP_ARCH_S390", SCMP_ARCH_S390},
+    {"SCMP_ARCH_S390X", SCMP_ARCH_S390X},
+    {"SCMP_ARCH_PARISC", SCMP_ARCH_PARISC},
+    {"SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64},
+    {"SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64},
+#ifdef SCMP_ARCH_SHEB
+    {"SCMP_ARCH_SHEB", SCMP_ARCH_SHEB},
+#endif
+#ifdef SCMP_ARCH_SH
+    {"SCMP_ARCH_SH", SCMP_ARCH_SH},
+#endif
+};
+
+// The libseccomp token add_architectures() finds for a config name, 0 if none.
+uint32_t resolve_arch_name(std::string_view name) {
+  if (!name.starts_with(kArchPrefix)) return 0;
+  std::string lower(name.substr(kArchPrefix.size()));
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return seccomp_arch_resolve_name(lower.c_str());
+}
+
+// Whether seccomp(2) takes these filter flags (see supported_seccomp_flag_names).
+bool kernel_takes_flags(unsigned long flags) {
+  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, nullptr);
+  return rc < 0 && errno == EFAULT;
+}
+
 scmp_compare to_scmp_op(config::SeccompOp op) {
   switch (op) {
     case config::SeccompOp::kNotEqual: return SCMP_CMP_NE;
@@ -213,6 +268,35 @@ Result<std::vector<uint8_t>> export_bpf(const SeccompFilter& filter) {
   if (out.empty() || out.size() % sizeof(sock_filter) != 0)
     return fail(EIO, "export seccomp filter: bad program size {}", out.size());
   return out;
+}
+
+std::vector<std::string> seccomp_architecture_names() {
+  std::vector<std::string> out;
+  for (const auto& a : kArches)
+    if (resolve_arch_name(a.name) == a.token) out.emplace_back(a.name);
+  return out;
+}
+
+std::vector<std::string_view> seccomp_flag_names() {
+  std::vector<std::string_view> out;
+  for (const auto& f : kFlags) out.push_back(f.name);
+  return out;
+}
+
+std::vector<std::string_view> supported_seccomp_flag_names() {
+  std::vector<std::string_view> out;
+  for (const auto& f : kFlags) {
+    unsigned long flags = f.kernel_flag;
+    if (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    if (kernel_takes_flags(flags)) out.push_back(f.name);
+  }
+  return out;
+}
+
+std::string libseccomp_version() {
+  const scmp_version* v = seccomp_version();
+  if (v == nullptr) return {};
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
 }
 
 Result<CompiledSeccomp> compile_seccomp(const config::Seccomp& cfg) {

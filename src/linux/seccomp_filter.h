@@ -60,6 +60,22 @@ struct CompiledSeccomp {
   bool uses_notify = false;
 };
 
+// What build_seccomp_filter accepts, for husk-oci `features`:
+// the "architectures" names, SCMP_ARCH_* of every architecture in husk's table
+// that the linked libseccomp resolves (a byte order other than the native one
+// is still refused when the filter is built);
+std::vector<std::string> seccomp_architecture_names();
+// the "flags" names, in table order;
+std::vector<std::string_view> seccomp_flag_names();
+// and those of the flags the running kernel takes in the form husk passes
+// them (TSYNC as no flag at all, WAIT_KILLABLE_RECV only with NEW_LISTENER).
+// Probed with seccomp(SECCOMP_SET_MODE_FILTER, flags, NULL): the kernel checks
+// the flags before it reads the program, so EFAULT means accepted and nothing
+// is ever loaded.
+std::vector<std::string_view> supported_seccomp_flag_names();
+// The linked libseccomp's version, "2.5.4".
+std::string libseccomp_version();
+
 // build_seccomp_filter + export_bpf.
 Result<CompiledSeccomp> compile_seccomp(const config::Seccomp& cfg);
 

@@ -10,11 +10,15 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "runtime/foreground.h"
+#include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
 #include "runtime/state.h"
 #include "cgroup/convert.h"
+#include "spec/default_spec.h"
 #include "spec/resources.h"
+#include "spec/state.h"
 #include "sys/process.h"
 
 namespace husk::runtime {
@@ -45,8 +49,14 @@ Result<void> check_config(const config::Container& c) {
   return ok();
 }
 
+Result<void> save_config(const StateDir& dir, std::string_view text) {
+  UniqueFd fd(::openat(dir.fd(), kConfigFile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return fail_errno("create {}/{}", dir.path(), kConfigFile);
+  return write_all(fd.get(), text).context("write {}/{}", dir.path(), kConfigFile);
+}
+
 // Answers the init's requests until it reports ready (or fails).
-Result<void> serve_init(Launched& l, const config::Container& c) {
+Result<void> serve_init(Launched& l, const config::Container& c, const CreateOptions& opts) {
   for (;;) {
     auto m = l.sock.recv();
     if (!m) {
@@ -68,6 +78,23 @@ Result<void> serve_init(Launched& l, const config::Container& c) {
         l.child = ChildProcess(init, /*reap=*/true);
         break;
       }
+      case MsgType::kPty:
+        if (!m->fd) return fail(EPROTO, "sync: pty message without a file descriptor");
+        if (opts.console_socket.empty()) {
+          l.pty_master = std::move(m->fd);
+        } else {
+          HUSK_TRY(send_console(opts.console_socket, m->fd.get(), m->payload));
+        }
+        break;
+      case MsgType::kHooks: {
+        spec::OciState s = hook_state(c, opts, l.child.pid(), "creating");
+        std::string creating = spec::to_hook_json(s);
+        HUSK_TRY(run_hooks("prestart", c.hooks.prestart, creating));
+        HUSK_TRY(run_hooks("createRuntime", c.hooks.create_runtime, creating));
+        s.status = "created";
+        HUSK_TRY(l.sock.send(MsgType::kHooksDone, creating + "\n" + spec::to_hook_json(s)));
+        break;
+      }
       case MsgType::kReady: return ok();
       case MsgType::kError: return std::unexpected(error_from_message(*m));
       default:
@@ -77,6 +104,18 @@ Result<void> serve_init(Launched& l, const config::Container& c) {
 }
 
 }  // namespace
+
+spec::OciState hook_state(const config::Container& c, const CreateOptions& opts, pid_t pid,
+                          std::string_view status) {
+  spec::OciState s;
+  s.oci_version = spec::kOciVersion;
+  s.id = opts.id;
+  s.status = std::string(status);
+  s.pid = pid;
+  s.bundle = c.bundle;
+  s.annotations = c.annotations;
+  return s;
+}
 
 CgroupGuard::~CgroupGuard() {
   if (m_) {
@@ -133,7 +172,10 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   st.rootfs = cfg.root_path;
   st.annotations = cfg.annotations;
   st.cgroup = manager->saved_state();
+  st.poststart_hooks = !cfg.hooks.poststart.empty();
+  st.poststop_hooks = !cfg.hooks.poststop.empty();
   HUSK_TRY(dir.save(st));  // the intent record
+  if (!cfg.spec_json.empty()) HUSK_TRY(save_config(dir, cfg.spec_json));
   HUSK_TRY(manager->create().context("create cgroups"));
   CgroupGuard cgroup(std::move(manager));
   st.cgroup = cgroup.get()->saved_state();
@@ -176,7 +218,7 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   socks.second.close();
   if (!cgroup_fd) HUSK_TRY(l.cgroup.get()->apply(pid).context("join cgroups"));
   HUSK_TRY(l.sock.send(MsgType::kGo));
-  HUSK_TRY(serve_init(l, cfg).context("container init"));
+  HUSK_TRY(serve_init(l, cfg, opts).context("container init"));
 
   st.pid = l.child.pid();
   HUSK_TRY_ASSIGN(st.start_time, sys::process_start_time(st.pid));

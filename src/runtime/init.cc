@@ -17,10 +17,12 @@
 
 #include "base/file.h"
 #include "linux/capabilities.h"
+#include "linux/console.h"
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
 #include "linux/rootfs.h"
 #include "linux/sysctl.h"
+#include "runtime/hooks.h"
 #include "runtime/state.h"
 #include "sys/mount_api.h"
 #include "sys/process.h"
@@ -137,13 +139,7 @@ Result<void> set_names(const config::Container& c) {
   return ok();
 }
 
-// A fresh session keyring per container, so containers never share keys
-// with the host or each other (runc does the same).
-void join_session_keyring(const std::string& id) {
-  constexpr long kKeyctlJoinSessionKeyring = 1;
-  std::string name = "_ses." + id;
-  (void)::syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, name.c_str());
-}
+}  // namespace
 
 // The home directory of uid in the container's /etc/passwd, "/" if none.
 std::string home_of(uint32_t uid) {
@@ -176,6 +172,8 @@ std::vector<std::string> exec_env(const config::Process& p) {
   env.push_back("HOME=" + home_of(p.user.uid));
   return env;
 }
+
+namespace {
 
 // A missing cwd is created (as runc does), inside the container's root.
 Result<void> enter_cwd(const std::string& cwd) {
@@ -230,7 +228,23 @@ Result<std::optional<config::Container>> stage_host_root(const InitContext& ctx)
 }
 
 // Everything the init does, in order. Each step names itself in its errors.
-Result<std::string> init_steps(const InitContext& ctx, UniqueFd* notify_fd) {
+// The runtime's hooks (prestart, createRuntime) run while we wait, then the
+// createContainer ones here, in our mount namespace, before pivot_root.
+// Returns the state for startContainer hooks.
+Result<std::string> container_hooks(const InitContext& ctx, const config::Container& c) {
+  const auto& h = c.hooks;
+  if (h.prestart.empty() && h.create_runtime.empty() && h.create_container.empty() &&
+      h.start_container.empty())
+    return std::string();
+  HUSK_TRY(ctx.sock->send(MsgType::kHooks));
+  HUSK_TRY_ASSIGN(Message m, ctx.sock->expect(MsgType::kHooksDone));
+  size_t nl = m.payload.find('\n');
+  HUSK_TRY(run_hooks("createContainer", h.create_container, m.payload.substr(0, nl)));
+  return nl == std::string::npos ? std::string() : m.payload.substr(nl + 1);
+}
+
+Result<std::string> init_steps(const InitContext& ctx, UniqueFd* notify_fd,
+                               std::string* start_state) {
   HUSK_TRY(setup_namespaces(ctx));
   HUSK_TRY_ASSIGN(std::optional<config::Container> staged, stage_host_root(ctx));
   const config::Container& c = staged ? *staged : *ctx.cfg;
@@ -244,8 +258,15 @@ Result<std::string> init_steps(const InitContext& ctx, UniqueFd* notify_fd) {
                           .new_cgroup_namespace = ctx.plan.new_cgroup,
                           .no_pivot = ctx.opts->no_pivot};
   HUSK_TRY(linux::prepare_rootfs(c, ro));
+  HUSK_TRY_ASSIGN(*start_state, container_hooks(ctx, c));
   HUSK_TRY(linux::enter_rootfs(c, ctx.opts->no_pivot));
   HUSK_TRY(set_names(c));
+  if (c.process.terminal) {
+    HUSK_TRY_ASSIGN(linux::Pty pty, linux::open_container_tty(c.process.user.uid,
+                                                               c.process.user.gid,
+                                                               c.process.console_size));
+    HUSK_TRY(ctx.sock->send(MsgType::kPty, pty.slave_path, 0, pty.master.get()));
+  }
   HUSK_TRY(linux::apply_sysctl(c.sysctl));
   HUSK_TRY(linux::finalize_rootfs(c));
   HUSK_TRY(linux::apply_rlimits(c.process.rlimits));
@@ -260,6 +281,8 @@ Result<std::string> init_steps(const InitContext& ctx, UniqueFd* notify_fd) {
   return path;
 }
 
+}  // namespace
+
 std::vector<char*> c_strings(const std::vector<std::string>& v) {
   std::vector<char*> out;
   out.reserve(v.size() + 1);
@@ -268,7 +291,18 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
   return out;
 }
 
-}  // namespace
+void reset_signals(const sigset_t& mask) {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  }
+  ::sigprocmask(SIG_SETMASK, &mask, nullptr);
+}
+
+void join_session_keyring(const std::string& id) {
+  constexpr long kKeyctlJoinSessionKeyring = 1;
+  std::string name = "_ses." + id;
+  (void)::syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, name.c_str());
+}
 
 void init_main(const InitContext& ctx) {
   ::close(ctx.parent_sock_fd);
@@ -277,7 +311,8 @@ void init_main(const InitContext& ctx) {
   // exit and the init must outlive it.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   UniqueFd notify_fd;
-  auto path = init_steps(ctx, &notify_fd);
+  std::string start_state;
+  auto path = init_steps(ctx, &notify_fd, &start_state);
   if (!path) {
     ctx.sock->send_error(path.error());
     ::_exit(1);
@@ -288,12 +323,16 @@ void init_main(const InitContext& ctx) {
     ctx.sock->send_error(r.error());
     ::_exit(1);
   }
+  if (!ctx.cfg->hooks.start_container.empty()) {
+    if (auto r = run_hooks("startContainer", ctx.cfg->hooks.start_container, start_state); !r) {
+      ctx.sock->send_error(r.error());
+      if (!ctx.run_mode) fmt::print(stderr, "husk: {}\n", r.error().what());
+      ::_exit(1);
+    }
+  }
   // The program starts with default dispositions (even for signals the
   // caller ignored) and the caller's mask, as under runc.
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
-  }
-  ::sigprocmask(SIG_SETMASK, &ctx.original_mask, nullptr);
+  reset_signals(ctx.original_mask);
   auto argv = c_strings(ctx.cfg->process.args);
   std::vector<std::string> env = exec_env(ctx.cfg->process);
   auto envp = c_strings(env);

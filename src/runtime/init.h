@@ -33,4 +33,19 @@ struct InitContext {
 
 [[noreturn]] void init_main(const InitContext& ctx);
 
+// Shared with exec's child, which runs in the container like the init.
+
+// runc's environment rule: HOME comes from the user's passwd entry (read in
+// the container's root) unless the env sets it.
+std::vector<std::string> exec_env(const config::Process& p);
+std::string home_of(uint32_t uid);
+// argv/envp for execve; the strings must outlive the result.
+std::vector<char*> c_strings(const std::vector<std::string>& v);
+// The program starts with default dispositions (even for signals the caller
+// ignored) and the caller's mask, as under runc.
+void reset_signals(const sigset_t& mask);
+// A fresh session keyring named after the container, so containers never
+// share keys with the host or each other (runc does the same).
+void join_session_keyring(const std::string& id);
+
 }  // namespace husk::runtime

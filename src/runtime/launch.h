@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "cgroup/manager.h"
+#include "spec/state.h"
 
 #include "runtime/runtime.h"
 #include "runtime/state.h"
@@ -65,7 +66,13 @@ struct Launched {
   SyncSocket sock;
   ChildProcess child;
   ContainerState state;
+  // process.terminal without --console-socket: `run` proxies it.
+  UniqueFd pty_master;
 };
+
+// The state hooks get on stdin.
+spec::OciState hook_state(const config::Container& c, const CreateOptions& opts, pid_t pid,
+                          std::string_view status);
 
 // Steps 1-6 of create (DESIGN.md §2): on success the init is ready and
 // waiting for start; on failure nothing is left behind.

@@ -10,6 +10,8 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "runtime/foreground.h"
+#include "runtime/hooks.h"
 #include "runtime/launch.h"
 #include "runtime/state.h"
 #include "cgroup/manager.h"
@@ -20,36 +22,18 @@
 namespace husk::runtime {
 namespace {
 
-// Signals `run` passes on to the container instead of dying of them.
-constexpr int kForwarded[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1,
-                              SIGUSR2, SIGPIPE, SIGALRM, SIGWINCH, SIGCONT};
-
-int exit_code(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
+// Thaws a paused container's cgroup.
+Result<void> thaw(const ContainerState& st) {
+  HUSK_TRY_ASSIGN(auto cg, cgroup::Manager::load(st.cgroup));
+  return cg->thaw().context("thaw the paused container");
 }
 
-// Reaps children until the init exits, forwarding signals to it.
-Result<int> wait_forwarding(pid_t init, int sigfd) {
-  HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(init));
-  for (;;) {
-    int status = 0;
-    pid_t got;
-    while ((got = ::waitpid(-1, &status, WNOHANG)) > 0) {
-      if (got == init) return exit_code(status);
-    }
-    if (got < 0 && errno == ECHILD) return fail(ECHILD, "wait for container init");
-    signalfd_siginfo si{};
-    ssize_t n = ::read(sigfd, &si, sizeof si);
-    if (n != sizeof si) {
-      if (n < 0 && errno == EINTR) continue;
-      return fail_errno("read signalfd");
-    }
-    if (si.ssi_signo == SIGCHLD) continue;
-    log::debug("forwarding signal {} to container init {}", si.ssi_signo, init);
-    (void)sys::pidfd_send_signal(pidfd.get(), static_cast<int>(si.ssi_signo));
-  }
+// Hooks of a container made earlier, from its saved config.json.
+Result<void> run_saved_hooks(const StateDir& dir, const ContainerState& st, std::string_view phase,
+                             std::vector<config::Hook> config::Hooks::*which,
+                             std::string_view status) {
+  HUSK_TRY_ASSIGN(config::Container c, load_saved_config(dir, st));
+  return run_hooks(phase, c.hooks.*which, hook_state_json(st, status));
 }
 
 // Waits (bounded) for a process to be gone after SIGKILL.
@@ -69,33 +53,32 @@ Result<void> wait_gone(pid_t pid, uint64_t start_time) {
 }  // namespace
 
 Result<int> run(const config::Container& cfg, const CreateOptions& opts) {
-  sigset_t original, forwarded;
-  sigemptyset(&forwarded);
-  for (int s : kForwarded) sigaddset(&forwarded, s);
-  sigaddset(&forwarded, SIGCHLD);
-  ::sigprocmask(SIG_BLOCK, &forwarded, &original);
-  // An ignored signal is dropped even while blocked: undo SIG_IGN that a
-  // shell gives background jobs (SIGINT, SIGQUIT) so signalfd sees them.
-  for (int s : kForwarded) ::signal(s, SIG_DFL);
-  UniqueFd sigfd(::signalfd(-1, &forwarded, SFD_CLOEXEC));
-  if (!sigfd) return fail_errno("signalfd");
-
-  HUSK_TRY_ASSIGN(Launched l, launch(cfg, opts, /*run_mode=*/true, original));
+  HUSK_TRY_ASSIGN(SignalForwarder signals, SignalForwarder::start());
+  HUSK_TRY_ASSIGN(Launched l, launch(cfg, opts, /*run_mode=*/true, signals.original_mask()));
   HUSK_TRY(l.sock.send(MsgType::kStart));
   // EOF means the exec happened (the socket is close-on-exec); an error
   // message means it failed.
   if (auto m = l.sock.recv(); m && m->type == MsgType::kError)
     return std::unexpected(error_from_message(*m));
   l.sock.close();
+  if (!cfg.hooks.poststart.empty())
+    HUSK_TRY(run_hooks("poststart", cfg.hooks.poststart, hook_state_json(l.state, "running")));
   if (opts.detach) {
     l.child.release();
     l.cgroup.release();
     l.dir.disarm();
     return 0;
   }
-  auto code = wait_forwarding(l.child.pid(), sigfd.get());
+  // Other commands (kill, state, exec) must reach the container meanwhile.
+  l.dir.unlock();
+  auto code = signals.wait(l.child.pid(), std::move(l.pty_master));
   l.child.forget();
+  l.dir.lock();
   HUSK_TRY(l.cgroup.destroy().context("remove cgroups"));
+  if (!cfg.hooks.poststop.empty()) {
+    auto ran = run_hooks("poststop", cfg.hooks.poststop, hook_state_json(l.state, "stopped"));
+    if (!ran) log::warn("{}", ran.error().what());
+  }
   HUSK_TRY(l.dir.remove());
   return code;
 }
@@ -121,22 +104,35 @@ Result<void> start(const std::string& root, const std::string& id) {
   char byte;
   if (::read(fifo.get(), &byte, 1) != 1) return fail_errno("read {}", kExecFifo);
   ::unlinkat(dir.fd(), kExecFifo, 0);
+  if (st.poststart_hooks) {
+    auto ran = run_saved_hooks(dir, st, "poststart", &config::Hooks::poststart, "running");
+    if (!ran) {
+      // As runc: a failed poststart hook takes the container down.
+      (void)sys::pidfd_send_signal(pidfd.get(), SIGKILL);
+      return std::unexpected(ran.error());
+    }
+  }
   return ok();
 }
 
 Result<void> kill(const std::string& root, const std::string& id, int signal, bool all) {
   HUSK_TRY_ASSIGN(StateDir dir, StateDir::open(root, id));
   HUSK_TRY_ASSIGN(ContainerState st, dir.load());
-  if (current_status(st, dir) == Status::kStopped) return fail(0, "container not running");
+  Status status = current_status(st, dir);
+  if (status == Status::kStopped) return fail(0, "container not running");
   HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(st.pid));
   // The pidfd pins the process: check it is still the init we started.
   auto start = sys::process_start_time(st.pid);
   if (!start || *start != st.start_time) return fail(0, "container not running");
   if (all) {
     HUSK_TRY_ASSIGN(auto cg, cgroup::Manager::load(st.cgroup));
-    return cg->signal_all(signal);
+    HUSK_TRY(cg->signal_all(signal));
+  } else {
+    HUSK_TRY(sys::pidfd_send_signal(pidfd.get(), signal));
   }
-  return sys::pidfd_send_signal(pidfd.get(), signal);
+  // A frozen task acts on SIGKILL only once thawed; runc thaws after it.
+  if (status == Status::kPaused && signal == SIGKILL) HUSK_TRY(thaw(st));
+  return ok();
 }
 
 Result<void> destroy(const std::string& root, const std::string& id, bool force) {
@@ -150,18 +146,40 @@ Result<void> destroy(const std::string& root, const std::string& id, bool force)
   Status s = current_status(st, dir);
   if ((s == Status::kRunning || s == Status::kPaused) && !force)
     return fail(0, "cannot delete container {} that is not stopped: {}", id, status_name(s));
+  if (s == Status::kPaused) {
+    // Killed first, then thawed (as runc): a frozen init would not die.
+    if (auto pidfd = sys::pidfd_open(st.pid))
+      (void)sys::pidfd_send_signal(pidfd->get(), SIGKILL);
+    HUSK_TRY(thaw(st));
+  }
   if (s != Status::kStopped) HUSK_TRY(wait_gone(st.pid, st.start_time));
   if (!st.cgroup.paths.empty()) {
     HUSK_TRY_ASSIGN(auto cg, cgroup::Manager::load(st.cgroup));
     HUSK_TRY(cg->destroy().context("remove cgroups"));
   }
+  if (st.poststop_hooks) {
+    // Logged, never fatal: the container is gone already.
+    auto ran = run_saved_hooks(dir, st, "poststop", &config::Hooks::poststop, "stopped");
+    if (!ran) log::warn("{}", ran.error().what());
+  }
   return dir.remove();
 }
 
+namespace {
+
+// A reader's view of the status: a container without an init pid is still
+// being created while its creator holds the lock.
+Status peeked_status(const ContainerState& st, const StateDir& dir) {
+  if (st.pid <= 0 && dir.busy()) return Status::kCreating;
+  return current_status(st, dir);
+}
+
+}  // namespace
+
 Result<std::string> state_json(const std::string& root, const std::string& id) {
-  HUSK_TRY_ASSIGN(StateDir dir, StateDir::open(root, id));
+  HUSK_TRY_ASSIGN(StateDir dir, StateDir::peek(root, id));
   HUSK_TRY_ASSIGN(ContainerState st, dir.load());
-  Status s = current_status(st, dir);
+  Status s = peeked_status(st, dir);
   spec::OciState o;
   o.oci_version = spec::kOciVersion;
   o.id = st.id;
@@ -189,11 +207,11 @@ Result<std::vector<ListEntry>> list(const std::string& root) {
   ::closedir(d);
   std::sort(ids.begin(), ids.end());
   for (const auto& id : ids) {
-    auto dir = StateDir::open(root, id);
+    auto dir = StateDir::peek(root, id);
     if (!dir) continue;  // deleted meanwhile
     auto st = dir->load();
-    if (!st) continue;   // still being created
-    Status s = current_status(*st, *dir);
+    if (!st) continue;   // just made, no state yet
+    Status s = peeked_status(*st, *dir);
     out.push_back(ListEntry{id, s == Status::kStopped ? 0 : st->pid, std::string(status_name(s)),
                             st->bundle, st->created, st->owner});
   }

@@ -10,6 +10,8 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "spec/config.h"
+#include "spec/default_spec.h"
 #include "spec/state.h"
 #include "sys/process.h"
 
@@ -49,12 +51,25 @@ Result<UniqueFd> open_locked(const std::string& path) {
   return fd;
 }
 
+// The state root and any missing parents (engines pass roots such as
+// /run/containerd/runc/<namespace> before anything made them), as runc does.
+Result<void> make_root(const std::string& root) {
+  if (::mkdir(root.c_str(), 0711) == 0 || errno == EEXIST) return ok();
+  if (errno != ENOENT) return fail_errno("create state root {}", root);
+  for (size_t slash = root.find('/', 1); slash != std::string::npos; slash = root.find('/', slash + 1)) {
+    std::string parent = root.substr(0, slash);
+    if (::mkdir(parent.c_str(), 0711) < 0 && errno != EEXIST)
+      return fail_errno("create state root {}", parent);
+  }
+  if (::mkdir(root.c_str(), 0711) < 0 && errno != EEXIST) return fail_errno("create state root {}", root);
+  return ok();
+}
+
 }  // namespace
 
 Result<StateDir> StateDir::create(const std::string& root, const std::string& id) {
   HUSK_TRY(validate_id(id));
-  if (::mkdir(root.c_str(), 0711) < 0 && errno != EEXIST)
-    return fail_errno("create state root {}", root);
+  HUSK_TRY(make_root(root));
   std::string path = root + "/" + id;
   if (::mkdir(path.c_str(), 0711) < 0) {
     if (errno == EEXIST) return fail_quiet(EEXIST, "container with id {:?} already exists", id);
@@ -88,6 +103,32 @@ Result<StateDir> StateDir::open(const std::string& root, const std::string& id) 
   return dir;
 }
 
+Result<StateDir> StateDir::peek(const std::string& root, const std::string& id) {
+  HUSK_TRY(validate_id(id));
+  std::string path = root + "/" + id;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return fail_quiet(ENOENT, "container {:?} does not exist", id);
+    return fail_errno("open {}", path);
+  }
+  return StateDir(std::move(path), std::move(fd));
+}
+
+bool StateDir::busy() const {
+  if (::flock(fd_.get(), LOCK_EX | LOCK_NB) == 0) {
+    ::flock(fd_.get(), LOCK_UN);
+    return false;
+  }
+  return errno == EWOULDBLOCK;
+}
+
+void StateDir::unlock() { ::flock(fd_.get(), LOCK_UN); }
+
+void StateDir::lock() {
+  while (::flock(fd_.get(), LOCK_EX) < 0 && errno == EINTR) {
+  }
+}
+
 StateDir::~StateDir() {
   if (remove_on_destroy_ && fd_) (void)remove();
 }
@@ -103,6 +144,8 @@ Result<void> StateDir::save(const ContainerState& s) const {
       {"owner", s.owner},     {"annotations", s.annotations},
       {"cgroup_paths", s.cgroup.paths}, {"cgroup_created", s.cgroup.created},
   };
+  if (s.poststart_hooks) j["poststart_hooks"] = true;
+  if (s.poststop_hooks) j["poststop_hooks"] = true;
   return write_file_atomic(path_ + "/" + kStateFile, j.dump(), 0600);
 }
 
@@ -118,6 +161,8 @@ Result<ContainerState> StateDir::load() const {
   s.rootfs = j.value("rootfs", "");
   s.created = j.value("created", "");
   s.owner = j.value("owner", "");
+  s.poststart_hooks = j.value("poststart_hooks", false);
+  s.poststop_hooks = j.value("poststop_hooks", false);
   if (auto a = j.find("annotations"); a != j.end() && a->is_object()) {
     for (auto& [k, v] : a->items())
       if (v.is_string()) s.annotations[k] = v.get<std::string>();
@@ -135,12 +180,14 @@ Result<ContainerState> StateDir::load() const {
 
 Result<void> StateDir::remove() {
   remove_on_destroy_ = false;
-  for (const char* name : {kStateFile, kExecFifo, "state.json.tmp"}) {
+  for (const char* name : {kStateFile, kExecFifo, kConfigFile, "state.json.tmp", kNotifySocket}) {
     if (::unlinkat(fd_.get(), name, 0) < 0 && errno != ENOENT)
       return fail_errno("remove {}/{}", path_, name);
   }
-  if (::unlinkat(fd_.get(), kRootfsStage, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return fail_errno("remove {}/{}", path_, kRootfsStage);
+  for (const char* name : {kRootfsStage, kNotifyDir}) {
+    if (::unlinkat(fd_.get(), name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+      return fail_errno("remove {}/{}", path_, name);
+  }
   if (::rmdir(path_.c_str()) < 0 && errno != ENOENT) return fail_errno("remove {}", path_);
   return ok();
 }
@@ -157,6 +204,14 @@ Status current_status(const ContainerState& s, const StateDir& dir) {
         ((*stat)[close + 2] == 'Z' || (*stat)[close + 2] == 'X'))
       return Status::kStopped;
   }
+  // As runc: a live init in a frozen (or freezing) cgroup is paused, even
+  // before start.
+  if (!s.cgroup.paths.empty()) {
+    if (auto cg = cgroup::Manager::load(s.cgroup)) {
+      auto frozen = (*cg)->freezer_state();
+      if (frozen && *frozen != cgroup::FreezerState::kThawed) return Status::kPaused;
+    }
+  }
   return dir.has_exec_fifo() ? Status::kCreated : Status::kRunning;
 }
 
@@ -164,6 +219,27 @@ std::string now_rfc3339() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return spec::format_rfc3339_nano(ts.tv_sec, static_cast<uint32_t>(ts.tv_nsec));
+}
+
+Result<config::Container> load_saved_config(const StateDir& dir, const ContainerState& st) {
+  auto text = read_file_at(dir.fd(), kConfigFile);
+  if (!text) {
+    if (text.error().code == ENOENT)
+      return fail(0, "container {:?} was not made from a config.json", st.id);
+    return std::unexpected(text.error());
+  }
+  return spec::parse_config(*text, st.bundle);
+}
+
+std::string hook_state_json(const ContainerState& st, std::string_view status) {
+  spec::OciState s;
+  s.oci_version = spec::kOciVersion;
+  s.id = st.id;
+  s.status = std::string(status);
+  s.pid = status == "stopped" ? 0 : st.pid;
+  s.bundle = st.bundle;
+  s.annotations = st.annotations;
+  return spec::to_hook_json(s);
 }
 
 }  // namespace husk::runtime

@@ -2,6 +2,8 @@
 //   state.json  what later commands need (init pid + start time, bundle...)
 //   exec.fifo   present while the container is "created"; `start` opens it
 //   rootfs/     an empty mount point, only when the rootfs is the host's /
+//   notify/     made under NOTIFY_SOCKET, bind-mounted at /run/notify in the
+//               container; notify/notify.sock while start/run relay (notify.h)
 // The directory itself is flock()ed by every command that touches the
 // container, so commands on one container are serialized and commands on
 // different containers never wait for each other.
@@ -16,6 +18,7 @@
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "cgroup/manager.h"
+#include "config/container.h"
 
 namespace husk::runtime {
 
@@ -34,12 +37,23 @@ struct ContainerState {
   // Written before the cgroups are made (an intent record), so that
   // `delete --force` of a create that was killed -9 still removes them.
   cgroup::SavedState cgroup;
+  // The config has poststart / poststop hooks: start and delete then read
+  // the saved config.json (kConfigFile), which they otherwise never parse.
+  bool poststart_hooks = false;
+  bool poststop_hooks = false;
 };
 
 inline constexpr const char* kStateFile = "state.json";
 inline constexpr const char* kExecFifo = "exec.fifo";
+// The config.json the container was made from: `exec` takes its process
+// defaults and seccomp profile from it, as runc does from its state.
+inline constexpr const char* kConfigFile = "config.json";
 // Mount point for a rootfs that is the host's "/" (see init.cc).
 inline constexpr const char* kRootfsStage = "rootfs";
+// sd_notify passthrough (notify.h): the directory the container sees as
+// /run/notify, and the socket start/run bind in it.
+inline constexpr const char* kNotifyDir = "notify";
+inline constexpr const char* kNotifySocket = "notify/notify.sock";
 
 class StateDir {
  public:
@@ -47,6 +61,17 @@ class StateDir {
   static Result<StateDir> create(const std::string& root, const std::string& id);
   // Locks an existing container's directory.
   static Result<StateDir> open(const std::string& root, const std::string& id);
+  // Opens it without the lock, for readers (state, list): state.json is
+  // replaced atomically, so they never see half a file and never wait.
+  static Result<StateDir> peek(const std::string& root, const std::string& id);
+
+  // A long-running command (run, exec in the foreground) lets others in
+  // while it waits, and takes the lock back before it cleans up.
+  void unlock();
+  void lock();
+  // True when another command holds the lock (for a peek()ed directory
+  // whose state has no pid yet: a create is in progress).
+  bool busy() const;
 
   Result<void> save(const ContainerState& s) const;
   Result<ContainerState> load() const;
@@ -76,5 +101,11 @@ Result<void> validate_id(const std::string& id);
 Status current_status(const ContainerState& s, const StateDir& dir);
 
 std::string now_rfc3339();
+
+// The config.json saved at create (exec, poststart and poststop hooks).
+Result<config::Container> load_saved_config(const StateDir& dir, const ContainerState& st);
+
+// The OCI state of st as hooks get it on stdin.
+std::string hook_state_json(const ContainerState& st, std::string_view status);
 
 }  // namespace husk::runtime

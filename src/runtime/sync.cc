@@ -27,6 +27,9 @@ std::string_view msg_name(MsgType t) {
     case MsgType::kStart: return "start";
     case MsgType::kError: return "error";
     case MsgType::kGo: return "go";
+    case MsgType::kPty: return "pty";
+    case MsgType::kHooks: return "hooks";
+    case MsgType::kHooksDone: return "hooks-done";
   }
   return "unknown";
 }

@@ -17,6 +17,12 @@
 //                                            pid ns had to be joined or made by
 //                                            unshare); payload: the init's pid
 //   reap the stage
+//                        <-- kHooks -------  rootfs mounted, before pivot_root
+//   (only with hooks)                         (runtime hooks; then the init runs
+//   prestart, createRuntime hooks             createContainer, and startContainer
+//                        --- kHooksDone -->   after start; hooks.h has the rest)
+//                        <-- kPty ---------  process.terminal: the pty master
+//   to --console-socket, or kept to proxy the caller's terminal (run)
 //                        <-- kReady -------  rootfs, process and security done;
 //                                            the program was found
 //   write state.json, --pid-file
@@ -48,6 +54,9 @@ enum class MsgType : uint32_t {
   kStart = 5,
   kError = 6,
   kGo = 7,
+  kPty = 8,  // init -> runtime: the pty master (fd), payload its /dev/pts name
+  kHooks = 9,      // init -> runtime: run prestart + createRuntime hooks now
+  kHooksDone = 10, // runtime -> init: done; payload the state JSON for its hooks
 };
 
 std::string_view msg_name(MsgType t);

@@ -111,12 +111,30 @@ Result<void> parse_document(const Node& root, const std::string& bundle, config:
 
 }  // namespace
 
+// The keys parse_hooks reads, in lifecycle order.
+std::vector<std::string_view> detail::hook_names() {
+  return {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
+}
+
 Result<config::Container> parse_config(std::string_view json, const std::string& bundle_dir) {
   HUSK_TRY_ASSIGN(detail::Json doc, detail::parse_json(json, "config.json"));
   config::Container c;
   HUSK_TRY(parse_document(Node(&doc, ""), bundle_dir, c));
   HUSK_TRY(validate(c).context("config.json"));
   return c;
+}
+
+Result<config::Process> parse_process_json(std::string_view json, std::string_view doc) {
+  HUSK_TRY_ASSIGN(detail::Json value, detail::parse_json(json, doc));
+  HUSK_TRY_ASSIGN(config::Process p, detail::parse_process(Node(&value, "", doc)));
+  auto checked = validate_process(p);
+  if (!checked) {
+    // validate_process names "process.x"; here the document is the process.
+    std::string msg = checked.error().message;
+    if (msg.starts_with("process.")) msg.erase(0, 8);
+    return fail(0, "{}: {}", doc, msg);
+  }
+  return p;
 }
 
 Result<config::Container> load_bundle(const std::string& bundle_dir) {
@@ -128,7 +146,9 @@ Result<config::Container> load_bundle(const std::string& bundle_dir) {
   if (!S_ISDIR(st.st_mode)) return fail(ENOTDIR, "bundle {:?}", dir);
   std::string bundle = real.get();
   HUSK_TRY_ASSIGN(std::string text, read_file(bundle + "/config.json"));
-  return parse_config(text, bundle);
+  HUSK_TRY_ASSIGN(config::Container c, parse_config(text, bundle));
+  c.spec_json = std::move(text);
+  return c;
 }
 
 }  // namespace husk::spec

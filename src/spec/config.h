@@ -27,4 +27,8 @@ Result<config::Container> load_bundle(const std::string& bundle_dir);
 // stored as Container::bundle and relative paths are resolved against it.
 Result<config::Container> parse_config(std::string_view json, const std::string& bundle_dir);
 
+// Parses a process.json (runc's `exec --process FILE`): the "process" object
+// of a config.json on its own. Errors name doc: `process.json: args: ...`.
+Result<config::Process> parse_process_json(std::string_view json, std::string_view doc = "process.json");
+
 }  // namespace husk::spec

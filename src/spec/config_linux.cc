@@ -172,4 +172,10 @@ Result<void> parse_linux(const Node& n, config::Container& c) {
   return ok();
 }
 
+std::vector<std::string_view> namespace_names() {
+  std::vector<std::string_view> out;
+  for (const auto& ns : kNamespaces) out.push_back(ns.name);
+  return out;
+}
+
 }  // namespace husk::spec::detail

@@ -22,4 +22,10 @@ Result<std::map<std::string, std::string>> parse_string_map(const Node& n);
 // config_seccomp.cc
 Result<config::Seccomp> parse_seccomp(const Node& n);
 
+// The names the parser accepts, in its own tables' order (`features` lists them).
+std::vector<std::string_view> hook_names();              // config.cc: "hooks" keys
+std::vector<std::string_view> namespace_names();         // config_linux.cc
+std::vector<std::string_view> seccomp_action_names();    // config_seccomp.cc
+std::vector<std::string_view> seccomp_operator_names();  // config_seccomp.cc
+
 }  // namespace husk::spec::detail

@@ -116,4 +116,16 @@ Result<config::Seccomp> parse_seccomp(const Node& n) {
   return s;
 }
 
+std::vector<std::string_view> seccomp_action_names() {
+  std::vector<std::string_view> out;
+  for (const auto& a : kActions) out.push_back(a.name);
+  return out;
+}
+
+std::vector<std::string_view> seccomp_operator_names() {
+  std::vector<std::string_view> out;
+  for (const auto& o : kOps) out.push_back(o.name);
+  return out;
+}
+
 }  // namespace husk::spec::detail

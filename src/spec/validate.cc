@@ -15,6 +15,12 @@ Result<void> check_process(const config::Process& p) {
   return ok();
 }
 
+}  // namespace
+
+Result<void> validate_process(const config::Process& p) { return check_process(p); }
+
+namespace {
+
 Result<void> check_uts(const config::Container& c) {
   if (c.has_namespace(NamespaceType::kUts)) return ok();
   if (!c.hostname.empty())

@@ -11,5 +11,7 @@
 namespace husk::spec {
 
 Result<void> validate(const config::Container& c);
+// The process checks alone (exec): args present, cwd absolute.
+Result<void> validate_process(const config::Process& p);
 
 }  // namespace husk::spec

@@ -310,11 +310,24 @@ marked_pids() {
 no_marked_pids() { [[ -z $(marked_pids) ]]; }
 
 # cgroup dirs named like the container, at the depths runtimes put them (globs: no fork).
+# Also exactly where a relative or absent cgroupsPath puts them: under this shell's own
+# cgroup in every hierarchy of /proc/self/cgroup, however deep that is (v1 controllers,
+# name=systemd, the cgroup2 line).
 leftover_cgroups() {
-  local g
+  local g key path mnt
+  local -A seen=()
   for g in /sys/fs/cgroup/*/"$CID" /sys/fs/cgroup/*/*/"$CID" /sys/fs/cgroup/*/*/*/"$CID"; do
-    [[ -d $g ]] && echo "$g"
+    [[ -d $g ]] && { seen[$g]=1; echo "$g"; }
   done
+  while IFS=: read -r _ key path; do
+    case $key in
+      '') mnt=/sys/fs/cgroup/unified; [[ -d $mnt ]] || mnt=/sys/fs/cgroup ;;
+      name=*) mnt=/sys/fs/cgroup/${key#name=} ;;
+      *) mnt=/sys/fs/cgroup/$key ;;
+    esac
+    g=$mnt${path%/}/$CID
+    [[ -d $g && -z ${seen[$g]:-} ]] && { seen[$g]=1; echo "$g"; }
+  done </proc/self/cgroup
   return 0
 }
 

@@ -10,6 +10,7 @@
 
 #include "cli/husk/build_config.h"
 #include "cli/husk/exit_code.h"
+#include "spec/resources.h"
 
 namespace husk::cli {
 namespace {
@@ -94,7 +95,7 @@ TEST(HuskBuildConfig, DefaultMountsInOrder) {
   std::vector<std::string> dsts;
   for (const auto& m : r->mounts) dsts.push_back(m.destination);
   EXPECT_THAT(dsts, ElementsAre("/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys",
-                                "/tmp", "/run"));
+                                "/sys/fs/cgroup", "/tmp", "/run"));
 
   const auto* dev = find_mount(*r, "/dev");
   EXPECT_EQ(dev->type, "tmpfs");
@@ -114,6 +115,10 @@ TEST(HuskBuildConfig, DefaultMountsInOrder) {
   EXPECT_EQ(find_mount(*r, "/run")->data, "mode=755");
   EXPECT_EQ(find_mount(*r, "/dev/mqueue")->type, "mqueue");
   EXPECT_EQ(find_mount(*r, "/proc")->type, "proc");
+  const auto* cg = find_mount(*r, "/sys/fs/cgroup");
+  EXPECT_EQ(cg->type, "cgroup");
+  EXPECT_TRUE(cg->flags & MS_RDONLY);
+  EXPECT_TRUE(r->resources_json.empty());  // no resource flag: no limits
 }
 
 TEST(HuskBuildConfig, RootGetsDockerDefaultCapabilities) {
@@ -314,6 +319,161 @@ TEST(HuskBuildConfig, UnknownCapabilityNamesTheFlag) {
   RunFlags f = flags_for({"sh"});
   f.cap_add = {"FLY"};
   EXPECT_EQ(error_of(f), "--cap-add: unknown capability \"FLY\"");
+}
+
+
+// --- Resource flags (resource_flags.h) ---
+
+Caller caller_with_host(bool swap_limit = true) {
+  Caller c;
+  c.host.online_cpus = 4;
+  c.host.swap_limit = swap_limit;
+  c.host.block_device = [](const std::string& path) -> Result<DeviceNumber> {
+    if (path == "/dev/vda") return DeviceNumber{254, 0};
+    if (path == "/dev/disk/by-path/pci-0000:00:05.0") return DeviceNumber{254, 16};
+    if (path == "/dev/null") return fail(0, "/dev/null is not a block device");
+    return fail(ENOENT, "{}", path);
+  };
+  return c;
+}
+
+// The linux.resources build_config produced, parsed back.
+config::Resources resources_of(const RunFlags& f, const Caller& c = caller_with_host()) {
+  auto r = build_config(f, c);
+  EXPECT_TRUE(r) << r.error().what();
+  if (!r) return {};
+  auto res = spec::parse_resources_json(r->resources_json);
+  EXPECT_TRUE(res) << res.error().what();
+  return res ? *res : config::Resources{};
+}
+
+TEST(HuskResourceFlags, CpusBecomeAQuotaPer100ms) {
+  RunFlags f = flags_for({"sh"});
+  f.resources.cpus = "0.5";
+  auto r = resources_of(f);
+  ASSERT_TRUE(r.cpu);
+  EXPECT_EQ(r.cpu->quota, 50000);
+  EXPECT_EQ(r.cpu->period, 100000u);
+  f.resources.cpus = "1.25";
+  EXPECT_EQ(resources_of(f).cpu->quota, 125000);
+  f.resources.cpus = "4";
+  EXPECT_EQ(resources_of(f).cpu->quota, 400000);
+  f.resources.cpus = ".01";
+  EXPECT_EQ(resources_of(f).cpu->quota, 1000);
+  f.resources.cpus = "0";  // docker: no limit
+  EXPECT_FALSE(resources_of(f).cpu);
+}
+
+TEST(HuskResourceFlags, CpuSharesAndCpusets) {
+  RunFlags f = flags_for({"sh"});
+  f.resources.cpu_shares = "512";
+  f.resources.cpuset_cpus = "0-1,3";
+  f.resources.cpuset_mems = "0";
+  auto r = resources_of(f);
+  ASSERT_TRUE(r.cpu);
+  EXPECT_EQ(r.cpu->shares, 512u);
+  EXPECT_EQ(r.cpu->cpus, "0-1,3");
+  EXPECT_EQ(r.cpu->mems, "0");
+  EXPECT_EQ(r.cpu->quota, std::nullopt);
+}
+
+TEST(HuskResourceFlags, MemoryWithDockersSwapRules) {
+  RunFlags f = flags_for({"sh"});
+  f.resources.memory = "64m";
+  auto r = resources_of(f);
+  ASSERT_TRUE(r.memory);
+  EXPECT_EQ(r.memory->limit, 64 << 20);
+  EXPECT_EQ(r.memory->swap, 128 << 20);  // unset: as much swap as memory
+  EXPECT_EQ(resources_of(f, caller_with_host(false)).memory->swap, std::nullopt);
+  f.resources.memory_swap = "96m";
+  EXPECT_EQ(resources_of(f).memory->swap, 96 << 20);
+  f.resources.memory_swap = "64m";  // equal: no swap at all
+  EXPECT_EQ(resources_of(f).memory->swap, 64 << 20);
+  f.resources.memory_swap = "-1";
+  EXPECT_EQ(resources_of(f).memory->swap, -1);
+  f.resources.memory_reservation = "32m";
+  EXPECT_EQ(resources_of(f).memory->reservation, 32 << 20);
+}
+
+TEST(HuskResourceFlags, PidsAndBlockIo) {
+  RunFlags f = flags_for({"sh"});
+  f.resources.pids = "100";
+  f.resources.io_weight = "300";
+  f.resources.device_read_bps = {"/dev/vda:1mb"};
+  f.resources.device_write_bps = {"/dev/disk/by-path/pci-0000:00:05.0:512k"};
+  f.resources.device_read_iops = {"/dev/vda:100"};
+  f.resources.device_write_iops = {"/dev/vda:50"};
+  auto r = resources_of(f);
+  EXPECT_EQ(r.pids->limit, 100);
+  ASSERT_TRUE(r.block_io);
+  EXPECT_EQ(r.block_io->weight, 300);
+  ASSERT_EQ(r.block_io->throttle_read_bps_device.size(), 1u);
+  EXPECT_EQ(r.block_io->throttle_read_bps_device[0].major, 254);
+  EXPECT_EQ(r.block_io->throttle_read_bps_device[0].minor, 0);
+  EXPECT_EQ(r.block_io->throttle_read_bps_device[0].rate, 1u << 20);
+  ASSERT_EQ(r.block_io->throttle_write_bps_device.size(), 1u);
+  EXPECT_EQ(r.block_io->throttle_write_bps_device[0].minor, 16);
+  EXPECT_EQ(r.block_io->throttle_write_bps_device[0].rate, 512u << 10);
+  EXPECT_EQ(r.block_io->throttle_read_iops_device[0].rate, 100u);
+  EXPECT_EQ(r.block_io->throttle_write_iops_device[0].rate, 50u);
+  f = flags_for({"sh"});
+  f.resources.pids = "-1";
+  EXPECT_EQ(resources_of(f).pids->limit, -1);
+  f.resources.pids = "0";  // docker: unlimited too
+  EXPECT_EQ(resources_of(f).pids->limit, -1);
+}
+
+TEST(HuskResourceFlags, BadValuesAreOneLineNamingTheFlag) {
+  auto error_with = [](auto set) {
+    RunFlags f = flags_for({"sh"});
+    set(f.resources);
+    return error_of(f, caller_with_host());
+  };
+  EXPECT_EQ(error_with([](auto& r) { r.memory = "12q"; }), "--memory: invalid size \"12q\"");
+  EXPECT_EQ(error_with([](auto& r) { r.memory = "-1"; }), "--memory: invalid size \"-1\"");
+  EXPECT_EQ(error_with([](auto& r) { r.memory = "1m"; }),
+            "--memory: \"1m\" is below the minimum of 6m");
+  EXPECT_EQ(error_with([](auto& r) { r.memory_swap = "1g"; }),
+            "--memory-swap: needs --memory as well");
+  EXPECT_EQ(error_with([](auto& r) {
+              r.memory = "64m";
+              r.memory_swap = "32m";
+            }),
+            "--memory-swap: \"32m\" is less than --memory \"64m\" (it counts memory + swap)");
+  EXPECT_EQ(error_with([](auto& r) {
+              r.memory = "64m";
+              r.memory_reservation = "1g";
+            }),
+            "--memory-reservation: \"1g\" is more than --memory \"64m\"");
+  EXPECT_EQ(error_with([](auto& r) { r.cpus = "abc"; }), "--cpus: invalid number \"abc\"");
+  EXPECT_EQ(error_with([](auto& r) { r.cpus = "-1"; }), "--cpus: invalid number \"-1\"");
+  EXPECT_EQ(error_with([](auto& r) { r.cpus = "0.001"; }),
+            "--cpus: \"0.001\" is below the minimum of 0.01");
+  EXPECT_EQ(error_with([](auto& r) { r.cpus = "4.5"; }),
+            "--cpus: \"4.5\" is more than the 4 CPUs available");
+  EXPECT_EQ(error_with([](auto& r) { r.cpus = "0.0000000001"; }),
+            "--cpus: invalid number \"0.0000000001\"");
+  EXPECT_EQ(error_with([](auto& r) { r.pids = "many"; }), "--pids: invalid number \"many\"");
+  EXPECT_EQ(error_with([](auto& r) { r.cpu_shares = "-2"; }),
+            "--cpu-shares: invalid number \"-2\"");
+  EXPECT_EQ(error_with([](auto& r) { r.cpuset_cpus = "0-"; }),
+            "--cpuset-cpus: invalid list \"0-\" (like \"0-3,6\")");
+  EXPECT_EQ(error_with([](auto& r) { r.io_weight = "5"; }),
+            "--io-weight: 5 is not in the range 10..1000");
+  EXPECT_EQ(error_with([](auto& r) { r.device_read_bps = {"/dev/vda"}; }),
+            "--device-read-bps \"/dev/vda\": expected DEVICE-PATH:RATE, like /dev/sda:1mb");
+  EXPECT_EQ(error_with([](auto& r) { r.device_read_bps = {"sda:1mb"}; }),
+            "--device-read-bps \"sda:1mb\": expected DEVICE-PATH:RATE, like /dev/sda:1mb");
+  EXPECT_EQ(error_with([](auto& r) { r.device_write_bps = {"/dev/vda:fast"}; }),
+            "--device-write-bps \"/dev/vda:fast\": invalid rate \"fast\" (a number with an "
+            "optional unit kb, mb or gb)");
+  EXPECT_EQ(error_with([](auto& r) { r.device_read_iops = {"/dev/vda:1k"}; }),
+            "--device-read-iops \"/dev/vda:1k\": invalid rate \"1k\" (a number of operations "
+            "per second)");
+  EXPECT_EQ(error_with([](auto& r) { r.device_write_iops = {"/dev/null:10"}; }),
+            "--device-write-iops \"/dev/null:10\": /dev/null is not a block device");
+  EXPECT_EQ(error_with([](auto& r) { r.device_write_iops = {"/dev/nope:10"}; }),
+            "--device-write-iops \"/dev/nope:10\": /dev/nope: No such file or directory");
 }
 
 }  // namespace

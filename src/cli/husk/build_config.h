@@ -2,8 +2,9 @@
 //
 // Pure translation (no syscalls): main.cc fills RunFlags with CLI11 and a
 // Caller with the few host facts it needs (cwd, tty, environment, account
-// files), then calls build_config. New flags (--cpus, --memory, --pids, -p,
-// -v) become new RunFlags fields and one more step in build_config.
+// files), then calls build_config. New flags (-p, -v) become new RunFlags
+// fields and one more step in build_config; the resource flags (--cpus,
+// --memory, --pids...) are translated in resource_flags.h.
 #pragma once
 
 #include <linux/capability.h>
@@ -19,11 +20,13 @@
 #include <vector>
 
 #include "base/error.h"
+#include "cli/husk/resource_flags.h"
 #include "cli/husk/user.h"
 #include "config/container.h"
 #include "spec/default_spec.h"
 #include "spec/mount_options.h"
 #include "spec/names.h"
+#include "spec/resources_out.h"
 
 namespace husk::cli {
 
@@ -38,6 +41,7 @@ struct RunFlags {
   bool read_only = false;             // --read-only (always on for the host's /)
   std::vector<std::string> cap_add;   // --cap-add NAME (docker's names: SYS_ADMIN, ALL)
   std::vector<std::string> cap_drop;  // --cap-drop NAME
+  ResourceFlags resources;            // --cpus, --memory, --pids, ... (resource_flags.h)
   std::vector<std::string> command;
 };
 
@@ -50,6 +54,8 @@ struct Caller {
   std::function<std::optional<std::string>(const std::string&)> getenv;
   // The root's /etc/passwd and /etc/group, read only when -u is given.
   std::function<AccountFiles()> account_files;
+  // CPU count, swap accounting, device numbers: for the resource flags.
+  HostFacts host;
 };
 
 inline constexpr const char* kDefaultPath =
@@ -100,6 +106,10 @@ inline std::vector<config::Mount> default_mounts(bool host_net) {
   } else {
     m.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
   }
+  // The container's own cgroups, read-only (docker and runc spec's default):
+  // it sees its limits and usage there.
+  m.push_back(mount("/sys/fs/cgroup", "cgroup", "cgroup",
+                    {"nosuid", "noexec", "nodev", "relatime", "ro"}));
   m.push_back(mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777"}));
   m.push_back(mount("/run", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755"}));
   return m;
@@ -227,6 +237,7 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
   AccountFiles files;  // read only when -u asks for them
   if (!f.user.empty() && c.account_files) files = c.account_files();
   ResolvedUser user = HUSK_TRY(resolve_user(f.user, files));
+  std::optional<config::Resources> resources = HUSK_TRY(build_resources(f.resources, c.host));
 
   config::Container cfg;
   cfg.oci_version = spec::kOciVersion;
@@ -251,6 +262,7 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
   cfg.namespaces = default_namespaces(host_net);
   cfg.masked_paths = default_masked_paths();
   cfg.readonly_paths = default_readonly_paths();
+  if (resources) cfg.resources_json = spec::resources_to_json(*resources);
   return cfg;
 }
 

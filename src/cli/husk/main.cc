@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -15,6 +17,7 @@
 
 #include "base/error.h"
 #include "base/file.h"
+#include "cgroup/layout.h"
 #include "cli/husk/build_config.h"
 #include "cli/husk/exit_code.h"
 #include "linux/path.h"
@@ -32,6 +35,29 @@ Examples:
   husk run --hostname demo -e FOO=bar -- sh -c 'hostname; echo $FOO'
   husk run --rootfs ./rootfs -u 1000:1000 -w /tmp -- id)";
 
+// docker's resource flags, values checked by build_resources.
+void add_resource_flags(CLI::App& run, ResourceFlags& r) {
+  run.add_option("--cpus", r.cpus, "Number of CPUs (CFS quota), e.g. 0.5");
+  run.add_option("--cpu-shares", r.cpu_shares, "CPU shares (relative weight)");
+  run.add_option("--cpuset-cpus", r.cpuset_cpus, "CPUs to run on (0-3, 0,1)");
+  run.add_option("--cpuset-mems", r.cpuset_mems, "Memory nodes to allocate from (0-3, 0,1)");
+  run.add_option("-m,--memory", r.memory, "Memory limit (64m, 1g; at least 6m)");
+  run.add_option("--memory-swap", r.memory_swap,
+                 "Memory + swap limit; -1: unlimited swap (default: twice --memory)");
+  run.add_option("--memory-reservation", r.memory_reservation, "Memory soft limit");
+  run.add_option("--pids,--pids-limit", r.pids, "Maximum number of processes (-1: unlimited)");
+  run.add_option("--io-weight,--blkio-weight", r.io_weight, "Block IO weight, 10 to 1000");
+  run.add_option("--device-read-bps", r.device_read_bps, "Read rate limit, e.g. /dev/sda:1mb")
+      ->allow_extra_args(false);
+  run.add_option("--device-write-bps", r.device_write_bps, "Write rate limit, e.g. /dev/sda:1mb")
+      ->allow_extra_args(false);
+  run.add_option("--device-read-iops", r.device_read_iops, "Read IO/s limit, e.g. /dev/sda:100")
+      ->allow_extra_args(false);
+  run.add_option("--device-write-iops", r.device_write_iops,
+                 "Write IO/s limit, e.g. /dev/sda:100")
+      ->allow_extra_args(false);
+}
+
 void add_run_flags(CLI::App& run, RunFlags& f) {
   run.add_option("--rootfs", f.rootfs, "Root filesystem directory (default: the host's /)");
   run.add_option("--name", f.name, "Container id (default: husk-<random>)");
@@ -47,8 +73,9 @@ void add_run_flags(CLI::App& run, RunFlags& f) {
   run.add_flag("--read-only", f.read_only, "Mount --rootfs read-only (always for the host's /)");
   // Accepted for docker muscle memory: husk run always removes the container.
   run.add_flag("--rm")->description("Remove the container on exit (always on)");
-  // Resource and wiring flags (--cpus, --memory, --pids, -p, -v) go here,
-  // each into a RunFlags field that build_config translates.
+  add_resource_flags(run, f.resources);
+  // Wiring flags (-p, -v) go here, each into a RunFlags field that
+  // build_config translates.
   // Not required() here: build_config says what is missing, in husk's words.
   run.add_option("command", f.command, "Program and arguments, best after --");
   run.positionals_at_end();  // everything from CMD on belongs to the container
@@ -89,8 +116,28 @@ AccountFiles read_account_files(const std::string& root) {
   return files;
 }
 
+Result<DeviceNumber> block_device(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) < 0) return fail_errno("{}", path);
+  if (!S_ISBLK(st.st_mode)) return fail(0, "{} is not a block device", path);
+  return DeviceNumber{major(st.st_rdev), minor(st.st_rdev)};
+}
+
+// Whether the host can limit swap: v1 memsw files, or the v2 memory controller.
+bool host_limits_swap() {
+  auto layout = cgroup::host_layout();
+  if (!layout) return false;
+  if (const auto* v1 = layout->v1_for("memory"))
+    return ::access((v1->mount_point + "/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0;
+  return layout->v2_has("memory");
+}
+
 Caller make_caller(const RunFlags& f) {
   Caller c;
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  c.host.online_cpus = cpus > 0 ? static_cast<unsigned>(cpus) : 0;
+  c.host.block_device = block_device;
+  if (f.resources.memory) c.host.swap_limit = host_limits_swap();
   char buf[PATH_MAX];
   c.cwd = ::getcwd(buf, sizeof buf) ? buf : "";
   c.stdin_tty = ::isatty(STDIN_FILENO) == 1;

@@ -22,8 +22,6 @@ Result<config::Container> load_for_create(const GlobalArgs& g, CreateFlags& f, b
   HUSK_TRY_ASSIGN(config::Container c, spec::load_bundle(f.bundle));
   if (c.process.terminal && f.opts.console_socket.empty() && detached)
     return fail(0, "cannot allocate tty if husk-oci will detach without setting console socket");
-  if (c.process.terminal)
-    return fail(0, "process.terminal: terminals are not supported yet");
   if (!c.process.terminal && !f.opts.console_socket.empty())
     return fail(0, "cannot use console socket if husk-oci will not allocate tty");
   return c;

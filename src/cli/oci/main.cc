@@ -35,12 +35,19 @@ int main(int argc, char** argv) {
   oci::Action action;
   oci::add_run(app, g, action);
   oci::add_create(app, g, action);
+  oci::add_exec(app, g, action);
   oci::add_start(app, g, action);
   oci::add_kill(app, g, action);
   oci::add_delete(app, g, action);
   oci::add_state(app, g, action);
   oci::add_list(app, g, action);
   oci::add_spec(app, g, action);
+  oci::add_pause(app, g, action);
+  oci::add_resume(app, g, action);
+  oci::add_update(app, g, action);
+  oci::add_ps(app, g, action);
+  oci::add_events(app, g, action);
+  oci::add_features(app, g, action);
 
   try {
     app.parse(argc, argv);

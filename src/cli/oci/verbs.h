@@ -26,6 +26,7 @@ struct GlobalArgs {
 using Action = std::function<Result<int>()>;
 
 void add_run(CLI::App& app, const GlobalArgs& g, Action& action);
+void add_exec(CLI::App& app, const GlobalArgs& g, Action& action);
 void add_create(CLI::App& app, const GlobalArgs& g, Action& action);
 void add_start(CLI::App& app, const GlobalArgs& g, Action& action);
 void add_kill(CLI::App& app, const GlobalArgs& g, Action& action);
@@ -33,6 +34,12 @@ void add_delete(CLI::App& app, const GlobalArgs& g, Action& action);
 void add_state(CLI::App& app, const GlobalArgs& g, Action& action);
 void add_list(CLI::App& app, const GlobalArgs& g, Action& action);
 void add_spec(CLI::App& app, const GlobalArgs& g, Action& action);
+void add_pause(CLI::App& app, const GlobalArgs& g, Action& action);
+void add_resume(CLI::App& app, const GlobalArgs& g, Action& action);
+void add_update(CLI::App& app, const GlobalArgs& g, Action& action);
+void add_ps(CLI::App& app, const GlobalArgs& g, Action& action);
+void add_events(CLI::App& app, const GlobalArgs& g, Action& action);
+void add_features(CLI::App& app, const GlobalArgs& g, Action& action);
 
 // Shared by create and run: --bundle, --console-socket, --pid-file, ...
 struct CreateFlags {

@@ -1,0 +1,30 @@
+// The container's terminal (process.terminal: true). The init, or an exec'd
+// process, opens a pseudoterminal in the container's own devpts after its
+// root is in place, makes the slave its controlling terminal and stdio, and
+// hands the master to the runtime, which passes it on to the engine's
+// --console-socket or proxies the caller's terminal through it.
+#pragma once
+#undef linux  // GNU mode predefines `linux` as 1, which breaks `namespace husk::linux`
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace husk::linux {
+
+struct Pty {
+  UniqueFd master;
+  std::string slave_path;  // "/dev/pts/N" as the container sees it
+};
+
+// Opens /dev/ptmx (the container's, after pivot_root), makes the slave the
+// caller's controlling terminal (the caller must lead its session) and its
+// fds 0, 1 and 2, owned by uid:gid so the user's program may reopen it.
+// size is {rows, cols} from process.consoleSize.
+Result<Pty> open_container_tty(uint32_t uid, uint32_t gid,
+                               const std::optional<std::pair<unsigned, unsigned>>& size);
+
+}  // namespace husk::linux

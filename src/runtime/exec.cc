@@ -1,0 +1,284 @@
+// exec: a new process inside a running container.
+//
+//   husk-oci exec (P)                          process (X)
+//   -----------------                          -----------
+//   lock the state dir, check the status, open a pidfd of the init and
+//   check its start time; read the saved config.json; build the process
+//   (--process, or the container's process with runc's exec flags);
+//   compile its seccomp profile
+//   PR_SET_DUMPABLE 0 (X inherits it: nothing in the container may open
+//   /proc/X/exe or ptrace it while it runs runtime code)
+//   setns(pidfd, CLONE_NEWPID): only our children are born in it
+//   clone3 ---------------------------------->  born in the container's pid
+//   (v2: CLONE_INTO_CGROUP; else write the      namespace and cgroup
+//    pid into each hierarchy)
+//                     --- kGo -------------->  setns(pidfd, every other ns
+//                                              that differs from ours);
+//                                              setsid; the terminal;
+//                                              keyring, rlimits, labels, cwd,
+//                                              PATH lookup, user, caps,
+//                                              no_new_privs, seccomp
+//                     <-- kPty (terminal) --
+//                     <-- kReady -----------
+//   --pid-file
+//                     --- kStart ----------->  execve (EOF on the socket)
+//   --detach: exit 0; else wait for X, forwarding signals (and the terminal)
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "cgroup/manager.h"
+#include "linux/console.h"
+#include "linux/exec_lookup.h"
+#include "linux/process.h"
+#include "runtime/foreground.h"
+#include "runtime/init.h"
+#include "runtime/launch.h"
+#include "runtime/state.h"
+#include "runtime/sync.h"
+#include "spec/config.h"
+#include "spec/names.h"
+#include "sys/process.h"
+
+namespace husk::runtime {
+namespace {
+
+struct NsFile {
+  const char* name;
+  int flag;
+};
+// The pid namespace is joined by the parent (it applies to children only).
+constexpr NsFile kJoined[] = {{"user", CLONE_NEWUSER},     {"mnt", CLONE_NEWNS},
+                              {"net", CLONE_NEWNET},       {"ipc", CLONE_NEWIPC},
+                              {"uts", CLONE_NEWUTS},       {"cgroup", CLONE_NEWCGROUP},
+                              {"time", CLONE_NEWTIME},     {"pid", CLONE_NEWPID}};
+
+bool same_namespace(pid_t pid, const char* name) {
+  struct stat ours{}, theirs{};
+  std::string mine = fmt::format("/proc/self/ns/{}", name);
+  std::string other = fmt::format("/proc/{}/ns/{}", pid, name);
+  if (::stat(mine.c_str(), &ours) < 0 || ::stat(other.c_str(), &theirs) < 0) return true;
+  return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
+}
+
+// The namespaces of the init that this process is not in.
+int namespaces_to_join(pid_t init) {
+  int flags = 0;
+  for (const auto& ns : kJoined)
+    if (!same_namespace(init, ns.name)) flags |= ns.flag;
+  return flags;
+}
+
+Result<uint32_t> parse_id(std::string_view s, std::string_view what) {
+  uint32_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty())
+    return fail(0, "--user: invalid {} {:?}", what, s);
+  return v;
+}
+
+void set_env(std::vector<std::string>& env, const std::string& kv) {
+  std::string_view key = std::string_view(kv).substr(0, kv.find('='));
+  for (auto& e : env) {
+    if (std::string_view(e).substr(0, e.find('=')) == key) {
+      e = kv;
+      return;
+    }
+  }
+  env.push_back(kv);
+}
+
+struct ExecChild {
+  const config::Process* process = nullptr;
+  const linux::CompiledSeccomp* seccomp = nullptr;
+  const ExecOptions* opts = nullptr;
+  SyncSocket* sock = nullptr;
+  int parent_sock_fd = -1;
+  int locked_dir_fd = -1;
+  int init_pidfd = -1;
+  int join_flags = 0;  // without CLONE_NEWPID
+  sigset_t original_mask{};
+};
+
+Result<std::string> exec_steps(const ExecChild& x) {
+  HUSK_TRY(x.sock->expect(MsgType::kGo));
+  if (x.join_flags != 0)
+    HUSK_TRY(sys::setns(x.init_pidfd, x.join_flags).context("join the container's namespaces"));
+  ::close(x.init_pidfd);
+  if (::setsid() < 0) return fail_errno("setsid");
+  const config::Process& p = *x.process;
+  if (p.terminal) {
+    HUSK_TRY_ASSIGN(linux::Pty pty,
+                    linux::open_container_tty(p.user.uid, p.user.gid, p.console_size));
+    HUSK_TRY(x.sock->send(MsgType::kPty, pty.slave_path, 0, pty.master.get()));
+  }
+  join_session_keyring(x.opts->id);
+  HUSK_TRY(linux::apply_rlimits(p.rlimits));
+  if (p.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(*p.oom_score_adj));
+  HUSK_TRY(linux::apply_security_labels(p));
+  if (::chdir(p.cwd.c_str()) < 0) return fail_errno("chdir to cwd {:?}", p.cwd);
+  HUSK_TRY_ASSIGN(std::string path, linux::find_executable(p.env, p.args[0]));
+  HUSK_TRY(linux::finalize_process(p, x.seccomp));
+  HUSK_TRY(sys::cloexec_from(3 + x.opts->preserve_fds));
+  return path;
+}
+
+[[noreturn]] void exec_main(const ExecChild& x) {
+  ::close(x.parent_sock_fd);
+  ::close(x.locked_dir_fd);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  auto path = exec_steps(x);
+  if (!path) {
+    x.sock->send_error(path.error());
+    ::_exit(1);
+  }
+  if (!x.opts->detach) ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (auto r = x.sock->send(MsgType::kReady); !r) ::_exit(1);
+  if (auto r = x.sock->expect(MsgType::kStart); !r) ::_exit(1);
+  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  reset_signals(x.original_mask);
+  auto argv = c_strings(x.process->args);
+  std::vector<std::string> env = exec_env(*x.process);
+  auto envp = c_strings(env);
+  ::execve(path->c_str(), argv.data(), envp.data());
+  x.sock->send_error(Error{errno, fmt::format("exec {:?}", x.process->args[0])});
+  ::_exit(127);
+}
+
+}  // namespace
+
+Result<config::Process> exec_process(const config::Process& base, const ExecOptions& o) {
+  if (!o.process_json.empty()) return spec::parse_process_json(o.process_json, o.process_doc);
+  config::Process p = base;
+  if (o.args.empty()) return fail(0, "exec: no command given (args must not be empty)");
+  p.args = o.args;
+  for (const auto& kv : o.env) {
+    if (kv.find('=') == std::string::npos || kv.front() == '=')
+      return fail(0, "--env: {:?} is not KEY=VALUE", kv);
+    set_env(p.env, kv);
+  }
+  if (!o.cwd.empty()) {
+    if (o.cwd.front() != '/') return fail(0, "--cwd: {:?} is not an absolute path", o.cwd);
+    p.cwd = o.cwd;
+  }
+  if (!o.user.empty()) {
+    std::string_view u = o.user;
+    size_t colon = u.find(':');
+    HUSK_TRY_ASSIGN(p.user.uid, parse_id(u.substr(0, colon), "uid"));
+    if (colon != std::string_view::npos) {
+      HUSK_TRY_ASSIGN(p.user.gid, parse_id(u.substr(colon + 1), "gid"));
+    }
+  }
+  if (!o.additional_gids.empty()) p.user.additional_gids = o.additional_gids;
+  if (!o.caps.empty()) {
+    if (!p.capabilities) p.capabilities = config::Capabilities{};
+    for (const auto& name : o.caps) {
+      auto cap = spec::capability_from_name(name);
+      if (!cap) return fail(0, "--cap: unknown capability {:?}", name);
+      uint64_t bit = uint64_t{1} << *cap;
+      p.capabilities->bounding |= bit;
+      p.capabilities->effective |= bit;
+      p.capabilities->permitted |= bit;
+    }
+  }
+  if (o.no_new_privs) p.no_new_privileges = true;
+  p.terminal = o.tty;
+  if (!o.apparmor.empty()) p.apparmor_profile = o.apparmor;
+  if (!o.process_label.empty()) p.selinux_label = o.process_label;
+  return p;
+}
+
+Result<int> exec(const ExecOptions& o) {
+  HUSK_TRY_ASSIGN(SignalForwarder signals, SignalForwarder::start());
+  HUSK_TRY_ASSIGN(StateDir dir, StateDir::open(o.root, o.id));
+  HUSK_TRY_ASSIGN(ContainerState st, dir.load());
+  Status status = current_status(st, dir);
+  if (status == Status::kStopped) return fail(0, "cannot exec in a stopped container");
+  if (status == Status::kPaused && !o.ignore_paused)
+    return fail(0, "cannot exec in a paused container (use --ignore-paused to override)");
+  HUSK_TRY_ASSIGN(UniqueFd init_pidfd, sys::pidfd_open(st.pid));
+  // The pidfd pins the pid: make sure it still names our init.
+  if (auto start = sys::process_start_time(st.pid); !start || *start != st.start_time)
+    return fail(0, "cannot exec in a stopped container");
+
+  HUSK_TRY_ASSIGN(config::Container cfg, load_saved_config(dir, st).context("exec"));
+  HUSK_TRY_ASSIGN(config::Process process, exec_process(cfg.process, o));
+  if (process.terminal && o.detach && o.console_socket.empty())
+    return fail(0, "cannot allocate tty if husk-oci will detach without setting console socket");
+  if (!process.terminal && !o.console_socket.empty())
+    return fail(0, "cannot use console socket if husk-oci will not allocate tty");
+  std::optional<linux::CompiledSeccomp> seccomp;
+  if (cfg.seccomp) {
+    HUSK_TRY_ASSIGN(seccomp, linux::compile_seccomp(*cfg.seccomp).context("seccomp"));
+  }
+
+  std::unique_ptr<cgroup::Manager> cgroup;
+  if (!st.cgroup.paths.empty()) {
+    HUSK_TRY_ASSIGN(cgroup, cgroup::Manager::load(st.cgroup));
+  }
+  UniqueFd cgroup_fd;
+  if (cgroup) cgroup_fd = cgroup->open_for_clone().value_or(UniqueFd());
+
+  int flags = namespaces_to_join(st.pid);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (flags & CLONE_NEWPID)
+    HUSK_TRY(sys::setns(init_pidfd.get(), CLONE_NEWPID).context("join the container's pid namespace"));
+  HUSK_TRY_ASSIGN(auto socks, SyncSocket::pair());
+  ExecChild x{.process = &process,
+              .seccomp = seccomp ? &*seccomp : nullptr,
+              .opts = &o,
+              .sock = &socks.second,
+              .parent_sock_fd = socks.first.fd(),
+              .locked_dir_fd = dir.fd(),
+              .init_pidfd = init_pidfd.get(),
+              .join_flags = flags & ~CLONE_NEWPID,
+              .original_mask = signals.original_mask()};
+  HUSK_TRY_ASSIGN(pid_t pid, sys::clone3(0, nullptr, cgroup_fd.get()));
+  if (pid == 0) exec_main(x);
+
+  ChildProcess child(pid, /*reap=*/true);
+  SyncSocket sock = std::move(socks.first);
+  socks.second.close();
+  if (cgroup && !cgroup_fd) HUSK_TRY(cgroup->apply(pid).context("join cgroups"));
+  HUSK_TRY(sock.send(MsgType::kGo));
+  UniqueFd master;
+  for (bool ready = false; !ready;) {
+    auto m = sock.recv();
+    if (!m) return fail(0, "exec: process exited before it was ready");
+    switch (m->type) {
+      case MsgType::kPty:
+        if (!m->fd) return fail(EPROTO, "sync: pty message without a file descriptor");
+        if (o.console_socket.empty()) {
+          master = std::move(m->fd);
+        } else {
+          HUSK_TRY(send_console(o.console_socket, m->fd.get(), m->payload));
+        }
+        break;
+      case MsgType::kReady: ready = true; break;
+      case MsgType::kError:
+        return std::unexpected(error_from_message(*m));
+      default:
+        return fail(EPROTO, "sync: unexpected {} message from exec", msg_name(m->type));
+    }
+  }
+  if (!o.pid_file.empty())
+    HUSK_TRY(write_file_atomic(o.pid_file, std::to_string(pid)).context("write pid file"));
+  HUSK_TRY(sock.send(MsgType::kStart));
+  if (auto m = sock.recv(); m && m->type == MsgType::kError)
+    return std::unexpected(error_from_message(*m));
+  dir.unlock();
+  if (o.detach) {
+    child.release();
+    return 0;
+  }
+  auto code = signals.wait(pid, std::move(master));
+  child.forget();
+  return code;
+}
+
+}  // namespace husk::runtime
