@@ -52,6 +52,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 says "A subcommand is required" for a misspelt verb: name it.
+    if (app.get_subcommands().empty() && !app.remaining().empty() &&
+        dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      std::fprintf(stderr, "husk-oci: unknown command \"%s\" (see husk-oci --help)\n",
+                   app.remaining().front().c_str());
+      return 1;
+    }
     return app.exit(e);
   }
   log::init(g.log, g.log_format == "json" ? log::Format::kJson : log::Format::kText, g.debug);
