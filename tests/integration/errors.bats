@@ -249,3 +249,10 @@ error_lines() { grep -v -e 'level=warning' -e '^$' || true; }
   [[ -z $(marked_pids) ]] || fail "processes left: $(marked_pids)"
   [[ -z $(ls -A "$ROOT" 2>/dev/null) ]] || fail "state root not empty: $(ls -A "$ROOT")"
 }
+
+@test "errors: a misspelt command is named" {
+  husk_only "runc says: No help topic for 'nosuch'"
+  run oci nosuch-verb "$CID"
+  [[ $status -ne 0 ]] || fail "unknown command accepted"
+  expect_contains 'unknown command "nosuch-verb"'
+}
