@@ -199,6 +199,9 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   ctx.state_dir = dir.path();
   if (cfg.root_path == "/" && ::mkdirat(dir.fd(), kRootfsStage, 0700) < 0)
     return fail_errno("create {}/{}", dir.path(), kRootfsStage);
+  // Under NOTIFY_SOCKET: the source of the /run/notify bind (notify.h).
+  if (!opts.notify_socket.empty() && ::mkdirat(dir.fd(), kNotifyDir, 0755) < 0)
+    return fail_errno("create {}/{}", dir.path(), kNotifyDir);
   ctx.run_mode = run_mode;
   ctx.original_mask = original_mask;
 

@@ -91,7 +91,7 @@ Result<SignalForwarder> SignalForwarder::start() {
   return f;
 }
 
-Result<int> SignalForwarder::wait(pid_t pid, UniqueFd master) {
+Result<int> SignalForwarder::wait(pid_t pid, UniqueFd master, ExtraWatch extra) {
   HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(pid));
   std::optional<RawTerminal> raw;
   bool stdin_open = master.valid();
@@ -113,10 +113,11 @@ Result<int> SignalForwarder::wait(pid_t pid, UniqueFd master) {
       return exit_code(status);
     }
     if (got < 0 && errno == ECHILD) return fail(ECHILD, "wait for pid {}", pid);
-    pollfd fds[3] = {{fd_.get(), POLLIN, 0},
+    pollfd fds[4] = {{fd_.get(), POLLIN, 0},
                      {master ? master.get() : -1, POLLIN, 0},
-                     {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+                     {stdin_open ? STDIN_FILENO : -1, POLLIN, 0},
+                     {extra.fd, POLLIN, 0}};
+    if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       return fail_errno("poll");
     }
@@ -126,6 +127,7 @@ Result<int> SignalForwarder::wait(pid_t pid, UniqueFd master) {
     if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
       if (!pump(STDIN_FILENO, master ? master.get() : -1)) stdin_open = false;
     }
+    if ((fds[3].revents & POLLIN) && !extra.on_ready()) extra.fd = -1;
     if (!(fds[0].revents & POLLIN)) continue;
     signalfd_siginfo si{};
     while (::read(fd_.get(), &si, sizeof si) == sizeof si) {

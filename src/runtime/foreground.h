@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,14 @@
 #include "base/unique_fd.h"
 
 namespace husk::runtime {
+
+// One more fd for wait() to watch (run's sd_notify relay, notify.h):
+// on_ready runs when it is readable and returns false once it needs no more
+// watching.
+struct ExtraWatch {
+  int fd = -1;
+  std::function<bool()> on_ready;
+};
 
 class SignalForwarder {
  public:
@@ -28,7 +37,7 @@ class SignalForwarder {
   // Reaps children until pid exits, forwarding signals to it; with a valid
   // master, copies stdin -> master and master -> stdout meanwhile. Returns
   // the exit status runc reports: the code, or 128+N when killed by N.
-  Result<int> wait(pid_t pid, UniqueFd master = {});
+  Result<int> wait(pid_t pid, UniqueFd master = {}, ExtraWatch extra = {});
 
  private:
   SignalForwarder() = default;

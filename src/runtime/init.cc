@@ -191,15 +191,29 @@ Result<void> enter_cwd(const std::string& cwd) {
   return ok();
 }
 
-Result<void> wait_for_start(const InitContext& ctx) {
+void die_on_signal(int sig) { ::_exit(128 + sig); }
+
+// create: returns the fifo's write end, which stays open (close-on-exec)
+// until the execve, so that `start` sees EOF once the program runs, or reads
+// why it did not. run: an empty fd (its socket does the same).
+Result<UniqueFd> wait_for_start(const InitContext& ctx) {
   if (ctx.run_mode) {
     HUSK_TRY(ctx.sock->expect(MsgType::kStart));
-    return ok();
+    return UniqueFd();
   }
+  // A created container is still runtime code, not the user's program: the
+  // signals that end a process end it (as runc's init), although as PID 1
+  // of its namespace it would ignore them without a handler. The program
+  // gets default dispositions back before execve.
+  struct sigaction sa{};
+  sa.sa_handler = die_on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM}) ::sigaction(sig, &sa, nullptr);
   // Blocks until `start` opens the fifo for reading.
   UniqueFd fifo(::openat(ctx.fifo_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC));
   if (!fifo) return fail_errno("open exec fifo");
-  return write_all(fifo.get(), "0").context("write exec fifo");
+  HUSK_TRY(write_all(fifo.get(), "0").context("write exec fifo"));
+  return fifo;
 }
 
 // pivot_root cannot make the current root the new root of itself. A
@@ -319,14 +333,22 @@ void init_main(const InitContext& ctx) {
   }
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (auto r = ctx.sock->send(MsgType::kReady); !r) ::_exit(1);
-  if (auto r = wait_for_start(ctx); !r) {
-    ctx.sock->send_error(r.error());
+  auto started = wait_for_start(ctx);
+  if (!started) {
+    ctx.sock->send_error(started.error());
     ::_exit(1);
   }
+  UniqueFd fifo = std::move(*started);
+  // From here on `start` (through the fifo) or `run` (the socket) waits.
+  auto report = [&](const Error& e) {
+    ctx.sock->send_error(e);
+    if (ctx.run_mode) return;
+    fmt::print(stderr, "husk: {}\n", e.what());
+    (void)write_all(fifo.get(), e.what());
+  };
   if (!ctx.cfg->hooks.start_container.empty()) {
     if (auto r = run_hooks("startContainer", ctx.cfg->hooks.start_container, start_state); !r) {
-      ctx.sock->send_error(r.error());
-      if (!ctx.run_mode) fmt::print(stderr, "husk: {}\n", r.error().what());
+      report(r.error());
       ::_exit(1);
     }
   }
@@ -338,8 +360,7 @@ void init_main(const InitContext& ctx) {
   auto envp = c_strings(env);
   ::execve(path->c_str(), argv.data(), envp.data());
   Error e{errno, fmt::format("exec {:?}", ctx.cfg->process.args[0])};
-  ctx.sock->send_error(e);
-  if (!ctx.run_mode) fmt::print(stderr, "husk: {}\n", e.what());
+  report(e);
   ::_exit(127);
 }
 

@@ -13,6 +13,7 @@
 #include "runtime/foreground.h"
 #include "runtime/hooks.h"
 #include "runtime/launch.h"
+#include "runtime/notify.h"
 #include "runtime/state.h"
 #include "cgroup/manager.h"
 #include "spec/default_spec.h"
@@ -50,11 +51,34 @@ Result<void> wait_gone(pid_t pid, uint64_t start_time) {
   return ok();
 }
 
+// Reads a non-blocking fd until its writers are gone (kept short).
+Result<std::string> read_to_eof(int fd) {
+  std::string out;
+  for (;;) {
+    char buf[512];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) return out;
+    if (n > 0) {
+      if (out.size() < 4096) out.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return fail_errno("read {}", kExecFifo);
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) return fail_errno("wait for container init");
+  }
+}
+
 }  // namespace
 
 Result<int> run(const config::Container& cfg, const CreateOptions& opts) {
   HUSK_TRY_ASSIGN(SignalForwarder signals, SignalForwarder::start());
   HUSK_TRY_ASSIGN(Launched l, launch(cfg, opts, /*run_mode=*/true, signals.original_mask()));
+  // Bound before the program runs, so no READY= is missed (notify.h).
+  std::optional<NotifyListener> notify;
+  if (!opts.notify_socket.empty()) {
+    HUSK_TRY_ASSIGN(notify, NotifyListener::open(l.dir, opts.notify_socket));
+  }
   HUSK_TRY(l.sock.send(MsgType::kStart));
   // EOF means the exec happened (the socket is close-on-exec); an error
   // message means it failed.
@@ -64,16 +88,48 @@ Result<int> run(const config::Container& cfg, const CreateOptions& opts) {
   if (!cfg.hooks.poststart.empty())
     HUSK_TRY(run_hooks("poststart", cfg.hooks.poststart, hook_state_json(l.state, "running")));
   if (opts.detach) {
-    l.child.release();
+    pid_t pid = l.child.release();
     l.cgroup.release();
     l.dir.disarm();
+    if (notify) {
+      // The container is up and ours no more: an error here leaves it running.
+      l.dir.unlock();
+      HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(pid));
+      HUSK_TRY(notify->wait(pid, pidfd.get(), signals.fd()));
+    }
     return 0;
   }
   // Other commands (kill, state, exec) must reach the container meanwhile.
   l.dir.unlock();
-  auto code = signals.wait(l.child.pid(), std::move(l.pty_master));
+  // READY= is relayed while signals are forwarded and the pty proxied. We
+  // stay for the container's whole life: MAINPID is us (as runc).
+  ExtraWatch ready;
+  if (notify) {
+    ready.fd = notify->fd();
+    ready.on_ready = [&notify] {
+      auto relayed = notify->relay(::getpid());
+      if (relayed && !*relayed) return true;  // not yet: keep watching
+      if (!relayed) log::warn("{}", relayed.error().what());
+      notify.reset();
+      return false;
+    };
+  }
+  auto code = signals.wait(l.child.pid(), std::move(l.pty_master), std::move(ready));
+  if (notify) {
+    // A READY= sent just before the exit still counts.
+    if (auto relayed = notify->relay(::getpid()); !relayed) log::warn("{}", relayed.error().what());
+    notify.reset();
+  }
   l.child.forget();
   l.dir.lock();
+  // A `delete --force` meanwhile removed everything and ran the poststop
+  // hooks: nothing is left to do, and the id may already be someone else's.
+  struct stat removed{};
+  if (::fstat(l.dir.fd(), &removed) == 0 && removed.st_nlink == 0) {
+    l.cgroup.release();
+    l.dir.disarm();
+    return code;
+  }
   HUSK_TRY(l.cgroup.destroy().context("remove cgroups"));
   if (!cfg.hooks.poststop.empty()) {
     auto ran = run_hooks("poststop", cfg.hooks.poststop, hook_state_json(l.state, "stopped"));
@@ -83,12 +139,21 @@ Result<int> run(const config::Container& cfg, const CreateOptions& opts) {
   return code;
 }
 
-Result<void> start(const std::string& root, const std::string& id) {
+Result<void> start(const std::string& root, const std::string& id,
+                   const std::string& notify_socket) {
   HUSK_TRY_ASSIGN(StateDir dir, StateDir::open(root, id));
   HUSK_TRY_ASSIGN(ContainerState st, dir.load());
   Status s = current_status(st, dir);
   if (s == Status::kStopped) return fail(0, "cannot start a container that has stopped");
+  if (s == Status::kPaused) return fail(0, "cannot start a container in the paused state");
   if (s != Status::kCreated) return fail(0, "cannot start an already running container");
+  // Bound (and the caller's socket reached) before the program runs: a bad
+  // NOTIFY_SOCKET fails start with the container still created. A container
+  // created without NOTIFY_SOCKET has no notify/ to bind in: nothing to relay.
+  std::optional<NotifyListener> notify;
+  if (!notify_socket.empty() && has_notify_dir(dir)) {
+    HUSK_TRY_ASSIGN(notify, NotifyListener::open(dir, notify_socket));
+  }
   UniqueFd fifo(::openat(dir.fd(), kExecFifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) return fail_errno("open {}/{}", dir.path(), kExecFifo);
   HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(st.pid));
@@ -104,6 +169,11 @@ Result<void> start(const std::string& root, const std::string& id) {
   char byte;
   if (::read(fifo.get(), &byte, 1) != 1) return fail_errno("read {}", kExecFifo);
   ::unlinkat(dir.fd(), kExecFifo, 0);
+  // The init keeps its end open (close-on-exec) through the startContainer
+  // hooks until it execs the program: EOF means the exec happened (poststart
+  // must come after it), text is why the init failed instead.
+  HUSK_TRY_ASSIGN(std::string failed, read_to_eof(fifo.get()));
+  if (!failed.empty()) return fail(0, "container init: {}", failed);
   if (st.poststart_hooks) {
     auto ran = run_saved_hooks(dir, st, "poststart", &config::Hooks::poststart, "running");
     if (!ran) {
@@ -111,6 +181,11 @@ Result<void> start(const std::string& root, const std::string& id) {
       (void)sys::pidfd_send_signal(pidfd.get(), SIGKILL);
       return std::unexpected(ran.error());
     }
+  }
+  if (notify) {
+    // kill, delete, exec must reach the container while it gets ready.
+    dir.unlock();
+    HUSK_TRY(notify->wait(st.pid, pidfd.get()));
   }
   return ok();
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -227,17 +228,16 @@ void NotifyListener::remove_socket() {
   dir_fd_.reset();
 }
 
-Result<void> NotifyListener::forward(std::string_view ready_line, pid_t pid) {
+Result<void> NotifyListener::forward(std::string_view ready_line, pid_t main_pid) {
   auto sent = [&]() -> Result<void> {
     HUSK_TRY(send_datagram(host_sock_.get(), fmt::format("{}\n", ready_line)));
-    // The container's init is the process the service manager should watch.
-    HUSK_TRY(send_datagram(host_sock_.get(), fmt::format("MAINPID={}\n", pid)));
+    HUSK_TRY(send_datagram(host_sock_.get(), fmt::format("MAINPID={}\n", main_pid)));
     return barrier(host_sock_.get());
   }();
   return std::move(sent).context("NOTIFY_SOCKET {:?}", host_);
 }
 
-Result<bool> NotifyListener::relay(pid_t pid) {
+Result<bool> NotifyListener::relay(pid_t main_pid) {
   std::string buf(kMaxDatagram, '\0');
   for (;;) {
     // recv without a control buffer: fds the container sent (FDSTORE=1) are
@@ -251,14 +251,14 @@ Result<bool> NotifyListener::relay(pid_t pid) {
     std::string_view msg(buf.data(), static_cast<size_t>(n));
     if (auto line = ready_line(msg)) {
       log::debug("container sent {:?}: passing it on to {:?}", *line, host_);
-      HUSK_TRY(forward(*line, pid));
+      HUSK_TRY(forward(*line, main_pid));
       return true;
     }
     log::debug("notify message before READY= dropped: {:?}", msg);
   }
 }
 
-Result<void> NotifyListener::wait(pid_t pid, int pidfd, int signal_fd) {
+Result<void> NotifyListener::wait(pid_t main_pid, int pidfd, int signal_fd) {
   for (;;) {
     pollfd fds[3] = {{sock_.get(), POLLIN, 0}, {pidfd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) {
@@ -266,21 +266,21 @@ Result<void> NotifyListener::wait(pid_t pid, int pidfd, int signal_fd) {
       return fail_errno("wait for READY= from the container");
     }
     if (fds[0].revents & POLLIN) {
-      HUSK_TRY_ASSIGN(bool done, relay(pid));
+      HUSK_TRY_ASSIGN(bool done, relay(main_pid));
       if (done) return ok();
     }
     if (fds[1].revents & POLLIN) {
       // A READY= sent just before the end still counts.
-      HUSK_TRY_ASSIGN(bool done, relay(pid));
-      if (!done) log::debug("container init {} exited before it sent READY=", pid);
+      HUSK_TRY_ASSIGN(bool done, relay(main_pid));
+      if (!done) log::debug("container init exited before it sent READY=");
       return ok();
     }
     if (fds[2].revents & POLLIN) {
       signalfd_siginfo si{};
       while (::read(signal_fd, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGCHLD) continue;
-        return fail(EINTR, "wait for READY= from the container: interrupted by {}",
-                    spec::signal_name(static_cast<int>(si.ssi_signo)));
+        return fail_quiet(EINTR, "wait for READY= from the container: interrupted by {}",
+                          spec::signal_name(static_cast<int>(si.ssi_signo)));
       }
     }
   }

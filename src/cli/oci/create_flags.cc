@@ -1,4 +1,9 @@
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include "cli/oci/verbs.h"
+#include "runtime/notify.h"
 #include "spec/config.h"
 
 namespace husk::oci {
@@ -24,6 +29,12 @@ Result<config::Container> load_for_create(const GlobalArgs& g, CreateFlags& f, b
     return fail(0, "cannot allocate tty if husk-oci will detach without setting console socket");
   if (!c.process.terminal && !f.opts.console_socket.empty())
     return fail(0, "cannot use console socket if husk-oci will not allocate tty");
+  // Started by systemd: sd_notify passthrough and socket activation, as runc.
+  if (const char* notify = std::getenv("NOTIFY_SOCKET"); notify != nullptr && *notify != '\0')
+    HUSK_TRY(runtime::add_notify_socket(c, f.opts, notify));
+  runtime::add_listen_fds(c, f.opts,
+                          runtime::listen_fds_count(std::getenv("LISTEN_FDS"),
+                                                    std::getenv("LISTEN_PID"), ::getpid()));
   return c;
 }
 

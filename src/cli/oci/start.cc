@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <memory>
 
 #include "cli/oci/verbs.h"
@@ -10,7 +11,9 @@ void add_start(CLI::App& app, const GlobalArgs& g, Action& action) {
   sub->add_option("id", *id, "container id")->required();
   sub->callback([&g, &action, id] {
     action = [&g, id]() -> Result<int> {
-      HUSK_TRY(runtime::start(g.root, *id));
+      // Under systemd: relay the container's READY= (runtime/notify.h).
+      const char* notify = std::getenv("NOTIFY_SOCKET");
+      HUSK_TRY(runtime::start(g.root, *id, notify != nullptr ? notify : ""));
       return 0;
     };
   });
