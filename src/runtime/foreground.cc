@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "sys/process.h"
+#include "sys/socket_msg.h"
 
 namespace husk::runtime {
 namespace {
@@ -152,21 +153,10 @@ Result<void> send_console(const std::string& socket_path, int master, std::strin
   if (!s) return fail_errno("socket");
   if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
     return fail_errno("connect to console socket {:?}", socket_path);
-  char control[CMSG_SPACE(sizeof(int))] = {};
   iovec iov{const_cast<char*>(name.data()), name.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &master, sizeof(int));
-  while (::sendmsg(s.get(), &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return fail_errno("send pty master to console socket {:?}", socket_path);
-  }
+  auto sent = sys::send_message(s.get(), &iov, 1, master);
+  if (!sent)
+    return fail(sent.error().code, "send pty master to console socket {:?}", socket_path);
   return ok();
 }
 

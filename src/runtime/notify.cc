@@ -19,6 +19,8 @@
 #include "base/log.h"
 #include "spec/mount_options.h"
 #include "spec/names.h"
+#include "sys/process.h"
+#include "sys/socket_msg.h"
 
 namespace husk::runtime {
 namespace {
@@ -51,29 +53,9 @@ Result<UnixAddress> unix_address(std::string_view path) {
 
 Result<void> send_datagram(int fd, std::string_view data, int pass_fd = -1) {
   iovec iov{const_cast<char*>(data.data()), data.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (pass_fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-  }
-  while (::sendmsg(fd, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return fail_errno("send {:?}", data.substr(0, data.find('\n')));
-  }
+  auto sent = sys::send_message(fd, &iov, 1, pass_fd);
+  if (!sent) return fail(sent.error().code, "send {:?}", data.substr(0, data.find('\n')));
   return ok();
-}
-
-int64_t now_ms() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
 // sd_notify_barrier(3): BARRIER=1 with the write end of a pipe; the host
@@ -84,10 +66,10 @@ Result<void> barrier(int host) {
   UniqueFd r(p[0]), w(p[1]);
   HUSK_TRY(send_datagram(host, "BARRIER=1", w.get()));
   w.reset();
-  int64_t deadline = now_ms() + kBarrierTimeoutMs;
+  int64_t deadline = sys::monotonic_ms() + kBarrierTimeoutMs;
   for (;;) {
     pollfd pf{r.get(), POLLIN, 0};
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - sys::monotonic_ms();
     int n = left > 0 ? ::poll(&pf, 1, static_cast<int>(left)) : 0;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail_errno("wait for the barrier");

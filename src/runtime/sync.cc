@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "sys/socket_msg.h"
+
 namespace husk::runtime {
 namespace {
 
@@ -45,23 +47,9 @@ Result<void> SyncSocket::send(MsgType type, std::string_view payload, int32_t er
   if (payload.size() > kMaxPayload) payload = payload.substr(0, kMaxPayload);
   Header h{static_cast<uint32_t>(type), static_cast<uint32_t>(payload.size()), err};
   iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(payload.data()), payload.size()}};
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = payload.empty() ? 1 : 2;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (pass_fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-  }
-  for (;;) {
-    if (::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL) >= 0) return ok();
-    if (errno != EINTR) return fail_errno("send {} message", msg_name(type));
-  }
+  auto sent = sys::send_message(fd_.get(), iov, payload.empty() ? 1 : 2, pass_fd);
+  if (!sent) return fail(sent.error().code, "send {} message", msg_name(type));
+  return ok();
 }
 
 void SyncSocket::send_error(const Error& e) {

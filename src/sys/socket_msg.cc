@@ -1,0 +1,29 @@
+#include "sys/socket_msg.h"
+
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace husk::sys {
+
+Result<void> send_message(int sock, const iovec* iov, size_t n, int pass_fd) {
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = n;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (pass_fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+  }
+  while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) return fail_errno("sendmsg");
+  }
+  return ok();
+}
+
+}  // namespace husk::sys

@@ -1,0 +1,19 @@
+// Unix socket messages with a passed file descriptor (not named socket.h:
+// -Isrc would let it shadow <sys/socket.h>): the sync channel, the
+// console socket and sd_notify all send one message with at most one fd.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+
+#include "base/error.h"
+
+namespace husk::sys {
+
+// One sendmsg() of iov[0..n) with MSG_NOSIGNAL (a closed peer is EPIPE, not
+// SIGPIPE), retried on EINTR; pass_fd, when >= 0, rides along by
+// SCM_RIGHTS. The error carries errno for the caller to describe.
+Result<void> send_message(int sock, const iovec* iov, size_t n, int pass_fd = -1);
+
+}  // namespace husk::sys
