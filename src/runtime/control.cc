@@ -31,12 +31,6 @@ Result<Loaded> load(const StateDir& dir) {
   return l;
 }
 
-int64_t now_ms() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 }  // namespace
 
 Result<void> pause(const std::string& root, const std::string& id) {
@@ -119,10 +113,10 @@ Result<void> events(const std::string& root, const std::string& id, const Events
     return true;
   };
   const int64_t interval = opts.interval.count();
-  int64_t next = now_ms() + interval;
+  int64_t next = sys::monotonic_ms() + interval;
   for (;;) {
     pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {oom ? oom->fd() : -1, POLLIN, 0}};
-    int64_t wait = std::max<int64_t>(0, next - now_ms());
+    int64_t wait = std::max<int64_t>(0, next - sys::monotonic_ms());
     int n = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(wait, INT32_MAX)));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -137,7 +131,7 @@ Result<void> events(const std::string& root, const std::string& id, const Events
       if (oom) HUSK_TRY(check_oom());  // an OOM that raced the exit
       return ok();
     }
-    if (now_ms() >= next) {
+    if (sys::monotonic_ms() >= next) {
       next += interval;
       if (auto e = stats(); e)
         emit(*e);

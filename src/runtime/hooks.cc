@@ -18,12 +18,6 @@ namespace {
 // What a failed hook said, kept short enough for one log line.
 constexpr size_t kMaxOutput = 4096;
 
-int64_t now_ms() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 std::string describe(int status) {
   if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
@@ -67,11 +61,12 @@ Result<void> run_hook(const config::Hook& h, std::string_view state_json) {
   in_w.reset();
 
   std::string output;
-  int64_t deadline = h.timeout ? now_ms() + int64_t{*h.timeout} * 1000 : -1;
+  int64_t deadline = h.timeout ? sys::monotonic_ms() + int64_t{*h.timeout} * 1000 : -1;
   bool timed_out = false;
   for (bool out_open = true;;) {
     pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {out_open ? out_r.get() : -1, POLLIN, 0}};
-    int wait_ms = deadline < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, deadline - now_ms()));
+    int wait_ms =
+        deadline < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, deadline - sys::monotonic_ms()));
     int n = ::poll(fds, 2, wait_ms);
     if (n < 0 && errno != EINTR) return fail_errno("poll");
     if (n == 0) {

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <cstdint>
 #include <string>
@@ -31,5 +32,13 @@ Result<uint64_t> process_start_time(pid_t pid);
 
 // Marks every fd >= first close-on-exec (close_range, or a /proc walk).
 Result<void> cloexec_from(int first);
+
+// CLOCK_MONOTONIC in milliseconds, for deadlines (hooks' timeouts, events'
+// interval, the notify barrier).
+inline int64_t monotonic_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
 
 }  // namespace husk::sys
