@@ -79,12 +79,7 @@ Result<void> serve_init(Launched& l, const config::Container& c, const CreateOpt
         break;
       }
       case MsgType::kPty:
-        if (!m->fd) return fail(EPROTO, "sync: pty message without a file descriptor");
-        if (opts.console_socket.empty()) {
-          l.pty_master = std::move(m->fd);
-        } else {
-          HUSK_TRY(send_console(opts.console_socket, m->fd.get(), m->payload));
-        }
+        HUSK_TRY(take_pty(*m, opts.console_socket, &l.pty_master));
         break;
       case MsgType::kHooks: {
         spec::OciState s = hook_state(c, opts, l.child.pid(), "creating");

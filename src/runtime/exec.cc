@@ -252,12 +252,7 @@ Result<int> exec(const ExecOptions& o) {
     if (!m) return fail(0, "exec: process exited before it was ready");
     switch (m->type) {
       case MsgType::kPty:
-        if (!m->fd) return fail(EPROTO, "sync: pty message without a file descriptor");
-        if (o.console_socket.empty()) {
-          master = std::move(m->fd);
-        } else {
-          HUSK_TRY(send_console(o.console_socket, m->fd.get(), m->payload));
-        }
+        HUSK_TRY(take_pty(*m, o.console_socket, &master));
         break;
       case MsgType::kReady: ready = true; break;
       case MsgType::kError:

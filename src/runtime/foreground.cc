@@ -160,4 +160,13 @@ Result<void> send_console(const std::string& socket_path, int master, std::strin
   return ok();
 }
 
+Result<void> take_pty(Message& m, const std::string& console_socket, UniqueFd* keep) {
+  if (!m.fd) return fail(EPROTO, "sync: pty message without a file descriptor");
+  if (console_socket.empty()) {
+    *keep = std::move(m.fd);
+    return ok();
+  }
+  return send_console(console_socket, m.fd.get(), m.payload);
+}
+
 }  // namespace husk::runtime

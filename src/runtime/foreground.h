@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "runtime/sync.h"
 
 namespace husk::runtime {
 
@@ -48,5 +49,9 @@ class SignalForwarder {
 // Passes the pty master to an engine's --console-socket by SCM_RIGHTS, as
 // runc does (the message's data is the terminal's name).
 Result<void> send_console(const std::string& socket_path, int master, std::string_view name);
+
+// A kPty message from the init or an exec'd process: the master goes to
+// console_socket, or (none given) into *keep for wait() to proxy.
+Result<void> take_pty(Message& m, const std::string& console_socket, UniqueFd* keep);
 
 }  // namespace husk::runtime
