@@ -305,6 +305,36 @@ Result<CompiledSeccomp> compile_seccomp(const config::Seccomp& cfg) {
   return CompiledSeccomp{std::move(program), filter.load_flags(), filter.uses_notify()};
 }
 
+std::string seccomp_cache_key(const config::Seccomp& cfg) {
+  // One line per field; strings are length-prefixed, so no two profiles share a key.
+  std::string key = fmt::format("husk-seccomp-key 1\nlibseccomp {} api {}\n", libseccomp_version(),
+                                seccomp_api_get());
+  auto str = [&key](std::string_view s) { key += fmt::format("{}:{} ", s.size(), s); };
+  auto opt = [&key](const std::optional<uint32_t>& v) {
+    key += v ? fmt::format("{} ", *v) : std::string("- ");
+  };
+  key += fmt::format("default {} ", static_cast<int>(cfg.default_action));
+  opt(cfg.default_errno_ret);
+  key += "\narches ";
+  for (const auto& a : cfg.architectures) str(a);
+  key += "\nflags ";
+  for (const auto& f : cfg.flags) str(f);
+  key += "\nlistener ";
+  str(cfg.listener_path);
+  str(cfg.listener_metadata);
+  for (const auto& rule : cfg.syscalls) {
+    key += fmt::format("\nrule {} ", static_cast<int>(rule.action));
+    opt(rule.errno_ret);
+    key += "names ";
+    for (const auto& n : rule.names) str(n);
+    key += "args ";
+    for (const auto& a : rule.args)
+      key += fmt::format("{},{},{},{} ", a.index, a.value, a.value_two, static_cast<int>(a.op));
+  }
+  key += '\n';
+  return key;
+}
+
 Result<UniqueFd> load_seccomp(const CompiledSeccomp& compiled) {
   size_t count = compiled.program.size() / sizeof(sock_filter);
   if (count == 0 || compiled.program.size() % sizeof(sock_filter) != 0)

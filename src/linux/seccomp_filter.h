@@ -79,6 +79,12 @@ std::string libseccomp_version();
 // build_seccomp_filter + export_bpf.
 Result<CompiledSeccomp> compile_seccomp(const config::Seccomp& cfg);
 
+// Everything compile_seccomp's output depends on, as text: the profile (every field the
+// filter is built from, in order), the linked libseccomp's version and the API level it
+// found in the running kernel. Equal keys compile to equal programs, so a program cached
+// under its key may be loaded instead of compiling (runtime/seccomp_cache.h).
+std::string seccomp_cache_key(const config::Seccomp& cfg);
+
 // Loads the program into the calling thread. Returns the notify listener fd
 // (close-on-exec) when uses_notify, else an invalid fd. Needs no_new_privs or
 // CAP_SYS_ADMIN.

@@ -14,6 +14,7 @@
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
+#include "runtime/seccomp_cache.h"
 #include "runtime/state.h"
 #include "cgroup/convert.h"
 #include "spec/default_spec.h"
@@ -154,7 +155,7 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   // exists to undo, so a bad profile fails early and the init only loads.
   std::optional<linux::CompiledSeccomp> seccomp;
   if (cfg.seccomp) {
-    HUSK_TRY_ASSIGN(seccomp, linux::compile_seccomp(*cfg.seccomp).context("seccomp"));
+    HUSK_TRY_ASSIGN(seccomp, cached_seccomp(opts.root, *cfg.seccomp).context("seccomp"));
   }
   HUSK_TRY_ASSIGN(config::Resources resources, container_resources(cfg));
   HUSK_TRY_ASSIGN(auto manager, cgroup::Manager::make({.cgroups_path = cfg.cgroups_path,

@@ -39,6 +39,7 @@
 #include "runtime/foreground.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
+#include "runtime/seccomp_cache.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
 #include "spec/config.h"
@@ -214,7 +215,7 @@ Result<int> exec(const ExecOptions& o) {
     return fail(0, "cannot use console socket if husk-oci will not allocate tty");
   std::optional<linux::CompiledSeccomp> seccomp;
   if (cfg.seccomp) {
-    HUSK_TRY_ASSIGN(seccomp, linux::compile_seccomp(*cfg.seccomp).context("seccomp"));
+    HUSK_TRY_ASSIGN(seccomp, cached_seccomp(o.root, *cfg.seccomp).context("seccomp"));
   }
 
   std::unique_ptr<cgroup::Manager> cgroup;

@@ -51,9 +51,9 @@ Result<UniqueFd> open_locked(const std::string& path) {
   return fd;
 }
 
-// The state root and any missing parents (engines pass roots such as
-// /run/containerd/runc/<namespace> before anything made them), as runc does.
-Result<void> make_root(const std::string& root) {
+}  // namespace
+
+Result<void> make_state_root(const std::string& root) {
   if (::mkdir(root.c_str(), 0711) == 0 || errno == EEXIST) return ok();
   if (errno != ENOENT) return fail_errno("create state root {}", root);
   for (size_t slash = root.find('/', 1); slash != std::string::npos; slash = root.find('/', slash + 1)) {
@@ -65,11 +65,9 @@ Result<void> make_root(const std::string& root) {
   return ok();
 }
 
-}  // namespace
-
 Result<StateDir> StateDir::create(const std::string& root, const std::string& id) {
   HUSK_TRY(validate_id(id));
-  HUSK_TRY(make_root(root));
+  HUSK_TRY(make_state_root(root));
   std::string path = root + "/" + id;
   if (::mkdir(path.c_str(), 0711) < 0) {
     if (errno == EEXIST) return fail_quiet(EEXIST, "container with id {:?} already exists", id);

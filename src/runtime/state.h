@@ -97,6 +97,10 @@ class StateDir {
 // Container ids follow runc's rule: [A-Za-z0-9_+.-]+, not "." or "..".
 Result<void> validate_id(const std::string& id);
 
+// The state root and any missing parents (engines pass roots such as
+// /run/containerd/runc/<namespace> before anything made them), as runc does.
+Result<void> make_state_root(const std::string& root);
+
 // Where the container is now, read from the kernel, not from the file.
 Status current_status(const ContainerState& s, const StateDir& dir);
 

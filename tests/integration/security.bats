@@ -175,6 +175,47 @@ add_seccomp_rule() {
   expect_line "$(printf 'Seccomp:\t2')"
 }
 
+@test "seccomp: the compiled program is cached under the root; only an exact match is loaded" {
+  add_tmpfs /tmp size=1m
+  add_seccomp_rule '{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1}'
+  run_sh 'mkdir /tmp/x; echo mkdir=$?'
+  expect_line mkdir=1
+  local cache=$ROOT/.seccomp files
+  files=("$cache"/*)
+  [[ ${#files[@]} == 1 && -f ${files[0]} ]] || fail "cache: ${files[*]}"
+  [[ $(stat -c '%a %U' "$cache") == "700 root" ]] || fail "cache dir: $(stat -c '%a %U' "$cache")"
+  [[ $(stat -c '%a %U' "${files[0]}") == "600 root" ]] || fail "cache file: $(stat -c '%a %U' "${files[0]}")"
+  local prog=${files[0]} ino
+  ino=$(stat -c %i "$prog")
+
+  # The same profile again: loaded, not compiled and stored again (same inode), same filter.
+  run_sh 'mkdir /tmp/x; echo mkdir=$?'
+  expect_line mkdir=1
+  [[ $(stat -c %i "$prog") == "$ino" ]] || fail "the program was compiled again"
+
+  # A stored key that differs by one byte (offset 40: inside the key) is a miss: the profile
+  # is compiled and the file replaced, and the container still gets its filter.
+  printf 'Z' | dd of="$prog" bs=1 seek=40 conv=notrunc status=none
+  run_sh 'mkdir /tmp/x; echo mkdir=$?'
+  expect_line mkdir=1
+  [[ $(stat -c %i "$prog") != "$ino" ]] || fail "a file with another key was used"
+  ino=$(stat -c %i "$prog")
+
+  # A file others may write is never trusted.
+  chmod 0620 "$prog"
+  run_sh 'mkdir /tmp/x; echo mkdir=$?'
+  expect_line mkdir=1
+  [[ $(stat -c '%a' "$prog") == 600 && $(stat -c %i "$prog") != "$ino" ]] ||
+    fail "a group-writable file was used"
+
+  # Another profile gets its own program: errno 13, not the cached errno 1.
+  update_config '.linux.seccomp.syscalls[0].errnoRet = 13'
+  run_sh 'mkdir /tmp/x'
+  expect_contains "permission denied"
+  files=("$cache"/*)
+  [[ ${#files[@]} == 2 ]] || fail "want two programs: ${files[*]}"
+}
+
 @test "apparmorProfile: a clear error where AppArmor is not available" {
   [[ ! -d /sys/kernel/security/apparmor ]] || skip "AppArmor is enabled on this host"
   update_config '.process.apparmorProfile = "husk-test-profile"'

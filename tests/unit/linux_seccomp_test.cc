@@ -374,6 +374,34 @@ TEST(Seccomp, ExportDiffersWhenRulesDiffer) {
   EXPECT_EQ(ba, compile(a));  // and is deterministic
 }
 
+// Every field the program is built from changes the cache key; equal profiles share it.
+TEST(Seccomp, CacheKeyNamesEveryInput) {
+  Seccomp a;
+  a.default_action = SeccompAction::kErrno;
+  a.architectures = {"SCMP_ARCH_X86_64"};
+  a.syscalls = {rule({"getppid", "getuid"}, SeccompAction::kAllow)};
+  a.syscalls[0].args = {{0, 1, 2, SeccompOp::kMaskedEqual}};
+  std::vector<Seccomp> variants(12, a);
+  variants[0].default_action = SeccompAction::kKill;
+  variants[1].default_errno_ret = 1;
+  variants[2].architectures = {"SCMP_ARCH_X86"};
+  variants[3].flags = {"SECCOMP_FILTER_FLAG_LOG"};
+  variants[4].listener_path = "/run/l.sock";
+  variants[5].syscalls[0].names = {"getppid"};
+  variants[6].syscalls[0].names = {"getuid", "getppid"};
+  variants[7].syscalls[0].action = SeccompAction::kLog;
+  variants[8].syscalls[0].errno_ret = 13;
+  variants[9].syscalls[0].args[0].value_two = 3;
+  variants[10].syscalls[0].args[0].op = SeccompOp::kEqualTo;
+  // A name that runs into the next one must not read as two names.
+  variants[11].syscalls[0].names = {"getppidgetuid"};
+  std::string key = seccomp_cache_key(a);
+  EXPECT_EQ(key, seccomp_cache_key(a));
+  EXPECT_NE(key.find("libseccomp " + libseccomp_version()), std::string::npos) << key;
+  for (size_t i = 0; i < variants.size(); ++i)
+    EXPECT_NE(seccomp_cache_key(variants[i]), key) << "variant " << i;
+}
+
 TEST(Seccomp, MovedFilterKeepsItsContext) {
   auto f = build_seccomp_filter(Seccomp{});
   ASSERT_TRUE(f);
