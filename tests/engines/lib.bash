@@ -71,15 +71,12 @@ expect_line() {
 $output"
 }
 
-# eng_terminal 'SHELL COMMAND': runs the command with a real terminal (a pty from
-# `script`), output with CRs removed. script's stdin is a FIFO opened read-write: it never
-# gives data nor EOF. At EOF script would type the terminal's EOF character into the
-# session (it reaches the container as a stray byte, or ends podman's attach early).
+# eng_terminal 'SHELL COMMAND': runs the command on a terminal of its own (a pty from
+# tests/fixtures/in-pty: the command's session leader, never typed into, output without
+# CRs), for at most 90 s. On the deadline every process left in its session is killed and
+# listed, and the status is 124.
 eng_terminal() {
-  local fifo=$ENG_TMP/terminal.stdin
-  [[ -p $fifo ]] || mkfifo "$fifo"
-  script -qec "$1" /dev/null <>"$fifo" | tr -d '\r'
-  return "${PIPESTATUS[0]}"
+  "$ENG_SRC/tests/fixtures/in-pty" 90 bash -c "$1"
 }
 
 # ---------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ dk() {
 }
 
 @test "docker: run -it gets a terminal (containerd shim's console socket)" {
-  run eng_terminal "timeout 60 $DOCKER --host unix://$DOCKER_SOCK run --runtime husk --rm -it \
+  run eng_terminal "$DOCKER --host unix://$DOCKER_SOCK run --runtime husk --rm -it \
     --network none --name d-tty $ENG_IMAGE sh -c 'tty; test -t 0 && test -t 1 && echo is-a-tty'"
   [[ $status == 0 ]] || fail "docker run -it: status $status: $output"
   grep -q '^/dev/pts/0$' <<<"$output" || fail "tty inside: $output"

@@ -153,7 +153,7 @@ CG_FN='cg() {
 
 @test "podman: -it gets a terminal through the console socket" {
   cd "$ENG_TMP/work"
-  run eng_terminal "timeout 60 $ENG_DIR/sandbox enter $ENG_SANDBOX $ENG_CG \
+  run eng_terminal "$ENG_DIR/sandbox enter $ENG_SANDBOX $ENG_CG \
     podman --runtime $ENG_WRAPPER --cgroup-manager cgroupfs run --rm -it --name p-tty --network none \
     $ENG_IMAGE sh -c 'tty; test -t 0 && test -t 1 && echo is-a-tty'"
   local out=$output
@@ -170,7 +170,7 @@ CG_FN='cg() {
   local id
   id=$(pod_id p-exec-tty)
   cd "$ENG_TMP/work"
-  run eng_terminal "timeout 60 $ENG_DIR/sandbox enter $ENG_SANDBOX $ENG_CG \
+  run eng_terminal "$ENG_DIR/sandbox enter $ENG_SANDBOX $ENG_CG \
     podman --runtime $ENG_WRAPPER --cgroup-manager cgroupfs exec -it p-exec-tty \
     sh -c 'tty; test -t 0 && echo is-a-tty'"
   local out=$output st=$status

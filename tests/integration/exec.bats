@@ -248,17 +248,16 @@ start_recvtty() {
 @test "terminal: run without a console socket proxies the caller's terminal" {
   update_config '.process.terminal = true'
   set_script 'tty; test -t 0 && echo stdin-is-tty; exit 5'
-  # script(1) gives the runtime a real terminal as its stdio.
-  run script -qec "$OCI --root $ROOT run --bundle $BUNDLE $CID" /dev/null
+  # in-pty gives the runtime a real terminal as its stdio.
+  run "$FIXTURES/in-pty" 60 "$OCI" --root "$ROOT" run --bundle "$BUNDLE" "$CID"
   expect_status 5
-  # (script(1) may echo a control character before the first line.)
-  expect_match '/dev/pts/[0-9]+'
-  expect_match '^stdin-is-tty'
+  expect_match '^/dev/pts/[0-9]+$'
+  expect_match '^stdin-is-tty$'
 }
 
 @test "terminal: exec -t without a console socket proxies the caller's terminal" {
   start_sleeper
-  run script -qec "$OCI --root $ROOT exec -t $CID sh -c 'test -t 1 && echo out-is-tty'" /dev/null
+  run "$FIXTURES/in-pty" 60 "$OCI" --root "$ROOT" exec -t "$CID" sh -c 'test -t 1 && echo out-is-tty'
   expect_status 0
   expect_match 'out-is-tty'
 }
