@@ -45,7 +45,7 @@ cgroups_named() {
 
   # The table on stdout: a header and one line per row.
   [[ ${lines[0]} == row*husk*crun*runc*husk/crun*husk/runc ]] || fail "no table header"
-  for title in "run true" "create + start + delete" "exec true" "5 runs sequential" \
+  for title in "run true" "run true, docker seccomp profile" "create + start + delete" "exec true" "5 runs sequential" \
                "16 runs, 8 parallel" "peak RSS, runtime + reaped children" \
                "peak RSS, runtime process alone"; do
     grep -qF "$title" <<<"$output" || fail "table has no row \"$title\""
@@ -53,7 +53,7 @@ cgroups_named() {
 
   [[ -f $json ]] || fail "no JSON written to $json"
   run jq -r '[.rows[].id] | join(" ")' "$json"
-  [[ $output == "run cycle exec seq par rss hwm" ]] || fail "rows: $output"
+  [[ $output == "run seccomp cycle exec seq par rss hwm" ]] || fail "rows: $output"
 
   # husk-oci exec may not exist yet: then its cell is null with a note, never a number.
   if "$HUSK_BUILD/bin/husk-oci" --help | grep -qE '^  exec( |$)'; then husk_exec=true; else husk_exec=false; fi
@@ -77,11 +77,11 @@ cgroups_named() {
     ' "$json"
   [[ -z $output ]] || fail "$output"
 
-  run jq -r '.harness.run.median, .harness.cycle.median, .harness.exec.median, .harness.seq.median,
+  run jq -r '.harness.run.median, .harness.seccomp.median, .harness.cycle.median, .harness.exec.median, .harness.seq.median,
              .harness.par.median, .machine.nproc, .machine.runc, .machine.crun, .machine.cgroups' "$json"
   for v in "${lines[@]}"; do [[ -n $v && $v != null ]] || fail "machine/harness field missing: ${lines[*]}"; done
   # The runtimes ran in the bench's own cgroup namespace: plain v1, no cgroup2.
-  [[ ${lines[8]} == *"cgroup2: no" ]] || fail "cgroups seen by the runtimes: ${lines[8]}"
+  [[ ${lines[9]} == *"cgroup2: no" ]] || fail "cgroups seen by the runtimes: ${lines[9]}"
 
   # Micro-benchmarks: present when husk_bench is built, else a note says why not.
   if [[ -x $HUSK_BUILD/bin/husk_bench ]]; then
