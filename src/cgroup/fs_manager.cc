@@ -182,9 +182,10 @@ Result<void> FsManager::create() {
   return ok();
 }
 
-Result<void> FsManager::apply(pid_t pid) {
+Result<void> FsManager::apply(pid_t pid, bool placed_in_v2) {
   std::string text = std::to_string(pid);
   for (const auto& h : hierarchies_) {
+    if (h.v2 && placed_in_v2) continue;
     HUSK_TRY_ASSIGN(UniqueFd fd, open_dir(h.dir));
     HUSK_TRY(write_at(fd.get(), "cgroup.procs", text).context("move {} into {}", pid, h.dir));
   }
@@ -193,7 +194,7 @@ Result<void> FsManager::apply(pid_t pid) {
 
 Result<UniqueFd> FsManager::open_for_clone() {
   const Hierarchy* h = v2();
-  if (mode_ != Mode::kV2 || h == nullptr) return UniqueFd();
+  if (h == nullptr) return UniqueFd();
   return open_dir(h->dir);
 }
 

@@ -28,7 +28,7 @@ class FsManager final : public Manager {
   SavedState saved_state() const override;
   std::string path(std::string_view controller) const override;
   Result<void> create() override;
-  Result<void> apply(pid_t pid) override;
+  Result<void> apply(pid_t pid, bool placed_in_v2) override;
   Result<UniqueFd> open_for_clone() override;
   Result<void> set(const config::Resources& r) override;
   Result<void> freeze() override;

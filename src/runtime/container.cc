@@ -142,6 +142,14 @@ Result<config::Resources> container_resources(const config::Container& c) {
   return r;
 }
 
+Result<pid_t> clone_into_cgroup(uint64_t flags, UniqueFd& cgroup_fd) {
+  auto pid = sys::clone3(flags, nullptr, cgroup_fd.get());
+  if (pid || !cgroup_fd) return pid;
+  log::debug("clone3 into the cgroup: {}; placing the child afterwards", pid.error().what());
+  cgroup_fd.reset();
+  return sys::clone3(flags, nullptr, -1);
+}
+
 ChildProcess::~ChildProcess() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
@@ -203,11 +211,11 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
 
   // An init in a staged pid namespace is our grandchild: be its reaper.
   if (run_mode && ctx.plan.fork_for_pid) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  // On v2 the kernel places the child at birth; elsewhere we write its pid
-  // before letting it go on.
+  // The kernel places the child in the cgroup2 hierarchy at birth; in v1
+  // hierarchies we write its pid before letting it go on.
   UniqueFd cgroup_fd = cgroup.get()->open_for_clone().value_or(UniqueFd());
-  HUSK_TRY_ASSIGN(pid_t pid, sys::clone3(static_cast<uint64_t>(ctx.plan.clone_flags), nullptr,
-                                         cgroup_fd.get()));
+  HUSK_TRY_ASSIGN(pid_t pid,
+                  clone_into_cgroup(static_cast<uint64_t>(ctx.plan.clone_flags), cgroup_fd));
   if (pid == 0) init_main(ctx);
 
   Launched l{.dir = std::move(dir),
@@ -215,7 +223,7 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
              .sock = std::move(socks.first),
              .child = ChildProcess(pid, true)};
   socks.second.close();
-  if (!cgroup_fd) HUSK_TRY(l.cgroup.get()->apply(pid).context("join cgroups"));
+  HUSK_TRY(l.cgroup.get()->apply(pid, cgroup_fd.valid()).context("join cgroups"));
   HUSK_TRY(l.sock.send(MsgType::kGo));
   HUSK_TRY(serve_init(l, cfg, opts).context("container init"));
 

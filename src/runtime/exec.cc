@@ -239,13 +239,13 @@ Result<int> exec(const ExecOptions& o) {
               .init_pidfd = init_pidfd.get(),
               .join_flags = flags & ~CLONE_NEWPID,
               .original_mask = signals.original_mask()};
-  HUSK_TRY_ASSIGN(pid_t pid, sys::clone3(0, nullptr, cgroup_fd.get()));
+  HUSK_TRY_ASSIGN(pid_t pid, clone_into_cgroup(0, cgroup_fd));
   if (pid == 0) exec_main(x);
 
   ChildProcess child(pid, /*reap=*/true);
   SyncSocket sock = std::move(socks.first);
   socks.second.close();
-  if (cgroup && !cgroup_fd) HUSK_TRY(cgroup->apply(pid).context("join cgroups"));
+  if (cgroup) HUSK_TRY(cgroup->apply(pid, cgroup_fd.valid()).context("join cgroups"));
   HUSK_TRY(sock.send(MsgType::kGo));
   UniqueFd master;
   for (bool ready = false; !ready;) {

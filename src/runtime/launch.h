@@ -70,6 +70,13 @@ struct Launched {
   UniqueFd pty_master;
 };
 
+// clone3 with flags, born into the container's cgroup2 directory when
+// cgroup_fd is one (CLONE_INTO_CGROUP); a kernel that refuses that (older than
+// 5.7, or a directory that takes no processes) gets a plain clone3 and
+// cgroup_fd is reset, so `cgroup_fd.valid()` says whether the child was placed.
+// Returns 0 in the child, as clone3.
+Result<pid_t> clone_into_cgroup(uint64_t flags, UniqueFd& cgroup_fd);
+
 // The state hooks get on stdin.
 spec::OciState hook_state(const config::Container& c, const CreateOptions& opts, pid_t pid,
                           std::string_view status);

@@ -183,7 +183,9 @@ TEST(CgroupManager, UnsupportedFieldsOnThisHostAreClearErrors) {
   EXPECT_EQ(res.error().what(), "linux.resources.unified: this host has no cgroup v2 hierarchy");
 }
 
-TEST(CgroupManager, CloneIntoCgroupOnlyOnPureV2) {
+// Wherever the container has a cgroup2 directory the child can be born in it;
+// apply() then writes only the v1 hierarchies.
+TEST(CgroupManager, CloneIntoTheCgroup2Directory) {
   FixtureDir d;
   Layout hybrid = hybrid_layout(d);
   auto h = Manager::make({"/c1", "c1", false}, hybrid, {});
@@ -191,7 +193,23 @@ TEST(CgroupManager, CloneIntoCgroupOnlyOnPureV2) {
   ASSERT_TRUE((*h)->create());
   auto fd = (*h)->open_for_clone();
   ASSERT_TRUE(fd);
-  EXPECT_FALSE(fd->valid());
+  EXPECT_TRUE(fd->valid());
+  for (const char* n : {"cpu", "memory", "freezer", "pids", "systemd", "unified"})
+    d.write(std::string(n) + "/c1/cgroup.procs", "");
+  ASSERT_TRUE((*h)->apply(4242, /*placed_in_v2=*/true));
+  for (const char* n : {"cpu", "memory", "freezer", "pids", "systemd"})
+    EXPECT_EQ(d.read(std::string(n) + "/c1/cgroup.procs"), "4242") << n;
+  EXPECT_EQ(d.read("unified/c1/cgroup.procs"), "");
+
+  Layout v1 = hybrid;
+  v1.mode = Mode::kV1;
+  v1.v2_mount.clear();
+  auto plain = Manager::make({"/c2", "c2", false}, v1, {});
+  ASSERT_TRUE(plain);
+  ASSERT_TRUE((*plain)->create());
+  auto none = (*plain)->open_for_clone();
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->valid());
 
   Layout v2;
   v2.mode = Mode::kV2;
