@@ -50,6 +50,15 @@ Result<void> check_config(const config::Container& c) {
   return ok();
 }
 
+bool made_parents(const cgroup::SavedState& saved) {
+  for (const auto& d : saved.created) {
+    bool own = false;
+    for (const auto& [controller, path] : saved.paths) own = own || path == d;
+    if (!own) return true;
+  }
+  return false;
+}
+
 Result<void> save_config(const StateDir& dir, std::string_view text) {
   UniqueFd fd(::openat(dir.fd(), kConfigFile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd) return fail_errno("create {}/{}", dir.path(), kConfigFile);
@@ -182,8 +191,11 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   if (!cfg.spec_json.empty()) HUSK_TRY(save_config(dir, cfg.spec_json));
   HUSK_TRY(manager->create().context("create cgroups"));
   CgroupGuard cgroup(std::move(manager));
+  // The intent record names the container's own directories already, and
+  // delete removes those whoever made them: it must be written again only
+  // when create() made parents on the way (an absolute or deep cgroupsPath).
   st.cgroup = cgroup.get()->saved_state();
-  HUSK_TRY(dir.save(st));
+  if (made_parents(st.cgroup)) HUSK_TRY(dir.save(st));
   HUSK_TRY(cgroup.get()->set(resources).context("set cgroup resources"));
   if (!run_mode && ::mkfifoat(dir.fd(), kExecFifo, 0622) < 0)
     return fail_errno("create {}/{}", dir.path(), kExecFifo);
