@@ -11,6 +11,7 @@
 #include "cgroup/dir.h"
 #include "cgroup/fs_manager.h"
 #include "cgroup/text.h"
+#include "sys/process.h"
 
 namespace husk::cgroup {
 namespace {
@@ -19,10 +20,8 @@ constexpr int kFreezeTimeoutMs = 2000;
 
 // Zombies stay listed until reaped but no longer hold the cgroup busy.
 bool is_zombie(pid_t pid) {
-  auto stat = read_at(AT_FDCWD, fmt::format("/proc/{}/stat", pid));
-  if (!stat) return true;  // gone
-  auto close = stat->rfind(')');
-  return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z';
+  auto stat = sys::process_stat(pid);
+  return !stat || stat->state == 'Z';  // gone, or not reaped yet
 }
 
 Result<std::vector<std::string>> subdirs(const std::string& dir) {

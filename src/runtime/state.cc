@@ -192,16 +192,10 @@ Result<void> StateDir::remove() {
 
 Status current_status(const ContainerState& s, const StateDir& dir) {
   if (s.pid <= 0) return Status::kStopped;
-  auto start = sys::process_start_time(s.pid);
-  if (!start || *start != s.start_time) return Status::kStopped;
+  auto stat = sys::process_stat(s.pid);
+  if (!stat || stat->start_time != s.start_time) return Status::kStopped;
   // A zombie has exited: only its parent has not collected it yet.
-  auto stat = read_file("/proc/" + std::to_string(s.pid) + "/stat");
-  if (stat) {
-    size_t close = stat->rfind(')');
-    if (close != std::string::npos && close + 2 < stat->size() &&
-        ((*stat)[close + 2] == 'Z' || (*stat)[close + 2] == 'X'))
-      return Status::kStopped;
-  }
+  if (stat->state == 'Z' || stat->state == 'X') return Status::kStopped;
   // As runc: a live init in a frozen (or freezing) cgroup is paused, even
   // before start.
   if (!s.cgroup.paths.empty()) {

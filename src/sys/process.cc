@@ -59,18 +59,26 @@ Result<void> unshare(int flags) {
   return ok();
 }
 
-Result<uint64_t> process_start_time(pid_t pid) {
+Result<ProcessStat> process_stat(pid_t pid) {
   HUSK_TRY_ASSIGN(std::string stat, read_file(fmt::format("/proc/{}/stat", pid)));
   // comm (field 2) may hold spaces and parens: fields resume after the last ')'.
   size_t close = stat.rfind(')');
-  if (close == std::string::npos) return fail(EINVAL, "parse /proc/{}/stat", pid);
+  if (close == std::string::npos || close + 2 >= stat.size())
+    return fail(EINVAL, "parse /proc/{}/stat", pid);
   const char* p = stat.c_str() + close + 2;  // at field 3
+  ProcessStat out{.state = *p};
   for (int field = 3; field < 22; ++field) {
     p = std::strchr(p, ' ');
     if (p == nullptr) return fail(EINVAL, "parse /proc/{}/stat", pid);
     ++p;
   }
-  return std::strtoull(p, nullptr, 10);
+  out.start_time = std::strtoull(p, nullptr, 10);
+  return out;
+}
+
+Result<uint64_t> process_start_time(pid_t pid) {
+  HUSK_TRY_ASSIGN(ProcessStat st, process_stat(pid));
+  return st.start_time;
 }
 
 Result<void> cloexec_from(int first) {

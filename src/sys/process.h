@@ -26,8 +26,15 @@ Result<void> pidfd_send_signal(int pidfd, int sig);
 Result<void> setns(int fd, int nstype);
 Result<void> unshare(int flags);
 
-// The start time of a process (field 22 of /proc/<pid>/stat, in clock
-// ticks since boot), used to tell a live process from a reused pid.
+// Two fields of /proc/<pid>/stat: the state (R, S, D, Z, X, ...) and the
+// start time (field 22, clock ticks since boot), which tells a live process
+// from a reused pid.
+struct ProcessStat {
+  char state = 0;
+  uint64_t start_time = 0;
+};
+Result<ProcessStat> process_stat(pid_t pid);
+// process_stat(pid)->start_time.
 Result<uint64_t> process_start_time(pid_t pid);
 
 // Marks every fd >= first close-on-exec (close_range, or a /proc walk).
