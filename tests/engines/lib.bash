@@ -150,6 +150,13 @@ eng_expect_call() {
 ${calls:-(none)}"
 }
 
+# eng_last_created [ERE]: the container id of the last logged `create` call (of the last one
+# whose line matches ERE, when given); nothing when there was none.
+eng_last_created() {
+  awk -v re="${1:-}" '$2 == "call" && $3 == "create" && $0 ~ re { id = $NF } END { print id }' \
+    "$ENG_LOG"
+}
+
 # Every call that failed: "PID exit STATUS VERB MESSAGE".
 eng_failed_calls() { awk '$2 == "exit" && $3 != 0' "$ENG_LOG"; }
 

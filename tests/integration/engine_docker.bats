@@ -48,7 +48,7 @@ dk() {
   expect_status 0
   expect_output hi
   local id
-  id=$(awk '$2 == "call" && $3 == "create" { print $NF }' "$ENG_LOG" | tail -n 1)
+  id=$(eng_last_created)
   [[ -n $id ]] || fail "husk-oci was never called with create; log: $(cat "$ENG_LOG")"
   eng_expect_verbs "$id" create start delete
   eng_expect_call "$id" '^create .*--bundle .*--pid-file '

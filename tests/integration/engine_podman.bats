@@ -85,7 +85,7 @@ CG_FN='cg() {
   expect_status 0
   expect_output hi
   local id
-  id=$(awk '$2 == "call" && $3 == "create" { print $NF }' "$ENG_LOG" | tail -n 1)
+  id=$(eng_last_created)
   [[ -n $id ]] || fail "husk-oci was never called with create; log: $(cat "$ENG_LOG")"
   eng_expect_verbs "$id" create start delete
   eng_expect_call "$id" '^create .*--bundle .*--pid-file '
@@ -161,7 +161,7 @@ CG_FN='cg() {
   grep -q '^/dev/pts/0$' <<<"$out" || fail "tty inside: $out"
   grep -q '^is-a-tty$' <<<"$out" || fail "stdin/stdout not a tty: $out"
   local id
-  id=$(awk '$2 == "call" && $3 == "create" && /--console-socket/ { print $NF }' "$ENG_LOG" | tail -n 1)
+  id=$(eng_last_created --console-socket)
   [[ -n $id ]] || fail "no create with --console-socket in the log"
 }
 
