@@ -35,16 +35,16 @@ constexpr std::array kVerbs{
 };
 
 // The verb named on the command line, found without parsing it: the first word that is
-// not a global option or a global option's value. Building one verb's CLI11 subcommand
-// instead of fifteen is most of the parser's share of a container start.
-const Verb* find_verb(int argc, char** argv) {
+// not a global option of app or such an option's value. Building one verb's CLI11
+// subcommand instead of fifteen is most of the parser's share of a container start.
+const Verb* find_verb(const CLI::App& app, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") return nullptr;
     if (arg.starts_with('-')) {
-      bool takes_value = arg == "--root" || arg == "--log" || arg == "--log-format" ||
-                         arg == "--criu" || arg == "--rootless";
-      if (takes_value) ++i;
+      // "--root DIR" takes the next word; "--root=DIR" and flags do not.
+      const CLI::Option* opt = app.get_option_no_throw(std::string(arg));
+      if (opt != nullptr && opt->get_expected_min() > 0) ++i;
       continue;
     }
     for (const Verb& v : kVerbs) {
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   // One verb when the command line names one; all of them otherwise, so that --help lists
   // them and a misspelt verb gets the error below.
   oci::Action action;
-  if (const Verb* verb = find_verb(argc, argv)) {
+  if (const Verb* verb = find_verb(app, argc, argv)) {
     verb->add(app, g, action);
   } else {
     for (const Verb& v : kVerbs) v.add(app, g, action);
