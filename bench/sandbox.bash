@@ -14,14 +14,12 @@
 # hierarchy keeps our own cgroup as its namespace root: the machine's memory cgroup is not
 # ours to move processes out of, and containers nest below it.
 
-bench_cgroup_mounts() {  # "MOUNT_POINT FSTYPE SUPER_OPTIONS" of every cgroup mount
-  awk '{ for (i = 7; $i != "-"; i++);
-         if (($(i+1) == "cgroup" || $(i+1) == "cgroup2") && $5 ~ "^/sys/fs/cgroup/")
-           print $5, $(i+1), $(i+3) }' /proc/self/mountinfo
-}
+# cgroup_mounts, join_cgroups NAME PID, remount_cgroups [--drop-v2]
+# shellcheck source=tests/fixtures/cgroup-ns.bash
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/fixtures/cgroup-ns.bash"
 
 enter_bench_sandbox() {
-  local script=$1 mp type opts o f
+  local script=$1
   shift
   if [[ ${HUSK_BENCH_INNER:-} != 1 ]]; then
     bench_sandbox_cg=husk-bench-$$
@@ -31,35 +29,18 @@ enter_bench_sandbox() {
         [[ -d $mp/$bench_sandbox_cg ]] || continue
         find "$mp/$bench_sandbox_cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
         [[ ! -d $mp/$bench_sandbox_cg ]] || echo "bench: could not remove $mp/$bench_sandbox_cg" >&2
-      done < <(bench_cgroup_mounts)
+      done < <(cgroup_mounts)
     }
     trap remove_bench_sandbox EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
     # The inner run's exit status is ours (set -e); the EXIT trap cleans up either way.
     (
-      while read -r mp type opts; do
-        [[ ,$opts, == *,memory,* ]] && continue
-        mkdir -p "$mp/$bench_sandbox_cg"
-        # A new v1 cpuset has no cpus or mems, and no task may join it until it has.
-        for f in cpuset.cpus cpuset.mems; do
-          if [[ -f $mp/$bench_sandbox_cg/$f && -z $(<"$mp/$bench_sandbox_cg/$f") ]]; then
-            cat "$mp/$f" >"$mp/$bench_sandbox_cg/$f"
-          fi
-        done
-        echo "$BASHPID" >"$mp/$bench_sandbox_cg/cgroup.procs"
-      done < <(bench_cgroup_mounts)
+      join_cgroups "$bench_sandbox_cg" "$BASHPID"
       HUSK_BENCH_INNER=1 exec unshare --mount --cgroup --propagation private -- "$script" "$@"
     )
     exit 0
   fi
   unset HUSK_BENCH_INNER
-  while read -r mp type opts; do
-    umount -l "$mp"
-    [[ $type == cgroup2 ]] && continue
-    o=${opts#rw}; o=${o#,}
-    # A named v1 hierarchy without controllers needs "none", or every controller is asked for.
-    if [[ $o == name=* && $o != *,* ]]; then o=none,$o; fi
-    mount -t cgroup -o "rw,nosuid,nodev,noexec${o:+,$o}" cgroup "$mp"
-  done < <(bench_cgroup_mounts)
+  remount_cgroups --drop-v2
 }
