@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <utility>
 
 #include "base/file.h"
 
@@ -35,6 +37,89 @@ Result<pid_t> clone3(uint64_t flags, int* pidfd, int cgroup_fd) {
   pid = ::syscall(SYS_clone, legacy, 0, pidfd, nullptr, 0);
   if (pid < 0) return fail_errno("clone");
   return static_cast<pid_t>(pid);
+}
+
+Result<ChildStack> ChildStack::make(size_t size) {
+  size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  size = (size + page - 1) / page * page;
+  void* p = ::mmap(nullptr, size + page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (p == MAP_FAILED) return fail_errno("map a child stack of {} bytes", size);
+  if (::mprotect(p, page, PROT_NONE) < 0) {
+    int err = errno;
+    ::munmap(p, size + page);
+    return fail(err, "guard page of a child stack");
+  }
+  ChildStack s;
+  s.base_ = p;
+  s.total_ = size + page;
+  return s;
+}
+
+ChildStack::ChildStack(ChildStack&& o) noexcept
+    : base_(std::exchange(o.base_, nullptr)), total_(o.total_) {}
+
+ChildStack& ChildStack::operator=(ChildStack&& o) noexcept {
+  if (this != &o) {
+    if (base_ != nullptr) ::munmap(base_, total_);
+    base_ = std::exchange(o.base_, nullptr);
+    total_ = o.total_;
+  }
+  return *this;
+}
+
+ChildStack::~ChildStack() {
+  if (base_ != nullptr) ::munmap(base_, total_);
+}
+
+void* ChildStack::low() const {
+  return static_cast<char*>(base_) + ::sysconf(_SC_PAGESIZE);
+}
+
+size_t ChildStack::size() const { return total_ - static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
+
+Result<pid_t> clone3_shared_vm(uint64_t flags, int cgroup_fd, const ChildStack& stack,
+                               void (*entry)(void*), void* arg) {
+#if defined(__x86_64__)
+  clone_args args{};
+  args.flags = flags | CLONE_VM;
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<uint64_t>(stack.low());
+  args.stack_size = stack.size();
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
+  // The child starts after the syscall instruction with the parent's
+  // registers, rax = 0 and rsp at the top of the new stack (16-byte aligned,
+  // as the ABI wants before a call). entry and arg ride in callee-saved
+  // registers; the parent gets them back untouched.
+  register long rax asm("rax") = SYS_clone3;
+  register clone_args* rdi asm("rdi") = &args;
+  register size_t rsi asm("rsi") = sizeof args;
+  register void (*r12)(void*) asm("r12") = entry;
+  register void* r13 asm("r13") = arg;
+  asm volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "xor %%ebp, %%ebp\n\t"  // the child: no frame above this one
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "xor %%edi, %%edi\n\t"
+      "mov %[exit], %%eax\n\t"
+      "syscall\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "+r"(rax)
+      : "r"(rdi), "r"(rsi), "r"(r12), "r"(r13), [exit] "i"(SYS_exit)
+      : "rcx", "r11", "memory");
+  if (rax < 0) return fail(static_cast<int>(-rax), "clone3");
+  return static_cast<pid_t>(rax);
+#else
+  (void)flags, (void)cgroup_fd, (void)stack, (void)entry, (void)arg;
+  return fail(ENOSYS, "clone3 with a shared address space");
+#endif
 }
 
 Result<UniqueFd> pidfd_open(pid_t pid) {
