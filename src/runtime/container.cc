@@ -90,6 +90,7 @@ Result<void> serve_init(Launched& l, const config::Container& c, const CreateOpt
       }
       case MsgType::kPty:
         HUSK_TRY(take_pty(*m, opts.console_socket, &l.pty_master));
+        HUSK_TRY(l.sock.send(MsgType::kPtyDone));
         break;
       case MsgType::kHooks: {
         spec::OciState s = hook_state(c, opts, l.child.pid(), "creating");
@@ -151,12 +152,27 @@ Result<config::Resources> container_resources(const config::Container& c) {
   return r;
 }
 
-Result<pid_t> clone_into_cgroup(uint64_t flags, UniqueFd& cgroup_fd) {
-  auto pid = sys::clone3(flags, nullptr, cgroup_fd.get());
+Result<pid_t> spawn_child(uint64_t flags, UniqueFd& cgroup_fd, sys::ChildStack& stack,
+                          void (*entry)(void*), void* arg) {
+  auto clone = [&]() -> Result<pid_t> {
+    if (stack.valid()) {
+      auto pid = sys::clone3_shared_vm(flags, cgroup_fd.get(), stack, entry, arg);
+      if (pid || pid.error().code != ENOSYS) return pid;
+      log::debug("{}: the child gets a copy of our memory", pid.error().what());
+      stack = sys::ChildStack();
+    }
+    auto pid = sys::clone3(flags, nullptr, cgroup_fd.get());
+    if (pid && *pid == 0) {
+      entry(arg);
+      ::_exit(0);
+    }
+    return pid;
+  };
+  auto pid = clone();
   if (pid || !cgroup_fd) return pid;
   log::debug("clone3 into the cgroup: {}; placing the child afterwards", pid.error().what());
   cgroup_fd.reset();
-  return sys::clone3(flags, nullptr, -1);
+  return clone();
 }
 
 ChildProcess::~ChildProcess() {
@@ -208,7 +224,7 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   ctx.opts = &opts;
   ctx.seccomp = seccomp ? &*seccomp : nullptr;
   ctx.plan = plan_namespaces(cfg);
-  ctx.sock = &socks.second;
+  ctx.sock_fd = socks.second.fd();
   ctx.parent_sock_fd = socks.first.fd();
   ctx.locked_dir_fd = dir.fd();
   ctx.fifo_dir_fd = fifo_dir.get();
@@ -226,11 +242,17 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   // The kernel places the child in the cgroup2 hierarchy at birth; in v1
   // hierarchies we write its pid before letting it go on.
   UniqueFd cgroup_fd = cgroup.get()->open_for_clone().value_or(UniqueFd());
-  HUSK_TRY_ASSIGN(pid_t pid,
-                  clone_into_cgroup(static_cast<uint64_t>(ctx.plan.clone_flags), cgroup_fd));
-  if (pid == 0) init_main(ctx);
+  sys::ChildStack stack;
+  if (init_can_share_memory(cfg, ctx.plan)) {
+    HUSK_TRY_ASSIGN(stack, sys::ChildStack::make(kChildStackSize));
+  }
+  HUSK_TRY_ASSIGN(pid_t pid, spawn_child(static_cast<uint64_t>(ctx.plan.clone_flags), cgroup_fd,
+                                         stack, init_entry, &ctx));
+  log::debug("init {} {}", pid, stack.valid() ? "shares our memory until its execve"
+                                               : "runs in a copy of our memory");
 
-  Launched l{.dir = std::move(dir),
+  Launched l{.stack = std::move(stack),
+             .dir = std::move(dir),
              .cgroup = std::move(cgroup),
              .sock = std::move(socks.first),
              .child = ChildProcess(pid, true)};
@@ -257,6 +279,7 @@ Result<void> create(const config::Container& cfg, const CreateOptions& opts) {
   l.child.release();
   l.cgroup.release();
   l.dir.disarm();
+  l.stack.release();  // the init runs on it until its execve
   return ok();
 }
 

@@ -19,6 +19,7 @@
 //                                              PATH lookup, user, caps,
 //                                              no_new_privs, seccomp
 //                     <-- kPty (terminal) --
+//                     --- kPtyDone --------->
 //                     <-- kReady -----------
 //   --pid-file
 //                     --- kStart ----------->  execve (EOF on the socket)
@@ -98,7 +99,7 @@ struct ExecChild {
   const config::Process* process = nullptr;
   const linux::CompiledSeccomp* seccomp = nullptr;
   const ExecOptions* opts = nullptr;
-  SyncSocket* sock = nullptr;
+  int sock_fd = -1;  // the child's end of the sync socket
   int parent_sock_fd = -1;
   int locked_dir_fd = -1;
   int init_pidfd = -1;
@@ -106,8 +107,8 @@ struct ExecChild {
   sigset_t original_mask{};
 };
 
-Result<std::string> exec_steps(const ExecChild& x) {
-  HUSK_TRY(x.sock->expect(MsgType::kGo));
+Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
+  HUSK_TRY(sock.expect(MsgType::kGo));
   if (x.join_flags != 0)
     HUSK_TRY(sys::setns(x.init_pidfd, x.join_flags).context("join the container's namespaces"));
   ::close(x.init_pidfd);
@@ -116,7 +117,8 @@ Result<std::string> exec_steps(const ExecChild& x) {
   if (p.terminal) {
     HUSK_TRY_ASSIGN(linux::Pty pty,
                     linux::open_container_tty(p.user.uid, p.user.gid, p.console_size));
-    HUSK_TRY(x.sock->send(MsgType::kPty, pty.slave_path, 0, pty.master.get()));
+    HUSK_TRY(sock.send(MsgType::kPty, pty.slave_path, 0, pty.master.get()));
+    HUSK_TRY(sock.expect(MsgType::kPtyDone));
   }
   join_session_keyring(x.opts->id);
   HUSK_TRY(linux::apply_rlimits(p.rlimits));
@@ -129,27 +131,36 @@ Result<std::string> exec_steps(const ExecChild& x) {
   return path;
 }
 
+// Like the init (init.h), the process may share our memory until its execve.
 [[noreturn]] void exec_main(const ExecChild& x) {
+  SyncSocket sock{UniqueFd(x.sock_fd)};
   ::close(x.parent_sock_fd);
   ::close(x.locked_dir_fd);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  auto path = exec_steps(x);
+  auto path = exec_steps(x, sock);
   if (!path) {
-    x.sock->send_error(path.error());
+    sock.send_error(path.error());
     ::_exit(1);
   }
-  if (!x.opts->detach) ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  if (auto r = x.sock->send(MsgType::kReady); !r) ::_exit(1);
-  if (auto r = x.sock->expect(MsgType::kStart); !r) ::_exit(1);
-  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  reset_signals(x.original_mask);
-  auto argv = c_strings(x.process->args);
+  std::vector<std::string> args = x.process->args;
   std::vector<std::string> env = exec_env(*x.process);
-  auto envp = c_strings(env);
-  ::execve(path->c_str(), argv.data(), envp.data());
-  x.sock->send_error(Error{errno, fmt::format("exec {:?}", x.process->args[0])});
-  ::_exit(127);
+  std::vector<char*> argv = c_strings(args);
+  std::vector<char*> envp = c_strings(env);
+  std::string what = fmt::format("exec {:?}", args[0]);
+  ProgramStart program{.path = path->c_str(),
+                       .argv = argv.data(),
+                       .envp = envp.data(),
+                       .what = what.c_str(),
+                       .sock = &sock,
+                       .mask = x.original_mask};
+  if (!x.opts->detach) ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (sock.post(MsgType::kReady) != 0) ::_exit(1);
+  if (!sock.wait_for(MsgType::kStart)) ::_exit(1);
+  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  start_program(program);
 }
+
+void exec_entry(void* x) { exec_main(*static_cast<const ExecChild*>(x)); }
 
 }  // namespace
 
@@ -233,14 +244,20 @@ Result<int> exec(const ExecOptions& o) {
   ExecChild x{.process = &process,
               .seccomp = seccomp ? &*seccomp : nullptr,
               .opts = &o,
-              .sock = &socks.second,
+              .sock_fd = socks.second.fd(),
               .parent_sock_fd = socks.first.fd(),
               .locked_dir_fd = dir.fd(),
               .init_pidfd = init_pidfd.get(),
               .join_flags = flags & ~CLONE_NEWPID,
               .original_mask = signals.original_mask()};
-  HUSK_TRY_ASSIGN(pid_t pid, clone_into_cgroup(0, cgroup_fd));
-  if (pid == 0) exec_main(x);
+  // Joining a user or time namespace needs a memory of one's own.
+  sys::ChildStack stack;
+  if ((x.join_flags & (CLONE_NEWUSER | CLONE_NEWTIME)) == 0 && oom_score_adj_is_ours(process)) {
+    HUSK_TRY_ASSIGN(stack, sys::ChildStack::make(kChildStackSize));
+  }
+  HUSK_TRY_ASSIGN(pid_t pid, spawn_child(0, cgroup_fd, stack, exec_entry, &x));
+  log::debug("process {} {}", pid, stack.valid() ? "shares our memory until its execve"
+                                                  : "runs in a copy of our memory");
 
   ChildProcess child(pid, /*reap=*/true);
   SyncSocket sock = std::move(socks.first);
@@ -254,6 +271,7 @@ Result<int> exec(const ExecOptions& o) {
     switch (m->type) {
       case MsgType::kPty:
         HUSK_TRY(take_pty(*m, o.console_socket, &master));
+        HUSK_TRY(sock.send(MsgType::kPtyDone));
         break;
       case MsgType::kReady: ready = true; break;
       case MsgType::kError:

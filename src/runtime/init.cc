@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -67,12 +69,12 @@ Result<void> request_id_maps(SyncSocket& sock) {
 
 // The staged path: join, unshare, and fork the real init when the pid
 // namespace changes (setns/unshare of a pid namespace only affect children).
-Result<void> staged_namespaces(const InitContext& ctx) {
+Result<void> staged_namespaces(const InitContext& ctx, SyncSocket& sock) {
   const auto& plan = ctx.plan;
   HUSK_TRY(join_namespaces(*ctx.cfg));
   if (plan.new_user) {
     HUSK_TRY(sys::unshare(CLONE_NEWUSER).context("create user namespace"));
-    HUSK_TRY(request_id_maps(*ctx.sock));
+    HUSK_TRY(request_id_maps(sock));
   }
   if (plan.unshare_flags != 0)
     HUSK_TRY(sys::unshare(plan.unshare_flags).context("create namespaces"));
@@ -80,7 +82,7 @@ Result<void> staged_namespaces(const InitContext& ctx) {
   pid_t pid = ::fork();
   if (pid < 0) return fail_errno("fork init");
   if (pid > 0) {
-    auto sent = ctx.sock->send(MsgType::kInitPid, std::to_string(pid));
+    auto sent = sock.send(MsgType::kInitPid, std::to_string(pid));
     ::_exit(sent ? 0 : 1);
   }
   return ok();
@@ -111,14 +113,14 @@ Result<void> bring_up_loopback() {
   return ok();
 }
 
-Result<void> setup_namespaces(const InitContext& ctx) {
+Result<void> setup_namespaces(const InitContext& ctx, SyncSocket& sock) {
   const auto& plan = ctx.plan;
   // Not one step before the parent has put us in the container's cgroups.
-  HUSK_TRY(ctx.sock->expect(MsgType::kGo));
+  HUSK_TRY(sock.expect(MsgType::kGo));
   if (plan.staged) {
-    HUSK_TRY(staged_namespaces(ctx));
+    HUSK_TRY(staged_namespaces(ctx, sock));
   } else if (plan.new_user) {
-    HUSK_TRY(request_id_maps(*ctx.sock));
+    HUSK_TRY(request_id_maps(sock));
     if (plan.unshare_after_maps != 0)
       HUSK_TRY(sys::unshare(plan.unshare_after_maps).context("create namespaces"));
   }
@@ -193,13 +195,15 @@ Result<void> enter_cwd(const std::string& cwd) {
 
 void die_on_signal(int sig) { ::_exit(128 + sig); }
 
-// create: returns the fifo's write end, which stays open (close-on-exec)
-// until the execve, so that `start` sees EOF once the program runs, or reads
-// why it did not. run: an empty fd (its socket does the same).
-Result<UniqueFd> wait_for_start(const InitContext& ctx) {
-  if (ctx.run_mode) {
-    HUSK_TRY(ctx.sock->expect(MsgType::kStart));
-    return UniqueFd();
+// Waits for start: `run` sends kStart; `create` leaves us blocked in
+// opening exec.fifo until `start` opens it for reading. Returns the fifo's
+// write end (-1 for run), which stays open (close-on-exec) until the
+// execve, so that `start` sees EOF once the program runs, or reads why it
+// did not. Part of the final stretch: only the stack, and _exit on failure.
+int wait_for_start(SyncSocket& sock, bool run_mode, int fifo_dir_fd) {
+  if (run_mode) {
+    if (!sock.wait_for(MsgType::kStart)) ::_exit(1);
+    return -1;
   }
   // A created container is still runtime code, not the user's program: the
   // signals that end a process end it (as runc's init), although as PID 1
@@ -209,10 +213,15 @@ Result<UniqueFd> wait_for_start(const InitContext& ctx) {
   sa.sa_handler = die_on_signal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM}) ::sigaction(sig, &sa, nullptr);
-  // Blocks until `start` opens the fifo for reading.
-  UniqueFd fifo(::openat(ctx.fifo_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC));
-  if (!fifo) return fail_errno("open exec fifo");
-  HUSK_TRY(write_all(fifo.get(), "0").context("write exec fifo"));
+  int fifo = ::openat(fifo_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+  if (fifo < 0) {
+    (void)sock.post(MsgType::kError, "open exec fifo", errno);
+    ::_exit(1);
+  }
+  if (::write(fifo, "0", 1) != 1) {
+    (void)sock.post(MsgType::kError, "write exec fifo", errno);
+    ::_exit(1);
+  }
   return fifo;
 }
 
@@ -245,21 +254,21 @@ Result<std::optional<config::Container>> stage_host_root(const InitContext& ctx)
 // The runtime's hooks (prestart, createRuntime) run while we wait, then the
 // createContainer ones here, in our mount namespace, before pivot_root.
 // Returns the state for startContainer hooks.
-Result<std::string> container_hooks(const InitContext& ctx, const config::Container& c) {
+Result<std::string> container_hooks(SyncSocket& sock, const config::Container& c) {
   const auto& h = c.hooks;
   if (h.prestart.empty() && h.create_runtime.empty() && h.create_container.empty() &&
       h.start_container.empty())
     return std::string();
-  HUSK_TRY(ctx.sock->send(MsgType::kHooks));
-  HUSK_TRY_ASSIGN(Message m, ctx.sock->expect(MsgType::kHooksDone));
+  HUSK_TRY(sock.send(MsgType::kHooks));
+  HUSK_TRY_ASSIGN(Message m, sock.expect(MsgType::kHooksDone));
   size_t nl = m.payload.find('\n');
   HUSK_TRY(run_hooks("createContainer", h.create_container, m.payload.substr(0, nl)));
   return nl == std::string::npos ? std::string() : m.payload.substr(nl + 1);
 }
 
-Result<std::string> init_steps(const InitContext& ctx, UniqueFd* notify_fd,
+Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock, UniqueFd* notify_fd,
                                std::string* start_state) {
-  HUSK_TRY(setup_namespaces(ctx));
+  HUSK_TRY(setup_namespaces(ctx, sock));
   HUSK_TRY_ASSIGN(std::optional<config::Container> staged, stage_host_root(ctx));
   const config::Container& c = staged ? *staged : *ctx.cfg;
   // Nothing in the container may open /proc/<us>/exe (the runtime binary)
@@ -272,14 +281,15 @@ Result<std::string> init_steps(const InitContext& ctx, UniqueFd* notify_fd,
                           .new_cgroup_namespace = ctx.plan.new_cgroup,
                           .no_pivot = ctx.opts->no_pivot};
   HUSK_TRY(linux::prepare_rootfs(c, ro));
-  HUSK_TRY_ASSIGN(*start_state, container_hooks(ctx, c));
+  HUSK_TRY_ASSIGN(*start_state, container_hooks(sock, c));
   HUSK_TRY(linux::enter_rootfs(c, ctx.opts->no_pivot));
   HUSK_TRY(set_names(c));
   if (c.process.terminal) {
     HUSK_TRY_ASSIGN(linux::Pty pty, linux::open_container_tty(c.process.user.uid,
                                                                c.process.user.gid,
                                                                c.process.console_size));
-    HUSK_TRY(ctx.sock->send(MsgType::kPty, pty.slave_path, 0, pty.master.get()));
+    HUSK_TRY(sock.send(MsgType::kPty, pty.slave_path, 0, pty.master.get()));
+    HUSK_TRY(sock.expect(MsgType::kPtyDone));
   }
   HUSK_TRY(linux::apply_sysctl(c.sysctl));
   HUSK_TRY(linux::finalize_rootfs(c));
@@ -306,8 +316,13 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 }
 
 void reset_signals(const sigset_t& mask) {
+  struct sigaction dfl{};
+  dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+    // glibc keeps 32 and 33 for itself and refuses them (errno, which a
+    // process sharing our memory would see change).
+    if (sig == SIGKILL || sig == SIGSTOP || (sig > SIGSYS && sig < SIGRTMIN)) continue;
+    ::sigaction(sig, &dfl, nullptr);
   }
   ::sigprocmask(SIG_SETMASK, &mask, nullptr);
 }
@@ -318,7 +333,43 @@ void join_session_keyring(const std::string& id) {
   (void)::syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, name.c_str());
 }
 
+bool oom_score_adj_is_ours(const config::Process& p) {
+  if (!p.oom_score_adj) return true;
+  auto own = read_file("/proc/self/oom_score_adj");
+  return own && std::atoi(own->c_str()) == *p.oom_score_adj;
+}
+
+bool init_can_share_memory(const config::Container& c, const NamespacePlan& plan) {
+  if (plan.staged || plan.fork_for_pid || plan.new_user || plan.new_time) return false;
+  if (c.find_namespace(NamespaceType::kUser) != nullptr) return false;
+  return c.hooks.start_container.empty() && oom_score_adj_is_ours(c.process);
+}
+
+void start_program(const ProgramStart& p) {
+  reset_signals(p.mask);
+  ::execve(p.path, p.argv, p.envp);
+  int err = errno;
+  (void)p.sock->post(MsgType::kError, p.what, err);
+  if (p.fifo_fd >= 0) {
+    // `start` reads the reason from the fifo, and the init's stderr has it.
+    const char* desc = ::strerrordesc_np(err);
+    if (desc == nullptr) desc = "unknown error";
+    const char* prefix = "husk: ";
+    iovec line[] = {{const_cast<char*>(prefix), std::strlen(prefix)},
+                    {const_cast<char*>(p.what), std::strlen(p.what)},
+                    {const_cast<char*>(": "), 2},
+                    {const_cast<char*>(desc), std::strlen(desc)},
+                    {const_cast<char*>("\n"), 1}};
+    (void)!::writev(STDERR_FILENO, line, 5);
+    (void)!::writev(p.fifo_fd, line + 1, 3);
+  }
+  ::_exit(127);
+}
+
 void init_main(const InitContext& ctx) {
+  // A socket object of our own: the runtime closes its copy of this fd, and
+  // with a shared memory (init.h) its objects are not ours to use.
+  SyncSocket sock{UniqueFd(ctx.sock_fd)};
   ::close(ctx.parent_sock_fd);
   ::close(ctx.locked_dir_fd);
   // Die with the runtime while it sets us up; from kReady on, `create` may
@@ -326,42 +377,45 @@ void init_main(const InitContext& ctx) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   UniqueFd notify_fd;
   std::string start_state;
-  auto path = init_steps(ctx, &notify_fd, &start_state);
+  auto path = init_steps(ctx, sock, &notify_fd, &start_state);
   if (!path) {
-    ctx.sock->send_error(path.error());
+    sock.send_error(path.error());
     ::_exit(1);
   }
+  // What the final stretch needs, made now, in blocks of our own: after
+  // kReady the runtime may free everything ctx points to.
+  const config::Process& process = ctx.cfg->process;
+  std::vector<std::string> args = process.args;
+  std::vector<std::string> env = exec_env(process);
+  std::vector<char*> argv = c_strings(args);
+  std::vector<char*> envp = c_strings(env);
+  std::string what = fmt::format("exec {:?}", args[0]);
+  std::vector<config::Hook> start_hooks = ctx.cfg->hooks.start_container;
+  const bool run_mode = ctx.run_mode;
+  const int fifo_dir_fd = ctx.fifo_dir_fd;
+  ProgramStart program{.path = path->c_str(),
+                       .argv = argv.data(),
+                       .envp = envp.data(),
+                       .what = what.c_str(),
+                       .sock = &sock,
+                       .mask = ctx.original_mask};
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  if (auto r = ctx.sock->send(MsgType::kReady); !r) ::_exit(1);
-  auto started = wait_for_start(ctx);
-  if (!started) {
-    ctx.sock->send_error(started.error());
-    ::_exit(1);
-  }
-  UniqueFd fifo = std::move(*started);
-  // From here on `start` (through the fifo) or `run` (the socket) waits.
-  auto report = [&](const Error& e) {
-    ctx.sock->send_error(e);
-    if (ctx.run_mode) return;
-    fmt::print(stderr, "husk: {}\n", e.what());
-    (void)write_all(fifo.get(), e.what());
-  };
-  if (!ctx.cfg->hooks.start_container.empty()) {
-    if (auto r = run_hooks("startContainer", ctx.cfg->hooks.start_container, start_state); !r) {
-      report(r.error());
+  if (sock.post(MsgType::kReady) != 0) ::_exit(1);
+  // The final stretch (init.h): from `start` (or kStart) to execve.
+  program.fifo_fd = wait_for_start(sock, run_mode, fifo_dir_fd);
+  if (!start_hooks.empty()) {  // never with a shared memory
+    if (auto r = run_hooks("startContainer", start_hooks, start_state); !r) {
+      sock.send_error(r.error());
+      if (!run_mode) {
+        fmt::print(stderr, "husk: {}\n", r.error().what());
+        (void)write_all(program.fifo_fd, r.error().what());
+      }
       ::_exit(1);
     }
   }
-  // The program starts with default dispositions (even for signals the
-  // caller ignored) and the caller's mask, as under runc.
-  reset_signals(ctx.original_mask);
-  auto argv = c_strings(ctx.cfg->process.args);
-  std::vector<std::string> env = exec_env(ctx.cfg->process);
-  auto envp = c_strings(env);
-  ::execve(path->c_str(), argv.data(), envp.data());
-  Error e{errno, fmt::format("exec {:?}", ctx.cfg->process.args[0])};
-  report(e);
-  ::_exit(127);
+  start_program(program);
 }
+
+void init_entry(void* ctx) { init_main(*static_cast<const InitContext*>(ctx)); }
 
 }  // namespace husk::runtime

@@ -9,6 +9,7 @@
 
 #include "cgroup/manager.h"
 #include "spec/state.h"
+#include "sys/process.h"
 
 #include "runtime/runtime.h"
 #include "runtime/state.h"
@@ -59,8 +60,10 @@ class CgroupGuard {
 };
 
 // Member order is destruction order reversed: on failure the init is
-// killed first, then its cgroups go, then the state directory.
+// killed first, then its cgroups go, then the state directory, and its
+// stack (when it shares our memory) is unmapped last.
 struct Launched {
+  sys::ChildStack stack;
   StateDir dir;
   CgroupGuard cgroup;
   SyncSocket sock;
@@ -70,12 +73,21 @@ struct Launched {
   UniqueFd pty_master;
 };
 
-// clone3 with flags, born into the container's cgroup2 directory when
-// cgroup_fd is one (CLONE_INTO_CGROUP); a kernel that refuses that (older than
-// 5.7, or a directory that takes no processes) gets a plain clone3 and
-// cgroup_fd is reset, so `cgroup_fd.valid()` says whether the child was placed.
-// Returns 0 in the child, as clone3.
-Result<pid_t> clone_into_cgroup(uint64_t flags, UniqueFd& cgroup_fd);
+// Clones a child that runs entry(arg) and never returns from it: in our
+// memory, on *stack, when stack is valid (sys::clone3_shared_vm; init.h says
+// how the two take turns), else in a copy of it like fork(). It is born into
+// the container's cgroup2 directory when cgroup_fd is one
+// (CLONE_INTO_CGROUP); a kernel that refuses that (older than 5.7, or a
+// directory that takes no processes) gets a plain clone and cgroup_fd is
+// reset, so `cgroup_fd.valid()` says whether the child was placed. Where a
+// shared memory is not to be had (ENOSYS) the stack is reset and the child
+// gets a copy. Returns the child's pid.
+Result<pid_t> spawn_child(uint64_t flags, UniqueFd& cgroup_fd, sys::ChildStack& stack,
+                          void (*entry)(void*), void* arg);
+
+// The stack of a child that shares our memory: it needs little (no deep
+// recursion, no large buffers), and untouched pages cost nothing.
+constexpr size_t kChildStackSize = 1 << 20;
 
 // The state hooks get on stdin.
 spec::OciState hook_state(const config::Container& c, const CreateOptions& opts, pid_t pid,

@@ -2,7 +2,9 @@
 
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "sys/socket_msg.h"
@@ -32,6 +34,7 @@ std::string_view msg_name(MsgType t) {
     case MsgType::kPty: return "pty";
     case MsgType::kHooks: return "hooks";
     case MsgType::kHooksDone: return "hooks-done";
+    case MsgType::kPtyDone: return "pty-done";
   }
   return "unknown";
 }
@@ -43,12 +46,16 @@ Result<std::pair<SyncSocket, SyncSocket>> SyncSocket::pair() {
   return std::pair{SyncSocket(UniqueFd(fds[0])), SyncSocket(UniqueFd(fds[1]))};
 }
 
-Result<void> SyncSocket::send(MsgType type, std::string_view payload, int32_t err, int pass_fd) {
+int SyncSocket::post(MsgType type, std::string_view payload, int32_t err, int pass_fd) {
   if (payload.size() > kMaxPayload) payload = payload.substr(0, kMaxPayload);
   Header h{static_cast<uint32_t>(type), static_cast<uint32_t>(payload.size()), err};
   iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(payload.data()), payload.size()}};
-  auto sent = sys::send_message(fd_.get(), iov, payload.empty() ? 1 : 2, pass_fd);
-  if (!sent) return fail(sent.error().code, "send {} message", msg_name(type));
+  return sys::send_message_errno(fd_.get(), iov, payload.empty() ? 1 : 2, pass_fd);
+}
+
+Result<void> SyncSocket::send(MsgType type, std::string_view payload, int32_t err, int pass_fd) {
+  if (int e = post(type, payload, err, pass_fd); e != 0)
+    return fail(e, "send {} message", msg_name(type));
   return ok();
 }
 
@@ -57,28 +64,29 @@ void SyncSocket::send_error(const Error& e) {
 }
 
 Result<Message> SyncSocket::recv() {
+  // Wait for the header alone first: nothing is allocated before the peer
+  // has sent, so a peer that shares our memory (init.h) is already waiting
+  // by the time this side touches the heap.
   Header h{};
-  std::string payload(kMaxPayload, '\0');
+  ssize_t n;
+  do {
+    n = ::recv(fd_.get(), &h, sizeof h, MSG_PEEK);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return fail_errno("receive sync message");
+  if (n == 0) return fail(ECONNRESET, "sync socket closed");
+  std::string payload(std::min<size_t>(h.len, kMaxPayload), '\0');
   iovec iov[2] = {{&h, sizeof h}, {payload.data(), payload.size()}};
   msghdr msg{};
   msg.msg_iov = iov;
-  msg.msg_iovlen = 2;
+  msg.msg_iovlen = payload.empty() ? 1 : 2;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
-  ssize_t n;
   do {
     n = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return fail_errno("receive sync message");
-  if (n == 0) return fail(ECONNRESET, "sync socket closed");
-  if (static_cast<size_t>(n) < sizeof h || h.len != static_cast<size_t>(n) - sizeof h)
-    return fail(EPROTO, "malformed sync message");
   Message m;
-  m.type = static_cast<MsgType>(h.type);
-  m.err = h.err;
-  payload.resize(h.len);
-  m.payload = std::move(payload);
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       int fd;
@@ -86,7 +94,21 @@ Result<Message> SyncSocket::recv() {
       m.fd.reset(fd);
     }
   }
+  if (static_cast<size_t>(n) < sizeof h || h.len != static_cast<size_t>(n) - sizeof h)
+    return fail(EPROTO, "malformed sync message");
+  m.type = static_cast<MsgType>(h.type);
+  m.err = h.err;
+  m.payload = std::move(payload);
   return m;
+}
+
+bool SyncSocket::wait_for(MsgType type) {
+  Header h{};
+  ssize_t n;
+  do {
+    n = ::recv(fd_.get(), &h, sizeof h, 0);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(sizeof h) && h.type == static_cast<uint32_t>(type) && h.len == 0;
 }
 
 Error error_from_message(const Message& m) { return Error{m.err, m.payload}; }

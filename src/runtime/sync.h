@@ -23,6 +23,7 @@
 //                        --- kHooksDone -->   after start; hooks.h has the rest)
 //                        <-- kPty ---------  process.terminal: the pty master
 //   to --console-socket, or kept to proxy the caller's terminal (run)
+//                        --- kPtyDone ---->
 //                        <-- kReady -------  rootfs, process and security done;
 //                                            the program was found
 //   write state.json, --pid-file
@@ -33,6 +34,11 @@
 //   Any step in the child that fails sends kError {err = errno, payload =
 //   the error's context chain} and exits; the parent kills and reaps it,
 //   undoes its own steps and reports `container init: <message>`.
+//
+//   Every message but kReady, kError and kInitPid is answered, and the
+//   sender waits for the answer: exactly one side runs at a time. That is
+//   what lets the init share the runtime's memory until its execve
+//   (init.h); recv() blocks before it allocates anything for the same reason.
 #pragma once
 
 #include <sys/types.h>
@@ -57,6 +63,7 @@ enum class MsgType : uint32_t {
   kPty = 8,  // init -> runtime: the pty master (fd), payload its /dev/pts name
   kHooks = 9,      // init -> runtime: run prestart + createRuntime hooks now
   kHooksDone = 10, // runtime -> init: done; payload the state JSON for its hooks
+  kPtyDone = 11,   // runtime -> init: the pty master was passed on or kept
 };
 
 std::string_view msg_name(MsgType t);
@@ -78,6 +85,9 @@ class SyncSocket {
 
   Result<void> send(MsgType type, std::string_view payload = {}, int32_t err = 0,
                     int pass_fd = -1);
+  // send() that touches nothing but its own stack (no error text is made):
+  // 0, or the errno of a message that could not be sent.
+  int post(MsgType type, std::string_view payload = {}, int32_t err = 0, int pass_fd = -1);
   // Sends an Error so the other side can rebuild it.
   void send_error(const Error& e);
   // Receives one message; EOF is reported as an ECONNRESET error.
@@ -85,6 +95,9 @@ class SyncSocket {
   // Receives one message and insists on its type; a kError from the peer
   // becomes that error.
   Result<Message> expect(MsgType type);
+  // Receives one message: true if it is `type` without payload. Touches
+  // nothing but its own stack (init.h: the final stretch before execve).
+  bool wait_for(MsgType type);
 
   int fd() const { return fd_.get(); }
   void close() { fd_.reset(); }

@@ -6,7 +6,7 @@
 
 namespace husk::sys {
 
-Result<void> send_message(int sock, const iovec* iov, size_t n, int pass_fd) {
+int send_message_errno(int sock, const iovec* iov, size_t n, int pass_fd) {
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = n;
@@ -21,8 +21,13 @@ Result<void> send_message(int sock, const iovec* iov, size_t n, int pass_fd) {
     std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
   }
   while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return fail_errno("sendmsg");
+    if (errno != EINTR) return errno;
   }
+  return 0;
+}
+
+Result<void> send_message(int sock, const iovec* iov, size_t n, int pass_fd) {
+  if (int err = send_message_errno(sock, iov, n, pass_fd); err != 0) return fail(err, "sendmsg");
   return ok();
 }
 

@@ -15,5 +15,8 @@ namespace husk::sys {
 // SIGPIPE), retried on EINTR; pass_fd, when >= 0, rides along by
 // SCM_RIGHTS. The error carries errno for the caller to describe.
 Result<void> send_message(int sock, const iovec* iov, size_t n, int pass_fd = -1);
+// The same returning 0 or the errno: it makes no error text and touches
+// nothing but its own stack.
+int send_message_errno(int sock, const iovec* iov, size_t n, int pass_fd = -1);
 
 }  // namespace husk::sys

@@ -108,6 +108,49 @@ $(diff <(echo "$want") <(sort <<<"$output"))"
   expect_output "$(cat /proc/self/oom_score_adj)"
 }
 
+@test "process.oomScoreAdj: the runtime keeps its own score while the container has another" {
+  local own
+  own=$(cat /proc/self/oom_score_adj)
+  update_config ".process.oomScoreAdj = $((own + 300))"
+  set_args sleep 1000
+  start_run_bg
+  wait_for 10 eval '[[ $(oci state "$CID" 2>/dev/null | jq -r .status) == running ]]' ||
+    fail "not running: $(cat "$TEST_TMP/run.err")"
+  local pid
+  pid=$(oci state "$CID" | jq -r .pid)
+  [[ $(cat "/proc/$pid/oom_score_adj") == $((own + 300)) ]] || fail "init: $(cat "/proc/$pid/oom_score_adj")"
+  [[ $(cat "/proc/$RUN_PID/oom_score_adj") == "$own" ]] ||
+    fail "runtime: $(cat "/proc/$RUN_PID/oom_score_adj"), was $own"
+  kill -KILL "$pid"
+  wait_bg "$RUN_PID"
+}
+
+@test "the init shares the runtime's memory until its execve, unless the kernel or oomScoreAdj forbid" {
+  husk_only "runc re-executes itself for its init"
+  mode() {
+    grep -o 'init [0-9]* \(shares our memory until its execve\|runs in a copy of our memory\)' \
+      "$TEST_TMP/$1.log" | cut -d' ' -f3- || true
+  }
+  set_args true
+  run oci --debug --log "$TEST_TMP/plain.log" run --bundle "$BUNDLE" "$CID"
+  expect_status 0
+  [[ $(mode plain) == "shares our memory until its execve" ]] || fail "plain: $(mode plain)"
+  update_config ".process.oomScoreAdj = $(cat /proc/self/oom_score_adj)"
+  run oci --debug --log "$TEST_TMP/same-oom.log" run --bundle "$BUNDLE" "$CID"
+  expect_status 0
+  [[ $(mode same-oom) == "shares our memory until its execve" ]] || fail "same oom: $(mode same-oom)"
+  update_config ".process.oomScoreAdj = $(( $(cat /proc/self/oom_score_adj) + 1 ))"
+  run oci --debug --log "$TEST_TMP/other-oom.log" run --bundle "$BUNDLE" "$CID"
+  expect_status 0
+  [[ $(mode other-oom) == "runs in a copy of our memory" ]] || fail "other oom: $(mode other-oom)"
+  update_config 'del(.process.oomScoreAdj) | .linux.namespaces += [{type: "user"}]
+    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+  run oci --debug --log "$TEST_TMP/userns.log" run --bundle "$BUNDLE" "$CID"
+  expect_status 0
+  [[ $(mode userns) == "runs in a copy of our memory" ]] || fail "user namespace: $(mode userns)"
+}
+
 @test "process.noNewPrivileges: NoNewPrivs in /proc/self/status follows the config" {
   update_config '.process.noNewPrivileges = true'
   run_sh 'grep NoNewPrivs /proc/self/status'
