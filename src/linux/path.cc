@@ -7,6 +7,7 @@
 
 #include <climits>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "sys/mount_api.h"
@@ -126,10 +127,41 @@ Result<std::string> resolve_in_root(int root_fd, std::string_view path) {
   return join(done);
 }
 
+namespace {
+
+// The common miss in one step: only the last component is missing, below a
+// directory that resolves (a mount point in a fresh tmpfs, e.g. each
+// /sys/fs/cgroup/<controller>): mkdir it there and open it, no symlink
+// allowed. Anything else (dots, a dangling symlink, a deeper miss) is left
+// to the full walk: nullopt.
+std::optional<Result<UniqueFd>> mkdir_last_in_root(int root_fd, std::string_view path,
+                                                   mode_t mode) {
+  std::vector<std::string_view> parts;
+  split_into(path, parts);
+  if (parts.empty()) return std::nullopt;
+  for (auto p : parts)
+    if (p == "." || p == "..") return std::nullopt;
+  std::string name(parts.back());
+  parts.pop_back();
+  std::string dir;
+  for (auto p : parts) {
+    dir += '/';
+    dir += p;
+  }
+  auto parent = open_in_root(root_fd, dir.empty() ? "/" : dir, O_PATH | O_DIRECTORY);
+  if (!parent || ::mkdirat(parent->get(), name.c_str(), mode) < 0) return std::nullopt;
+  auto fd = open_child_no_symlinks(parent->get(), name, O_PATH | O_DIRECTORY);
+  if (!fd) return fail(fd.error().code, "mkdir \"{}\" in rootfs", path);
+  return fd;
+}
+
+}  // namespace
+
 Result<UniqueFd> mkdir_all_in_root(int root_fd, std::string_view path, mode_t mode) {
   if (auto fd = open_in_root(root_fd, path, O_PATH | O_DIRECTORY)) return fd;
   else if (fd.error().code != ENOENT)
     return fail(fd.error().code, "mkdir \"{}\" in rootfs", path);
+  if (auto fd = mkdir_last_in_root(root_fd, path, mode)) return std::move(*fd);
 
   auto resolved = resolve_in_root(root_fd, path);
   if (!resolved) return fail(resolved.error().code, "mkdir \"{}\" in rootfs", path);

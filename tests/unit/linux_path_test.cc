@@ -216,6 +216,27 @@ TEST_F(InRoot, MkdirAllCreatesInsideTheRoot) {
   expect_outside_untouched();
 }
 
+TEST_F(InRoot, MkdirAllMakesALastComponentOrFollowsADanglingLinkInside) {
+  // Only the last component missing: made in place.
+  auto r = mkdir_all_in_root(root_fd_.get(), "/alias/fresh", 0700);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(inode_of(r->get()), inode_of(root_ + "/real/fresh"));
+  struct stat st {};
+  ASSERT_EQ(::stat((root_ + "/real/fresh").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // A dangling symlink as the last component is followed, inside the root.
+  link("../made-by-link", "ghost");
+  auto g = mkdir_all_in_root(root_fd_.get(), "/ghost", 0755);
+  ASSERT_TRUE(g) << g.error().what();
+  EXPECT_EQ(inode_of(g->get()), inode_of(root_ + "/made-by-link"));
+  // And one aimed at the host lands inside the root too.
+  link(outside_ + "/hostdir", "evildir");
+  auto e = mkdir_all_in_root(root_fd_.get(), "/evildir", 0755);
+  ASSERT_TRUE(e) << e.error().what();
+  EXPECT_TRUE(exists(root_ + outside_ + "/hostdir"));
+  expect_outside_untouched();
+}
+
 TEST_F(InRoot, MkdirAllReturnsExistingDirectory) {
   auto r = mkdir_all_in_root(root_fd_.get(), "/alias", 0755);
   ASSERT_TRUE(r) << r.error().what();
