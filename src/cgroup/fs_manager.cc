@@ -318,14 +318,25 @@ Result<void> FsManager::set(const config::Resources& r) {
 }
 
 Result<void> FsManager::destroy() {
-  if (auto r = kill_remaining(); !r) log::warn("cgroup: {}", r.error().what());
-  if (auto r = wait_empty(); !r) log::warn("cgroup: {}", r.error().what());
+  // The usual end: the container's processes are gone (its init was reaped,
+  // and its pid namespace with it) and it made no sub-cgroups, so one rmdir
+  // per hierarchy does it. Whatever is still in use (EBUSY: processes;
+  // ENOTEMPTY: sub-cgroups) goes the long way: thaw, kill, wait, remove the
+  // tree. Hierarchies already removed are skipped there.
+  bool all_gone = true;
+  for (const auto& h : hierarchies_)
+    all_gone = (::rmdir(h.dir.c_str()) == 0 || errno == ENOENT) && all_gone;
+  if (!all_gone) {
+    if (auto r = kill_remaining(); !r) log::warn("cgroup: {}", r.error().what());
+    if (auto r = wait_empty(); !r) log::warn("cgroup: {}", r.error().what());
+  }
   int64_t deadline = monotonic_ms() + 1000;
   Result<void> result = ok();
   // The container's own directories, with any sub-cgroup made inside them.
   std::set<std::string> leaves;
   for (const auto& h : hierarchies_) {
     leaves.insert(h.dir);
+    if (all_gone) continue;
     auto r = remove_cgroup_tree(h.dir, deadline);
     if (!r && result) result = std::move(r);
   }

@@ -193,6 +193,37 @@ TEST_F(LiveCgroup, LimitsPlacementFreezeAndRemoval) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
 }
 
+// destroy() takes one rmdir per hierarchy when the container is empty; a
+// sub-cgroup (ENOTEMPTY) or a frozen process (EBUSY) in some hierarchies
+// sends it the long way: thaw, kill, wait, remove the tree.
+TEST_F(LiveCgroup, DestroyRemovesSubCgroupsAndFrozenProcesses) {
+  Manager* empty = make(layout_);
+  ASSERT_TRUE(empty);
+  ASSERT_TRUE(empty->create());
+  destroy_and_check(*empty);
+
+  Manager* m = make(layout_);
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->create());
+  Child child([] {
+    for (;;) ::pause();
+    return 0;
+  });
+  ASSERT_GT(child.pid(), 0);
+  ASSERT_TRUE(m->apply(child.pid()));
+  for (const auto& [controller, dir] : m->saved_state().paths) {
+    if (controller == "memory") {
+      ASSERT_EQ(::mkdir((dir + "/sub").c_str(), 0755), 0) << dir;
+    }
+  }
+  if (m->freeze()) {
+    EXPECT_EQ(*m->freezer_state(), FreezerState::kFrozen);
+  }
+  destroy_and_check(*m);
+  int status = child.wait();
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+}
+
 // The cgroup2 freezer and cgroup.kill, on this host's cgroup2 mount: a
 // layout without the v1 freezer makes the manager use cgroup.freeze.
 TEST_F(LiveCgroup, CgroupV2FreezerWhereThereIsNoV1Freezer) {
