@@ -77,6 +77,11 @@ cgroups_named() {
     ' "$json"
   [[ -z $output ]] || fail "$output"
 
+  run jq -r '.harness.note' "$json"
+  [[ $output == *husk_timeit* ]] || fail "harness: $output"
+  run jq -r '.config.state_roots' "$json"
+  [[ $output == tmpfs* ]] || fail "state roots: $output"
+
   run jq -r '.harness.run.median, .harness.seccomp.median, .harness.cycle.median, .harness.exec.median, .harness.seq.median,
              .harness.par.median, .machine.nproc, .machine.runc, .machine.crun, .machine.cgroups' "$json"
   for v in "${lines[@]}"; do [[ -n $v && $v != null ]] || fail "machine/harness field missing: ${lines[*]}"; done
@@ -102,6 +107,26 @@ cgroups_named() {
   [[ -n $prefix && $prefix != null ]] || fail "no id_prefix"
   left=$(cgroups_named "$prefix"; cgroups_named husk-bench-)
   [[ -z $left ]] || fail "cgroups left: $left"
+}
+
+@test "husk_timeit: runs tasks in order, numbers them, times them, and reports failures" {
+  timeit=$HUSK_BUILD/bin/husk_timeit
+  [[ -x $timeit ]] || fail "build husk_timeit first ($HUSK_BUILD)"
+  run --separate-stderr "$timeit" -n 3 -o "$WORK/us" sh -c 'echo "a{}"' ::: sh -c 'echo "b{}"'
+  [[ $status -eq 0 ]] || fail "exited $status: $stderr"
+  [[ $output == $'a0\nb0\na1\nb1\na2\nb2' ]] || fail "output: $output"
+  [[ $(<"$WORK/us") =~ ^[0-9]+$ ]] || fail "elapsed: $(<"$WORK/us")"
+  # 4 tasks of 0.2 s, 2 at a time: about 0.4 s, not 0.8 s.
+  run --separate-stderr "$timeit" -n 4 -j 2 sleep 0.2
+  [[ $status -eq 0 && $output -ge 400000 && $output -lt 750000 ]] || fail "parallel: $status $output"
+  # A failing command is named, stops the run, and the status is 1; no time is printed.
+  run --separate-stderr "$timeit" -n 5 sh -c 'exit 3' ::: touch "$WORK/never"
+  [[ $status -eq 1 && -z $output && $stderr == "husk_timeit: task 0: sh exited 3" ]] ||
+    fail "failure: $status [$output] [$stderr]"
+  [[ ! -e $WORK/never ]] || fail "the next command of a failed task ran"
+  run --separate-stderr "$timeit" -n 0 true
+  [[ $status -eq 2 && ${stderr_lines[0]} == 'husk_timeit: -n needs a whole number >= 1, not "0"' ]] ||
+    fail "bad -n: $status $stderr"
 }
 
 @test "bench/run: bad options are refused with a one-line error" {
