@@ -142,17 +142,8 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
     sock.send_error(path.error());
     ::_exit(1);
   }
-  std::vector<std::string> args = x.process->args;
-  std::vector<std::string> env = exec_env(*x.process);
-  std::vector<char*> argv = c_strings(args);
-  std::vector<char*> envp = c_strings(env);
-  std::string what = fmt::format("exec {:?}", args[0]);
-  ProgramStart program{.path = path->c_str(),
-                       .argv = argv.data(),
-                       .envp = envp.data(),
-                       .what = what.c_str(),
-                       .sock = &sock,
-                       .mask = x.original_mask};
+  const PreparedExec prepared(*x.process, std::move(*path));
+  const ProgramStart program = prepared.start(sock, x.original_mask);
   if (!x.opts->detach) ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (sock.post(MsgType::kReady) != 0) ::_exit(1);
   if (!sock.wait_for(MsgType::kStart)) ::_exit(1);

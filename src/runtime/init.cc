@@ -345,6 +345,23 @@ bool init_can_share_memory(const config::Container& c, const NamespacePlan& plan
   return c.hooks.start_container.empty() && oom_score_adj_is_ours(c.process);
 }
 
+PreparedExec::PreparedExec(const config::Process& p, std::string path)
+    : path_(std::move(path)),
+      args_(p.args),
+      env_(exec_env(p)),
+      argv_(c_strings(args_)),
+      envp_(c_strings(env_)),
+      what_(fmt::format("exec {:?}", args_.empty() ? std::string() : args_[0])) {}
+
+ProgramStart PreparedExec::start(SyncSocket& sock, const sigset_t& mask) const {
+  return ProgramStart{.path = path_.c_str(),
+                      .argv = argv_.data(),
+                      .envp = envp_.data(),
+                      .what = what_.c_str(),
+                      .sock = &sock,
+                      .mask = mask};
+}
+
 void start_program(const ProgramStart& p) {
   reset_signals(p.mask);
   ::execve(p.path, p.argv, p.envp);
@@ -384,21 +401,11 @@ void init_main(const InitContext& ctx) {
   }
   // What the final stretch needs, made now, in blocks of our own: after
   // kReady the runtime may free everything ctx points to.
-  const config::Process& process = ctx.cfg->process;
-  std::vector<std::string> args = process.args;
-  std::vector<std::string> env = exec_env(process);
-  std::vector<char*> argv = c_strings(args);
-  std::vector<char*> envp = c_strings(env);
-  std::string what = fmt::format("exec {:?}", args[0]);
+  const PreparedExec prepared(ctx.cfg->process, std::move(*path));
+  ProgramStart program = prepared.start(sock, ctx.original_mask);
   std::vector<config::Hook> start_hooks = ctx.cfg->hooks.start_container;
   const bool run_mode = ctx.run_mode;
   const int fifo_dir_fd = ctx.fifo_dir_fd;
-  ProgramStart program{.path = path->c_str(),
-                       .argv = argv.data(),
-                       .envp = envp.data(),
-                       .what = what.c_str(),
-                       .sock = &sock,
-                       .mask = ctx.original_mask};
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (sock.post(MsgType::kReady) != 0) ::_exit(1);
   // The final stretch (init.h): from `start` (or kStart) to execve.

@@ -27,6 +27,7 @@
 #include <signal.h>
 
 #include <string>
+#include <vector>
 
 #include "config/container.h"
 #include "linux/seccomp_filter.h"
@@ -90,6 +91,26 @@ struct ProgramStart {
 // Resets the signals and execs; a failed execve is reported and ends in
 // _exit(127). No allocation, no error text but the one prepared.
 [[noreturn]] void start_program(const ProgramStart& p);
+
+// The strings a ProgramStart points into, copied before kReady into blocks
+// of the process's own: argv, the environment (with runc's HOME rule), the
+// found path and the text of a failed exec. Neither copied nor moved: argv
+// and envp point into its strings.
+class PreparedExec {
+ public:
+  PreparedExec(const config::Process& p, std::string path);
+  PreparedExec(const PreparedExec&) = delete;
+  PreparedExec& operator=(const PreparedExec&) = delete;
+  ProgramStart start(SyncSocket& sock, const sigset_t& mask) const;
+
+ private:
+  std::string path_;
+  std::vector<std::string> args_;
+  std::vector<std::string> env_;
+  std::vector<char*> argv_;
+  std::vector<char*> envp_;
+  std::string what_;
+};
 // A fresh session keyring named after the container, so containers never
 // share keys with the host or each other (runc does the same).
 void join_session_keyring(const std::string& id);
