@@ -201,7 +201,7 @@ eng_container_cgroup() {
 
 ENG_HOST_PATHS=(/run/containerd /var/lib/containerd /opt/containerd /run/docker /var/run/docker.sock
   /var/lib/docker /etc/docker/key.json /run/libpod /run/containers /var/lib/containers
-  /etc/containers/networks /etc/cni/net.d /var/lib/cni /run/netns)
+  /etc/containers/networks /etc/cni/net.d /var/lib/cni /run/netns /dev/shm/libpod_lock)
 
 eng_existing_host_paths() {
   local p
