@@ -14,18 +14,28 @@
 #include "base/file.h"
 
 namespace husk::sys {
+namespace {
 
-Result<pid_t> clone3(uint64_t flags, int* pidfd, int cgroup_fd) {
+// clone3's arguments for a child that ends with SIGCHLD, born into the
+// cgroup2 directory cgroup_fd when it is one.
+clone_args child_args(uint64_t flags, int cgroup_fd) {
   clone_args args{};
   args.flags = flags;
   args.exit_signal = SIGCHLD;
-  if (pidfd != nullptr) {
-    args.flags |= CLONE_PIDFD;
-    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-  }
   if (cgroup_fd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
+  return args;
+}
+
+}  // namespace
+
+Result<pid_t> clone3(uint64_t flags, int* pidfd, int cgroup_fd) {
+  clone_args args = child_args(flags, cgroup_fd);
+  if (pidfd != nullptr) {
+    args.flags |= CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   }
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid >= 0) return static_cast<pid_t>(pid);
@@ -81,15 +91,9 @@ size_t ChildStack::size() const { return total_ - static_cast<size_t>(::sysconf(
 Result<pid_t> clone3_shared_vm(uint64_t flags, int cgroup_fd, const ChildStack& stack,
                                void (*entry)(void*), void* arg) {
 #if defined(__x86_64__)
-  clone_args args{};
-  args.flags = flags | CLONE_VM;
-  args.exit_signal = SIGCHLD;
+  clone_args args = child_args(flags | CLONE_VM, cgroup_fd);
   args.stack = reinterpret_cast<uint64_t>(stack.low());
   args.stack_size = stack.size();
-  if (cgroup_fd >= 0) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cgroup_fd);
-  }
   // The child starts after the syscall instruction with the parent's
   // registers, rax = 0 and rsp at the top of the new stack (16-byte aligned,
   // as the ABI wants before a call). entry and arg ride in callee-saved
