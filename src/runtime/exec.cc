@@ -117,8 +117,7 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   if (p.terminal) {
     HUSK_TRY_ASSIGN(linux::Pty pty,
                     linux::open_container_tty(p.user.uid, p.user.gid, p.console_size));
-    HUSK_TRY(sock.send(MsgType::kPty, pty.slave_path, 0, pty.master.get()));
-    HUSK_TRY(sock.expect(MsgType::kPtyDone));
+    HUSK_TRY(sock.ask(MsgType::kPty, MsgType::kPtyDone, pty.slave_path, pty.master.get()));
   }
   join_session_keyring(x.opts->id);
   HUSK_TRY(linux::apply_rlimits(p.rlimits));

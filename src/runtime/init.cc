@@ -57,8 +57,7 @@ Result<void> join_namespaces(const config::Container& c) {
 }
 
 Result<void> request_id_maps(SyncSocket& sock) {
-  HUSK_TRY(sock.send(MsgType::kMapRequest));
-  HUSK_TRY(sock.expect(MsgType::kMapped));
+  HUSK_TRY(sock.ask(MsgType::kMapRequest, MsgType::kMapped));
   // Become the user namespace's root where it is mapped; a map without 0
   // leaves us as the overflow id, with full capabilities in the namespace.
   // Only the uid for now, as runc: namespaces made next carry our fsgid
@@ -259,8 +258,7 @@ Result<std::string> container_hooks(SyncSocket& sock, const config::Container& c
   if (h.prestart.empty() && h.create_runtime.empty() && h.create_container.empty() &&
       h.start_container.empty())
     return std::string();
-  HUSK_TRY(sock.send(MsgType::kHooks));
-  HUSK_TRY_ASSIGN(Message m, sock.expect(MsgType::kHooksDone));
+  HUSK_TRY_ASSIGN(Message m, sock.ask(MsgType::kHooks, MsgType::kHooksDone));
   size_t nl = m.payload.find('\n');
   HUSK_TRY(run_hooks("createContainer", h.create_container, m.payload.substr(0, nl)));
   return nl == std::string::npos ? std::string() : m.payload.substr(nl + 1);
@@ -288,8 +286,7 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock, UniqueF
     HUSK_TRY_ASSIGN(linux::Pty pty, linux::open_container_tty(c.process.user.uid,
                                                                c.process.user.gid,
                                                                c.process.console_size));
-    HUSK_TRY(sock.send(MsgType::kPty, pty.slave_path, 0, pty.master.get()));
-    HUSK_TRY(sock.expect(MsgType::kPtyDone));
+    HUSK_TRY(sock.ask(MsgType::kPty, MsgType::kPtyDone, pty.slave_path, pty.master.get()));
   }
   HUSK_TRY(linux::apply_sysctl(c.sysctl));
   HUSK_TRY(linux::finalize_rootfs(c));

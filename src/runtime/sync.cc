@@ -20,6 +20,16 @@ struct Header {
 
 constexpr size_t kMaxPayload = 64 * 1024;
 
+// The header of the next message (flags: MSG_PEEK to leave it queued),
+// retried on EINTR: recv()'s byte count. Touches only the stack.
+ssize_t recv_header(int fd, Header* h, int flags) {
+  ssize_t n;
+  do {
+    n = ::recv(fd, h, sizeof *h, flags);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
 }  // namespace
 
 std::string_view msg_name(MsgType t) {
@@ -68,10 +78,7 @@ Result<Message> SyncSocket::recv() {
   // has sent, so a peer that shares our memory (init.h) is already waiting
   // by the time this side touches the heap.
   Header h{};
-  ssize_t n;
-  do {
-    n = ::recv(fd_.get(), &h, sizeof h, MSG_PEEK);
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = recv_header(fd_.get(), &h, MSG_PEEK);
   if (n < 0) return fail_errno("receive sync message");
   if (n == 0) return fail(ECONNRESET, "sync socket closed");
   std::string payload(std::min<size_t>(h.len, kMaxPayload), '\0');
@@ -104,14 +111,17 @@ Result<Message> SyncSocket::recv() {
 
 bool SyncSocket::wait_for(MsgType type) {
   Header h{};
-  ssize_t n;
-  do {
-    n = ::recv(fd_.get(), &h, sizeof h, 0);
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = recv_header(fd_.get(), &h, 0);
   return n == static_cast<ssize_t>(sizeof h) && h.type == static_cast<uint32_t>(type) && h.len == 0;
 }
 
 Error error_from_message(const Message& m) { return Error{m.err, m.payload}; }
+
+Result<Message> SyncSocket::ask(MsgType type, MsgType answer, std::string_view payload,
+                                int pass_fd) {
+  HUSK_TRY(send(type, payload, 0, pass_fd));
+  return expect(answer);
+}
 
 Result<Message> SyncSocket::expect(MsgType type) {
   HUSK_TRY_ASSIGN(Message m, recv());

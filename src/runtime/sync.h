@@ -95,6 +95,10 @@ class SyncSocket {
   // Receives one message and insists on its type; a kError from the peer
   // becomes that error.
   Result<Message> expect(MsgType type);
+  // A request and its answer: sends `type` and waits for `answer` (expect),
+  // so the turn passes to the peer and back (the rule above).
+  Result<Message> ask(MsgType type, MsgType answer, std::string_view payload = {},
+                      int pass_fd = -1);
   // Receives one message: true if it is `type` without payload. Touches
   // nothing but its own stack (init.h: the final stretch before execve).
   bool wait_for(MsgType type);

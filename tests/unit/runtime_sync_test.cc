@@ -69,6 +69,21 @@ TEST(SyncSocket, ExpectTurnsAPeerErrorIntoThatError) {
   EXPECT_EQ(wrong.error().code, EPROTO);
 }
 
+TEST(SyncSocket, AskSendsTheRequestAndReturnsTheAnswer) {
+  auto [a, b] = make_pair();
+  ASSERT_TRUE(b.send(MsgType::kHooksDone, "state"));  // queued before the request
+  auto answer = a.ask(MsgType::kHooks, MsgType::kHooksDone);
+  ASSERT_TRUE(answer) << answer.error().what();
+  EXPECT_EQ(answer->payload, "state");
+  auto request = b.recv();
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->type, MsgType::kHooks);
+  b.send_error(Error{EPERM, "write uid_map"});
+  auto refused = a.ask(MsgType::kMapRequest, MsgType::kMapped);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().what(), "write uid_map: Operation not permitted");
+}
+
 TEST(SyncSocket, WaitForTakesOnlyTheRightEmptyMessage) {
   auto [a, b] = make_pair();
   ASSERT_EQ(a.post(MsgType::kStart), 0);
