@@ -33,7 +33,9 @@ void split_into(std::string_view path, Out& out) {
   }
 }
 
-std::string join(const std::vector<std::string>& parts) {
+// "/a/b" from {"a", "b"}; "/" from none.
+template <class Parts>
+std::string join(const Parts& parts) {
   if (parts.empty()) return "/";
   std::string out;
   for (const auto& p : parts) {
@@ -64,13 +66,7 @@ std::string clean_path(std::string_view path) {
     }
     kept.push_back(p);
   }
-  if (kept.empty()) return "/";
-  std::string out;
-  for (auto p : kept) {
-    out += '/';
-    out += p;
-  }
-  return out;
+  return join(kept);
 }
 
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
@@ -143,12 +139,7 @@ std::optional<Result<UniqueFd>> mkdir_last_in_root(int root_fd, std::string_view
     if (p == "." || p == "..") return std::nullopt;
   std::string name(parts.back());
   parts.pop_back();
-  std::string dir;
-  for (auto p : parts) {
-    dir += '/';
-    dir += p;
-  }
-  auto parent = open_in_root(root_fd, dir.empty() ? "/" : dir, O_PATH | O_DIRECTORY);
+  auto parent = open_in_root(root_fd, join(parts), O_PATH | O_DIRECTORY);
   if (!parent || ::mkdirat(parent->get(), name.c_str(), mode) < 0) return std::nullopt;
   auto fd = open_child_no_symlinks(parent->get(), name, O_PATH | O_DIRECTORY);
   if (!fd) return fail(fd.error().code, "mkdir \"{}\" in rootfs", path);
