@@ -1,6 +1,8 @@
 #include "linux/path.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +52,17 @@ std::string join(const Parts& parts) {
 // refuses a symlink with ELOOP instead.
 Result<UniqueFd> open_child_no_symlinks(int dir_fd, const std::string& name, int flags) {
   return sys::openat2(dir_fd, name.c_str(), flags, 0, kBeneathNoLinks);
+}
+
+// A procfs "magic link" (/proc/<pid>/fd/N, cwd, root, exe, ns/*): readlink
+// gives text, but following it jumps to whatever the kernel object is, so it
+// is never followed as a symlink. Procfs's plain symlinks ("self", "mounts")
+// resolve with RESOLVE_NO_MAGICLINKS; a magic one gives ELOOP.
+bool is_magic_link(int dir_fd, const std::string& name) {
+  struct statfs sf {};
+  if (::fstatfs(dir_fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) return false;
+  auto fd = sys::openat2(dir_fd, name.c_str(), O_PATH, 0, RESOLVE_NO_MAGICLINKS);
+  return !fd && fd.error().code == ELOOP;
 }
 
 }  // namespace
@@ -102,6 +115,8 @@ Result<std::string> resolve_in_root(int root_fd, std::string_view path) {
       } else {
         char buf[PATH_MAX];
         ssize_t n = ::readlinkat(parent->get(), comp.c_str(), buf, sizeof buf);
+        if (n >= 0 && is_magic_link(parent->get(), comp))
+          return fail(ELOOP, "resolve \"{}\" in rootfs: \"{}\" is a magic link", path, comp);
         if (n >= 0) {
           if (++links > kMaxSymlinks) return fail(ELOOP, "resolve \"{}\" in rootfs", path);
           std::string_view target(buf, static_cast<size_t>(n));

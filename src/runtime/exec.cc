@@ -35,6 +35,7 @@
 #include "base/log.h"
 #include "cgroup/manager.h"
 #include "linux/console.h"
+#include "linux/cwd.h"
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
 #include "runtime/foreground.h"
@@ -123,7 +124,10 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   HUSK_TRY(linux::apply_rlimits(p.rlimits));
   if (p.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(*p.oom_score_adj));
   HUSK_TRY(linux::apply_security_labels(p));
-  if (::chdir(p.cwd.c_str()) < 0) return fail_errno("chdir to cwd {:?}", p.cwd);
+  // CVE-2024-21626: no fd of the runtime's is left for the cwd to name.
+  const int keep[] = {sock.fd(), log::sink_fd()};
+  HUSK_TRY(sys::close_from_except(3 + x.opts->preserve_fds, keep).context("close fds"));
+  HUSK_TRY(linux::enter_cwd(p.cwd, /*create=*/false));
   HUSK_TRY_ASSIGN(std::string path, linux::find_executable(p.env, p.args[0]));
   HUSK_TRY(linux::finalize_process(p, x.seccomp));
   HUSK_TRY(sys::cloexec_from(3 + x.opts->preserve_fds));

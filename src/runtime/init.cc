@@ -18,8 +18,10 @@
 #include <vector>
 
 #include "base/file.h"
+#include "base/log.h"
 #include "linux/capabilities.h"
 #include "linux/console.h"
+#include "linux/cwd.h"
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
 #include "linux/rootfs.h"
@@ -176,22 +178,6 @@ std::vector<std::string> exec_env(const config::Process& p) {
 
 namespace {
 
-// A missing cwd is created (as runc does), inside the container's root.
-Result<void> enter_cwd(const std::string& cwd) {
-  if (::chdir(cwd.c_str()) == 0) return ok();
-  if (errno != ENOENT) return fail_errno("chdir to cwd {:?}", cwd);
-  std::string sofar;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = cwd.find('/', pos + 1);
-    sofar = cwd.substr(0, pos);
-    if (::mkdir(sofar.c_str(), 0755) < 0 && errno != EEXIST)
-      return fail_errno("create cwd {:?}", sofar);
-  }
-  if (::chdir(cwd.c_str()) < 0) return fail_errno("chdir to cwd {:?}", cwd);
-  return ok();
-}
-
 void die_on_signal(int sig) { ::_exit(128 + sig); }
 
 // Waits for start: `run` sends kStart; `create` leaves us blocked in
@@ -294,7 +280,10 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock, UniqueF
   if (c.process.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(*c.process.oom_score_adj));
   HUSK_TRY(linux::apply_security_labels(c.process));
   if (!ctx.opts->no_new_keyring) join_session_keyring(ctx.opts->id);
-  HUSK_TRY(enter_cwd(c.process.cwd));
+  // CVE-2024-21626: no fd of the runtime's is left for the cwd to name.
+  const int keep[] = {sock.fd(), ctx.fifo_dir_fd, log::sink_fd()};
+  HUSK_TRY(sys::close_from_except(3 + ctx.opts->preserve_fds, keep).context("close fds"));
+  HUSK_TRY(linux::enter_cwd(c.process.cwd, /*create=*/true));
   HUSK_TRY_ASSIGN(std::string path, linux::find_executable(c.process.env, c.process.args[0]));
   // The notify listener fd (if any) stays open, close-on-exec, until execve.
   HUSK_TRY_ASSIGN(*notify_fd, linux::finalize_process(c.process, ctx.seccomp));

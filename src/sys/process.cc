@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <iterator>
 #include <utility>
 
 #include "base/file.h"
@@ -168,6 +169,27 @@ Result<ProcessStat> process_stat(pid_t pid) {
 Result<uint64_t> process_start_time(pid_t pid) {
   HUSK_TRY_ASSIGN(ProcessStat st, process_stat(pid));
   return st.start_time;
+}
+
+Result<void> close_from_except(int first, std::span<const int> keep) {
+  // Kept fds in ascending order, below the range dropped: the gaps between them close.
+  int kept[16];
+  size_t n = 0;
+  for (int fd : keep) {
+    if (fd < first) continue;
+    if (n == std::size(kept)) return fail(EINVAL, "close fds: too many to keep");
+    size_t i = n++;
+    for (; i > 0 && kept[i - 1] > fd; --i) kept[i] = kept[i - 1];
+    kept[i] = fd;
+  }
+  unsigned low = static_cast<unsigned>(first);
+  for (size_t i = 0; i <= n; ++i) {
+    unsigned high = i < n ? static_cast<unsigned>(kept[i]) : ~0U;
+    if (high > low && ::syscall(SYS_close_range, low, high - 1, 0) < 0)
+      return fail_errno("close_range {}..{}", low, high - 1);
+    if (i < n) low = high + 1;
+  }
+  return ok();
 }
 
 Result<void> cloexec_from(int first) {

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "base/error.h"
@@ -75,6 +76,9 @@ Result<uint64_t> process_start_time(pid_t pid);
 
 // Marks every fd >= first close-on-exec (close_range, or a /proc walk).
 Result<void> cloexec_from(int first);
+
+// Closes every fd >= first except those in keep (close_range over the gaps).
+Result<void> close_from_except(int first, std::span<const int> keep);
 
 // CLOCK_MONOTONIC in milliseconds, for deadlines (hooks' timeouts, events'
 // interval, the notify barrier).
