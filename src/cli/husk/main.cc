@@ -21,6 +21,7 @@
 #include "cli/husk/build_config.h"
 #include "cli/husk/exit_code.h"
 #include "linux/path.h"
+#include "runtime/exe_seal.h"
 #include "runtime/runtime.h"
 
 namespace husk::cli {
@@ -192,6 +193,14 @@ int main(int argc, char** argv) {
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
+  }
+  // CVE-2019-5736 (runtime/exe_seal.h): every verb that starts a container
+  // process runs from a sealed view of this binary.
+  if (std::string_view(argv[1]) == "run") {
+    if (auto sealed = husk::runtime::seal_own_executable(argv, environ); !sealed) {
+      print_error(sealed.error().what());
+      return kExitHuskError;
+    }
   }
   try {
     app.parse(argc, argv);

@@ -3,8 +3,11 @@
 #include <cstdio>
 #include <string_view>
 
+#include <unistd.h>
+
 #include "base/log.h"
 #include "cli/oci/verbs.h"
+#include "runtime/exe_seal.h"
 
 #ifndef HUSK_VERSION
 #define HUSK_VERSION "0.0.0"
@@ -21,11 +24,12 @@ using AddVerb = void (*)(CLI::App&, const husk::oci::GlobalArgs&, husk::oci::Act
 struct Verb {
   std::string_view name;
   AddVerb add;
+  bool starts_processes = false;  // runs runtime code inside a container: sealed binary first
 };
 // runc's order, which is the order --help lists them in.
 constexpr std::array kVerbs{
-    Verb{"run", husk::oci::add_run},         Verb{"create", husk::oci::add_create},
-    Verb{"exec", husk::oci::add_exec},       Verb{"start", husk::oci::add_start},
+    Verb{"run", husk::oci::add_run, true},   Verb{"create", husk::oci::add_create, true},
+    Verb{"exec", husk::oci::add_exec, true}, Verb{"start", husk::oci::add_start},
     Verb{"kill", husk::oci::add_kill},       Verb{"delete", husk::oci::add_delete},
     Verb{"state", husk::oci::add_state},     Verb{"list", husk::oci::add_list},
     Verb{"spec", husk::oci::add_spec},       Verb{"pause", husk::oci::add_pause},
@@ -76,6 +80,13 @@ int main(int argc, char** argv) {
   // them and a misspelt verb gets the error below.
   oci::Action action;
   if (const Verb* verb = find_verb(app, argc, argv)) {
+    // CVE-2019-5736 (runtime/exe_seal.h): before any container exists.
+    if (verb->starts_processes) {
+      if (auto sealed = runtime::seal_own_executable(argv, environ); !sealed) {
+        std::fprintf(stderr, "husk-oci: %s\n", sealed.error().what().c_str());
+        return 1;
+      }
+    }
     verb->add(app, g, action);
   } else {
     for (const Verb& v : kVerbs) v.add(app, g, action);
