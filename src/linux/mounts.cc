@@ -154,8 +154,9 @@ Result<void> check_proc_destination(int root_fd, const config::Mount& m, const s
       return ok();
     return fail_quiet(EPERM, "\"{}\" cannot be mounted because it is not of type proc", where);
   }
+  // /proc/net/dev resolves through /proc/self: the name given counts too.
   for (auto allowed : kProcMountable)
-    if (where == allowed) return ok();
+    if (where == allowed || dest == allowed) return ok();
   return fail_quiet(EPERM, "\"{}\" cannot be mounted because it is inside /proc", where);
 }
 
