@@ -63,7 +63,8 @@ Result<void> fsconfig(int fs_fd, unsigned cmd, const char* key, const char* valu
   int err = errno;
   // The context queues its messages as "e tmpfs: Bad value for 'size'".
   char buf[256];
-  ssize_t n = ::read(fs_fd, buf, sizeof buf - 1);
+  ssize_t n = ::read(fs_fd, buf, sizeof buf);
+  while (n > 0 && buf[n - 1] == '\n') --n;
   if (n > 2 && buf[1] == ' ') return fail(err, "{}", std::string_view(buf + 2, size_t(n - 2)));
   return fail(err, "fsconfig");
 }

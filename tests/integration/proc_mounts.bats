@@ -14,6 +14,7 @@ expect_refused() {
 }
 
 @test "proc mounts: a file bound over /proc/sys/kernel/cap_last_cap is refused" {
+  husk_only "runc names the destination with its rootfs path"
   # The attack: the runtime reads cap_last_cap from the container's /proc to size the
   # bounding set; a "0" there kept every capability but CAP_CHOWN (CapBnd 000001fffefffffe).
   echo 0 >"$TEST_TMP/zero"
@@ -23,6 +24,7 @@ expect_refused() {
 }
 
 @test "proc mounts: a destination reached through an image symlink into /proc is refused" {
+  husk_only "runc names the destination with its rootfs path"
   new_bundle_copy "$BUNDLE"
   ln -s /proc "$BUNDLE/rootfs/abs-proc"
   mkdir -p "$BUNDLE/rootfs/mnt/deep"
@@ -40,6 +42,7 @@ expect_refused() {
 }
 
 @test "proc mounts: /proc itself takes only a procfs" {
+  husk_only "runc names the destination with its rootfs path"
   update_config '.mounts += [{destination: "/proc", type: "tmpfs", source: "tmpfs"}]'
   set_args echo should-not-run
   run_ctr
@@ -69,6 +72,7 @@ expect_refused() {
 }
 
 @test "proc mounts: a rootfs whose /proc is a symlink gets no proc there, nor anything outside" {
+  husk_only "wording; runc 1.1 masks through /proc"
   new_bundle_copy "$BUNDLE"
   mkdir -p "$TEST_TMP/outside"
   echo host-file >"$TEST_TMP/outside/kcore"
@@ -104,6 +108,7 @@ prepare_decoy_rootfs() {
 }
 
 @test "masked and readonly paths land on their files when /proc was replaced before pivot_root" {
+  husk_only "runc 1.1 mounts through /proc/self/fd (CVE-2025-52881)"
   # An attacker who won a race (CVE-2025-52881) replaced the container's /proc with a tmpfs
   # whose self/fd/N entries all point at /decoy. A createRuntime hook plays that attacker:
   # it runs after the container's mounts, before pivot_root, and enters the init's mount
@@ -134,6 +139,7 @@ EOF
 }
 
 @test "maskedPaths: a /dev/null that is a symlink, even to a null device, is refused" {
+  husk_only "runc 1.1 follows the symlink (CVE-2025-31133)"
   # With the whole /dev bound from the host no device is made: /dev/null is whatever that
   # directory holds. A symlink could be swapped between the check and the mount
   # (CVE-2025-31133): masking is refused rather than binding what it points at.
