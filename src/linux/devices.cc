@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/cleanup.h"
+#include "linux/mount_fd.h"
 #include "linux/path.h"
 
 namespace husk::linux {
@@ -56,9 +57,9 @@ Result<Parent> open_parent(int root_fd, const std::string& path) {
 
 Result<void> bind_device(int root_fd, const config::Device& d) {
   HUSK_TRY_ASSIGN(UniqueFd target, create_mountpoint(root_fd, d.path, false));
-  std::string t = proc_fd_path(target.get());
-  if (::mount(d.path.c_str(), t.c_str(), nullptr, MS_BIND, nullptr) < 0)
-    return fail_errno("bind mount \"{}\"", d.path);
+  auto mnt = bind_onto(AT_FDCWD, d.path.c_str(), false,
+                       {.fd = target.get(), .root_fd = root_fd, .path = d.path});
+  if (!mnt) return fail(mnt.error().code, "bind mount \"{}\"", d.path);
   return ok();
 }
 

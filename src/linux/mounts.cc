@@ -1,6 +1,7 @@
 #include "linux/mounts.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -10,6 +11,7 @@
 #include <optional>
 
 #include "base/file.h"
+#include "linux/mount_fd.h"
 #include "linux/path.h"
 #include "sys/mount_api.h"
 
@@ -22,8 +24,6 @@ constexpr unsigned long kPropagationTypes = MS_SHARED | MS_SLAVE | MS_PRIVATE | 
 constexpr unsigned long kPerMountFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC |
                                          MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
                                          MS_STRICTATIME;
-// Flags the kernel locks on mounts copied into a less privileged user namespace.
-constexpr unsigned long kLockableFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 std::string unescape_mountinfo(std::string_view s) {
   std::string out;
@@ -101,21 +101,12 @@ std::string mount_name(const config::Mount& m) {
   return m.source.empty() ? m.type : m.source;
 }
 
-Result<void> mount_at_fd(const char* source, int target_fd, const char* type,
-                         unsigned long flags, const std::string& data) {
-  std::string target = proc_fd_path(target_fd);
-  if (::mount(source, target.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) < 0)
-    return fail_errno("");  // callers say which mount
-  return ok();
-}
-
 // The part every mount shares once it exists: propagation, then mount_setattr
 // for the recursive attributes ("rro", "rnosuid", ...).
 Result<void> finish_mount(int mount_fd, const config::Mount& m) {
   HUSK_TRY(apply_propagation(mount_fd, m.propagation));
   if (m.recursive_set != 0 || m.recursive_clear != 0) {
-    auto r = sys::mount_setattr(mount_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, m.recursive_set,
-                                m.recursive_clear);
+    auto r = set_mount_attr_tree(mount_fd, m.recursive_set, m.recursive_clear);
     if (!r) return fail(r.error().code, "set recursive mount attributes");
   }
   return ok();
@@ -130,6 +121,43 @@ bool has_option(std::string_view data, std::string_view key_prefix) {
     i = j + 1;
   }
   return false;
+}
+
+// fchmod needs a real open: an O_PATH fd of the mount's root cannot be
+// changed, and a path through /proc/self/fd would be resolved again.
+Result<void> chmod_mount_root(int mount_fd, mode_t mode) {
+  UniqueFd dir(::openat(mount_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir || ::fchmod(dir.get(), mode) < 0) return fail_errno("chmod");
+  return ok();
+}
+
+// The few files below /proc a mount may cover: the ones lxcfs emulates, as
+// runc allows (checkProcMount in libcontainer/rootfs_linux.go).
+constexpr std::string_view kProcMountable[] = {
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
+    "/proc/swaps",   "/proc/uptime",    "/proc/loadavg", "/proc/slabinfo",
+    "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",     "/proc/sys/crypto/fips_enabled"};
+
+// Nothing may be mounted inside the container's /proc: a file bound over
+// /proc/sys/kernel/cap_last_cap or /proc/self/... would lie to whoever reads
+// it later, the runtime included. /proc itself takes only a procfs. The
+// destination is resolved inside the rootfs first: an image may hold
+// /mnt -> /proc.
+Result<void> check_proc_destination(int root_fd, const config::Mount& m, const std::string& dest) {
+  HUSK_TRY_ASSIGN(std::string where, resolve_in_root(root_fd, dest));
+  if (!path_has_prefix(where, "/proc")) return ok();
+  if (where == "/proc") {
+    bool bind = m.bind() || m.type == "bind";
+    struct statfs sf {};
+    if (bind ? ::statfs(m.source.c_str(), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC
+             : m.type == "proc")
+      return ok();
+    return fail_quiet(EPERM, "\"{}\" cannot be mounted because it is not of type proc", where);
+  }
+  // /proc/net/dev resolves through /proc/self: the name given counts too.
+  for (auto allowed : kProcMountable)
+    if (where == allowed || dest == allowed) return ok();
+  return fail_quiet(EPERM, "\"{}\" cannot be mounted because it is inside /proc", where);
 }
 
 // runc refuses to mount proc or sysfs through a symlink: an image could
@@ -161,13 +189,14 @@ Result<void> mount_filesystem_inner(const MountContext& ctx, const config::Mount
   // filled in before it turns read-only (/dev in finalize_rootfs).
   bool later_ro = (flags & MS_RDONLY) && (m.type == "tmpfs" || dest == "/dev");
   if (later_ro) flags &= ~MS_RDONLY;
-  std::string source = m.source.empty() ? m.type : m.source;
-  HUSK_TRY(mount_at_fd(source.c_str(), target.get(), m.type.c_str(), flags, m.data));
-
-  HUSK_TRY_ASSIGN(UniqueFd mnt, open_in_root(ctx.root_fd, dest, O_PATH | O_DIRECTORY));
-  if (image_mode && ::chmod(proc_fd_path(mnt.get()).c_str(), *image_mode) < 0)
-    return fail_errno("chmod");
-  if (later_ro && dest != "/dev") HUSK_TRY(remount_bind(mnt.get(), flags | MS_RDONLY, 0));
+  FsSpec fs{.type = m.type,
+            .source = m.source.empty() ? std::string_view(m.type) : std::string_view(m.source),
+            .flags = flags,
+            .data = m.data};
+  HUSK_TRY_ASSIGN(UniqueFd mnt,
+                  mount_fs_onto(fs, {.fd = target.get(), .root_fd = ctx.root_fd, .path = dest}));
+  if (image_mode) HUSK_TRY(chmod_mount_root(mnt.get(), *image_mode));
+  if (later_ro && dest != "/dev") HUSK_TRY(set_mount_flags(mnt.get(), flags | MS_RDONLY, 0));
   return finish_mount(mnt.get(), m);
 }
 
@@ -176,12 +205,12 @@ Result<void> mount_bind_inner(const MountContext& ctx, const config::Mount& m,
   struct stat st {};
   if (::stat(m.source.c_str(), &st) < 0) return fail_errno("");  // a missing source
   HUSK_TRY_ASSIGN(UniqueFd target, create_mountpoint(ctx.root_fd, dest, S_ISDIR(st.st_mode)));
-  HUSK_TRY(mount_at_fd(m.source.c_str(), target.get(), nullptr, MS_BIND | (m.flags & MS_REC), ""));
-
-  HUSK_TRY_ASSIGN(UniqueFd mnt, open_in_root(ctx.root_fd, dest, O_PATH));
+  HUSK_TRY_ASSIGN(UniqueFd mnt,
+                  bind_onto(AT_FDCWD, m.source.c_str(), (m.flags & MS_REC) != 0,
+                            {.fd = target.get(), .root_fd = ctx.root_fd, .path = dest}));
   // A bind mount copies the source's flags; only a remount applies ours.
   if ((m.flags & kPerMountFlags) != 0 || (m.clear_flags & kPerMountFlags) != 0)
-    HUSK_TRY(remount_bind(mnt.get(), m.flags, m.clear_flags));
+    HUSK_TRY(set_mount_flags(mnt.get(), m.flags, m.clear_flags));
   return finish_mount(mnt.get(), m);
 }
 
@@ -244,31 +273,15 @@ unsigned long statfs_to_ms_flags(unsigned long f) {
 }
 
 Result<void> remount_bind(int mount_fd, unsigned long flags, unsigned long clear_flags) {
-  unsigned long f = MS_BIND | MS_REMOUNT | (flags & kPerMountFlags);
-  auto r = mount_at_fd(nullptr, mount_fd, nullptr, f, "");
-  if (r || r.error().code != EPERM) return std::move(r).context("remount");
-  struct statfs sf {};
-  if (::fstatfs(mount_fd, &sf) < 0) return fail_errno("remount: statfs");
-  unsigned long locked = statfs_to_ms_flags(sf.f_flags) & kLockableFlags;
-  // The user asked for one of these to be cleared: the EPERM is the answer.
-  if (locked & clear_flags) return fail(EPERM, "remount: flags locked by the kernel");
-  if ((locked & ~f) == 0) return fail(EPERM, "remount");
-  return mount_at_fd(nullptr, mount_fd, nullptr, f | locked, "").context("remount");
+  return set_mount_flags(mount_fd, flags, clear_flags);
 }
 
-Result<void> remount_readonly(int mount_fd) {
-  struct statfs sf {};
-  if (::fstatfs(mount_fd, &sf) < 0) return fail_errno("statfs");
-  // No atime flag given: the kernel keeps the mount's atime mode.
-  unsigned long keep = statfs_to_ms_flags(sf.f_flags) & kLockableFlags;
-  return mount_at_fd(nullptr, mount_fd, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, "")
-      .context("remount read-only");
-}
+Result<void> remount_readonly(int mount_fd) { return set_mount_readonly(mount_fd); }
 
 Result<void> apply_propagation(int mount_fd, unsigned long propagation) {
   for (unsigned long type : {MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE}) {
     if (!(propagation & type)) continue;
-    auto r = mount_at_fd(nullptr, mount_fd, nullptr, type | (propagation & MS_REC), "");
+    auto r = set_mount_propagation(mount_fd, type | (propagation & MS_REC));
     if (!r) return fail(r.error().code, "set propagation");
   }
   return ok();
@@ -289,6 +302,8 @@ Result<void> mount_entry(const MountContext& ctx, const config::Mount& m) {
   if (m.idmap)
     return fail(EOPNOTSUPP, "mount \"{}\" on \"{}\": idmapped mounts are not supported",
                 mount_name(m), clean_path(m.destination));
+  HUSK_TRY(check_proc_destination(ctx.root_fd, m, clean_path(m.destination))
+               .context("mount \"{}\" on \"{}\"", mount_name(m), clean_path(m.destination)));
   // Type "bind" alone (no "bind" option) is a bind mount too, as in runc.
   if (m.bind() || m.type == "bind") return mount_bind(ctx, m);
   if (m.type == "cgroup") return mount_cgroup(ctx, m);

@@ -2,13 +2,15 @@
 // container's mount namespace (before pivot_root).
 //
 // Mechanism: every target is created and opened inside the rootfs with
-// openat2(RESOLVE_IN_ROOT) (linux/path.h), then mount(2) is handed the magic
-// link "/proc/self/fd/N" as target, as runc does: the kernel mounts on the
-// inode we resolved, so a symlink planted in the rootfs cannot redirect the
-// mount to the host. Follow-up remounts, propagation changes and
-// mount_setattr(2) work on a fresh fd of the new mount's root. The legacy
-// mount(2) covers every filesystem type and option string the runtime spec
-// allows; the new mount API is used only for recursive attributes.
+// openat2(RESOLVE_IN_ROOT) (linux/path.h), so a symlink planted in the rootfs
+// cannot redirect a mount to the host. The mount itself is made by fd
+// (linux/mount_fd.h): a detached tree (open_tree or fsopen/fsmount) moved
+// onto the target's fd, then its flags, propagation and recursive attributes
+// set by mount_setattr(2) on the fd it came back as. No "/proc/self/fd/N"
+// path is involved, except on kernels without the new mount API.
+//
+// No destination may resolve inside /proc, except the few files lxcfs
+// emulates, and /proc itself takes only a procfs (runc's checkProcMount).
 #pragma once
 
 #undef linux  // GNU mode predefines `linux` as 1, which breaks `namespace husk::linux`
@@ -66,8 +68,8 @@ struct MountContext {
 // `mount "SRC" on "DEST": reason`.
 Result<void> mount_entry(const MountContext& ctx, const config::Mount& m);
 
-// Changes the per-mount flags of the mount whose root fd is given
-// (MS_BIND|MS_REMOUNT). A flag the kernel locked (a user namespace keeps
+// Changes the per-mount flags of the mount whose fd is given, as
+// MS_BIND|MS_REMOUNT would. A flag the kernel locked (a user namespace keeps
 // nosuid/nodev/noexec/ro inherited from a more privileged namespace) is kept
 // unless clear_flags names it explicitly, in which case the EPERM stands.
 Result<void> remount_bind(int mount_fd, unsigned long flags, unsigned long clear_flags);

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "linux/devices.h"
+#include "linux/mount_fd.h"
 #include "linux/mounts.h"
 #include "linux/path.h"
 
@@ -112,6 +113,10 @@ Result<void> move_into(const std::string& root) {
   return ok();
 }
 
+// Each readonly or masked path is opened inside the root and mounted on by
+// that fd; the mount made is changed through its own fd. Nothing is looked
+// up again by path, so a /proc replaced meanwhile (CVE-2025-52881) or a
+// /dev/null swapped for a symlink (CVE-2025-31133) redirects nothing.
 Result<void> readonly_path(int root_fd, const std::string& path) {
   std::string dest = clean_path(path);
   auto fd = open_in_root(root_fd, dest, O_PATH);
@@ -119,17 +124,16 @@ Result<void> readonly_path(int root_fd, const std::string& path) {
     if (fd.error().code == ENOENT) return ok();
     return fail(fd.error().code, "readonly path \"{}\"", dest);
   }
-  std::string p = proc_fd_path(fd->get());
-  if (::mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-    return fail_errno("readonly path \"{}\"", dest);
-  HUSK_TRY_ASSIGN(UniqueFd mnt, open_in_root(root_fd, dest, O_PATH));
-  return remount_readonly(mnt.get()).context("readonly path \"{}\"", dest);
+  MountTarget t{.fd = fd->get(), .root_fd = root_fd, .path = dest};
+  auto mnt = bind_onto(fd->get(), "", true, t);
+  if (!mnt) return fail(mnt.error().code, "readonly path \"{}\"", dest);
+  return remount_readonly(mnt->get()).context("readonly path \"{}\"", dest);
 }
 
 // The container's /dev/null, checked to be the null device: masking files
 // with anything else would show the image's content instead.
 Result<UniqueFd> open_dev_null(int root_fd) {
-  HUSK_TRY_ASSIGN(UniqueFd fd, open_in_root(root_fd, "/dev/null", O_PATH));
+  HUSK_TRY_ASSIGN(UniqueFd fd, open_in_root(root_fd, "/dev/null", O_PATH | O_NOFOLLOW));
   struct stat st {};
   if (::fstat(fd.get(), &st) < 0) return fail_errno("stat \"/dev/null\"");
   if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
@@ -146,11 +150,11 @@ Result<void> masked_path(int root_fd, const std::string& path, int dev_null_fd) 
   }
   struct stat st {};
   if (::fstat(fd->get(), &st) < 0) return fail_errno("masked path \"{}\"", dest);
-  std::string p = proc_fd_path(fd->get());
-  int rc = S_ISDIR(st.st_mode)
-               ? ::mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY, nullptr)
-               : ::mount(proc_fd_path(dev_null_fd).c_str(), p.c_str(), nullptr, MS_BIND, nullptr);
-  if (rc < 0) return fail_errno("masked path \"{}\"", dest);
+  MountTarget t{.fd = fd->get(), .root_fd = root_fd, .path = dest};
+  auto mnt = S_ISDIR(st.st_mode)
+                 ? mount_fs_onto({.type = "tmpfs", .source = "tmpfs", .flags = MS_RDONLY}, t)
+                 : bind_onto(dev_null_fd, "", false, t);
+  if (!mnt) return fail(mnt.error().code, "masked path \"{}\"", dest);
   return ok();
 }
 

@@ -30,4 +30,19 @@ Result<UniqueFd> open_tree(int dirfd, const char* path, unsigned flags);
 Result<void> move_mount(int from_dirfd, const char* from_path, int to_dirfd,
                         const char* to_path, unsigned flags);
 
+// fsopen(2); FSOPEN_CLOEXEC is always added.
+Result<UniqueFd> fsopen(const char* fs_type);
+
+// fsconfig(2). On failure the message is the filesystem's own reason when it
+// logged one in the context ("tmpfs: Bad value for 'size'"), else "fsconfig".
+Result<void> fsconfig(int fs_fd, unsigned cmd, const char* key, const char* value, int aux = 0);
+
+// fsmount(2) with FSMOUNT_CLOEXEC and MOUNT_ATTR_* attr_flags.
+Result<UniqueFd> fsmount(int fs_fd, unsigned attr_flags);
+
+// Whether the kernel has the whole new mount API (open_tree, move_mount,
+// fsopen/fsconfig/fsmount: 5.2; mount_setattr: 5.12). Probed once, by
+// mount_setattr, the newest of them.
+bool has_new_mount_api();
+
 }  // namespace husk::sys

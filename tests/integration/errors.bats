@@ -148,6 +148,16 @@ error_lines() { grep -v -e 'level=warning' -e '^$' || true; }
   expect_contains "no such device"
 }
 
+@test "errors: a bad filesystem option is reported with the filesystem's own reason" {
+  husk_only "the reason comes from the fsconfig(2) context"
+  add_tmpfs /mnt/x size=bogus
+  set_args echo should-not-run
+  run_ctr
+  expect_failure
+  expect_contains "mount \"tmpfs\" on \"/mnt/x\": tmpfs: Bad value for 'size': invalid argument"
+  [[ $(wc -l <<<"$output") -eq 1 ]] || fail "not one line: $output"
+}
+
 @test "errors: an rlimit above the hard limit we hold" {
   local hard
   hard=$(ulimit -Hn)
