@@ -143,6 +143,23 @@ expect_process_state() {
   expect_agent_answers
 }
 
+@test "seccomp notify: in a user namespace (the init in a memory of its own), run and exec" {
+  update_config '.linux.namespaces += [{type: "user"}]
+    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+  start_agent
+  run_sh --pid-file "$TEST_TMP/ctr.pid" "$MKDIRS"
+  expect_status 0
+  expect_agent_answers
+  expect_process_state 1 "$(<"$TEST_TMP/ctr.pid")" creating "$(<"$TEST_TMP/ctr.pid")"
+  set_script 'exec sleep 1000'
+  run_detached
+  run oci exec --pid-file "$TEST_TMP/exec.pid" "$CID" sh -c "exec 2>&1; $MKDIRS"
+  expect_status 0
+  expect_agent_answers
+  expect_process_state 3 "$(<"$TEST_TMP/exec.pid")" running "$CTR_PID"
+}
+
 @test "seccomp notify: a notify rule without listenerPath fails with runc's words" {
   update_config 'del(.linux.seccomp.listenerPath)'
   run_sh 'echo ran'
