@@ -112,33 +112,43 @@ Result<void> apply_security_labels(const config::Process& p) {
   return ok();
 }
 
-Result<UniqueFd> finalize_process(const config::Process& p, const CompiledSeccomp* seccomp) {
+namespace {
+
+// Loads the filter and, with notify rules, hands the listener fd on at once.
+Result<void> load_filter(const CompiledSeccomp& seccomp, const NotifyFdSink& notify) {
+  HUSK_TRY_ASSIGN(UniqueFd fd, load_seccomp(seccomp));
+  if (!fd) return ok();
+  return notify.send(fd.get(), notify.arg).context("seccomp notify listener");
+}
+
+}  // namespace
+
+Result<void> finalize_process(const config::Process& p, const CompiledSeccomp* seccomp,
+                              NotifyFdSink notify) {
+  if (seccomp != nullptr && seccomp->uses_notify && notify.send == nullptr)
+    return fail(EINVAL, "seccomp: SCMP_ACT_NOTIFY rules need a listener for the notify fd");
   // Read before any filter is in place: the filter may deny open().
   HUSK_TRY_ASSIGN(unsigned last_cap, read_cap_last_cap().context("set capabilities"));
   bool groups_denied = setgroups_denied();
   const config::Capabilities caps = p.capabilities.value_or(config::Capabilities{});
-  UniqueFd notify;
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return fail_errno("set no_new_privs");
   // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter,
   // so it goes in now, while we still have it.
-  if (seccomp != nullptr && !p.no_new_privileges) {
-    HUSK_TRY_ASSIGN(notify, load_seccomp(*seccomp));
-  }
+  if (seccomp != nullptr && !p.no_new_privileges) HUSK_TRY(load_filter(*seccomp, notify));
   HUSK_TRY(drop_bounding_set(caps.bounding, last_cap).context("set capabilities"));
   HUSK_TRY(switch_user(p.user, groups_denied));
   HUSK_TRY(apply_capabilities(caps, last_cap).context("set capabilities"));
   if (p.user.umask) ::umask(static_cast<mode_t>(*p.user.umask));
-  if (seccomp != nullptr && p.no_new_privileges) {
-    HUSK_TRY_ASSIGN(notify, load_seccomp(*seccomp));
-  }
-  return notify;
+  if (seccomp != nullptr && p.no_new_privileges) HUSK_TRY(load_filter(*seccomp, notify));
+  return ok();
 }
 
-Result<UniqueFd> finalize_process(const config::Process& p, const config::Seccomp* seccomp) {
+Result<void> finalize_process(const config::Process& p, const config::Seccomp* seccomp,
+                              NotifyFdSink notify) {
   if (seccomp == nullptr) return finalize_process(p, nullptr);
   HUSK_TRY_ASSIGN(CompiledSeccomp compiled, compile_seccomp(*seccomp));
-  return finalize_process(p, &compiled);
+  return finalize_process(p, &compiled, notify);
 }
 
 }  // namespace husk::linux

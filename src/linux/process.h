@@ -35,19 +35,32 @@ bool host_selinux_enabled();
 // label asked for on a host without that LSM is an error, never ignored.
 Result<void> apply_security_labels(const config::Process& p);
 
+// Where the seccomp notify listener fd goes when a rule uses SCMP_ACT_NOTIFY
+// (runtime/seccomp_agent.h sends it to linux.seccomp.listenerPath). Called
+// with the fd right after the filter is loaded, before any other step: a
+// syscall the filter hands to the agent would wait forever for an agent that
+// has no fd yet. The fd is closed once send returns.
+struct NotifyFdSink {
+  Result<void> (*send)(int fd, void* arg) = nullptr;
+  void* arg = nullptr;
+};
+
 // Switches to p.user and p.capabilities, sets no_new_privs and loads the
 // seccomp filter (seccomp may be null), in runc's order:
 //   no_new_privs (if asked) → seccomp now (only without no_new_privs: the load
 //   then needs CAP_SYS_ADMIN, still held) → bounding set → keepcaps, setgroups,
 //   setresgid, setresuid → capset + ambient → umask → seccomp (with no_new_privs,
 //   as late as possible so the filter need not allow our own syscalls).
-// Absent p.capabilities means every set empty. Returns the seccomp notify fd
-// when a rule uses SCMP_ACT_NOTIFY, else an invalid fd.
-Result<UniqueFd> finalize_process(const config::Process& p, const CompiledSeccomp* seccomp);
+// Absent p.capabilities means every set empty. A filter with SCMP_ACT_NOTIFY
+// rules hands its listener fd to `notify` as it is loaded; without a sink it
+// is refused before any step.
+Result<void> finalize_process(const config::Process& p, const CompiledSeccomp* seccomp,
+                              NotifyFdSink notify = {});
 // Same, compiling the filter first (before any step, so a bad profile
 // changes nothing). Prefer compiling before clone: see CompiledSeccomp.
-Result<UniqueFd> finalize_process(const config::Process& p, const config::Seccomp* seccomp);
-inline Result<UniqueFd> finalize_process(const config::Process& p, std::nullptr_t) {
+Result<void> finalize_process(const config::Process& p, const config::Seccomp* seccomp,
+                              NotifyFdSink notify = {});
+inline Result<void> finalize_process(const config::Process& p, std::nullptr_t) {
   return finalize_process(p, static_cast<const CompiledSeccomp*>(nullptr));
 }
 

@@ -342,9 +342,11 @@ Result<UniqueFd> load_seccomp(const CompiledSeccomp& compiled) {
   if (count > BPF_MAXINSNS)
     return fail(E2BIG, "seccomp filter has {} instructions, the kernel takes at most {}", count,
                 BPF_MAXINSNS);
-  std::vector<sock_filter> insns(count);
-  std::memcpy(insns.data(), compiled.program.data(), compiled.program.size());
-  sock_fprog prog{static_cast<unsigned short>(count), insns.data()};
+  // The kernel reads the bytes as they are (the vector's block is aligned for
+  // any type): no copy, so nothing is freed between the load and the notify
+  // fd's hand-off (process.h), where every syscall may go to the agent.
+  auto* insns = reinterpret_cast<sock_filter*>(const_cast<uint8_t*>(compiled.program.data()));
+  sock_fprog prog{static_cast<unsigned short>(count), insns};
   unsigned long flags = compiled.load_flags;
   if (compiled.uses_notify) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
   long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);

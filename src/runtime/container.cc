@@ -14,6 +14,7 @@
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
+#include "runtime/seccomp_agent.h"
 #include "runtime/seccomp_cache.h"
 #include "runtime/state.h"
 #include "cgroup/convert.h"
@@ -99,6 +100,12 @@ Result<void> serve_init(Launched& l, const config::Container& c, const CreateOpt
         HUSK_TRY(run_hooks("createRuntime", c.hooks.create_runtime, creating));
         s.status = "created";
         HUSK_TRY(l.sock.send(MsgType::kHooksDone, creating + "\n" + spec::to_hook_json(s)));
+        break;
+      }
+      case MsgType::kSeccomp: {
+        std::string creating = spec::to_hook_json(hook_state(c, opts, l.child.pid(), "creating"));
+        HUSK_TRY(forward_notify_fd(l.sock, *m, l.child.pid(), c.seccomp ? &*c.seccomp : nullptr,
+                                   creating));
         break;
       }
       case MsgType::kReady: return ok();

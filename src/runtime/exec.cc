@@ -20,6 +20,9 @@
 //                                              no_new_privs, seccomp
 //                     <-- kPty (terminal) --
 //                     --- kPtyDone --------->
+//                     <-- kSeccomp ---------  (notify rules: the listener fd's
+//   to the agent at listenerPath               number; seccomp_agent.h)
+//                     --- kSeccompDone ----->
 //                     <-- kReady -----------
 //   --pid-file
 //                     --- kStart ----------->  execve (EOF on the socket)
@@ -41,6 +44,7 @@
 #include "runtime/foreground.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
+#include "runtime/seccomp_agent.h"
 #include "runtime/seccomp_cache.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
@@ -129,7 +133,7 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   HUSK_TRY(sys::close_from_except(3 + x.opts->preserve_fds, keep).context("close fds"));
   HUSK_TRY(linux::enter_cwd(p.cwd, /*create=*/false));
   HUSK_TRY_ASSIGN(std::string path, linux::find_executable(p.env, p.args[0]));
-  HUSK_TRY(linux::finalize_process(p, x.seccomp));
+  HUSK_TRY(linux::finalize_process(p, x.seccomp, notify_fd_sink(sock)));
   HUSK_TRY(sys::cloexec_from(3 + x.opts->preserve_fds));
   return path;
 }
@@ -266,6 +270,10 @@ Result<int> exec(const ExecOptions& o) {
       case MsgType::kPty:
         HUSK_TRY(take_pty(*m, o.console_socket, &master));
         HUSK_TRY(sock.send(MsgType::kPtyDone));
+        break;
+      case MsgType::kSeccomp:
+        HUSK_TRY(forward_notify_fd(sock, *m, pid, cfg.seccomp ? &*cfg.seccomp : nullptr,
+                                   hook_state_json(st, "running")));
         break;
       case MsgType::kReady: ready = true; break;
       case MsgType::kError:

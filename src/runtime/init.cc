@@ -27,6 +27,7 @@
 #include "linux/rootfs.h"
 #include "linux/sysctl.h"
 #include "runtime/hooks.h"
+#include "runtime/seccomp_agent.h"
 #include "runtime/state.h"
 #include "sys/mount_api.h"
 #include "sys/process.h"
@@ -250,7 +251,7 @@ Result<std::string> container_hooks(SyncSocket& sock, const config::Container& c
   return nl == std::string::npos ? std::string() : m.payload.substr(nl + 1);
 }
 
-Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock, UniqueFd* notify_fd,
+Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock,
                                std::string* start_state) {
   HUSK_TRY(setup_namespaces(ctx, sock));
   HUSK_TRY_ASSIGN(std::optional<config::Container> staged, stage_host_root(ctx));
@@ -285,8 +286,8 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock, UniqueF
   HUSK_TRY(sys::close_from_except(3 + ctx.opts->preserve_fds, keep).context("close fds"));
   HUSK_TRY(linux::enter_cwd(c.process.cwd, /*create=*/true));
   HUSK_TRY_ASSIGN(std::string path, linux::find_executable(c.process.env, c.process.args[0]));
-  // The notify listener fd (if any) stays open, close-on-exec, until execve.
-  HUSK_TRY_ASSIGN(*notify_fd, linux::finalize_process(c.process, ctx.seccomp));
+  // A notify listener fd goes to the runtime, and on to the agent (seccomp_agent.h).
+  HUSK_TRY(linux::finalize_process(c.process, ctx.seccomp, notify_fd_sink(sock)));
   HUSK_TRY(sys::cloexec_from(3 + ctx.opts->preserve_fds));
   return path;
 }
@@ -378,9 +379,8 @@ void init_main(const InitContext& ctx) {
   // Die with the runtime while it sets us up; from kReady on, `create` may
   // exit and the init must outlive it.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  UniqueFd notify_fd;
   std::string start_state;
-  auto path = init_steps(ctx, sock, &notify_fd, &start_state);
+  auto path = init_steps(ctx, sock, &start_state);
   if (!path) {
     sock.send_error(path.error());
     ::_exit(1);

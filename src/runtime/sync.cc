@@ -45,6 +45,8 @@ std::string_view msg_name(MsgType t) {
     case MsgType::kHooks: return "hooks";
     case MsgType::kHooksDone: return "hooks-done";
     case MsgType::kPtyDone: return "pty-done";
+    case MsgType::kSeccomp: return "seccomp";
+    case MsgType::kSeccompDone: return "seccomp-done";
   }
   return "unknown";
 }
@@ -61,6 +63,22 @@ int SyncSocket::post(MsgType type, std::string_view payload, int32_t err, int pa
   Header h{static_cast<uint32_t>(type), static_cast<uint32_t>(payload.size()), err};
   iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(payload.data()), payload.size()}};
   return sys::send_message_errno(fd_.get(), iov, payload.empty() ? 1 : 2, pass_fd);
+}
+
+int SyncSocket::post_by_write(MsgType type, std::string_view payload) {
+  constexpr size_t kMaxShort = 32;
+  char buf[sizeof(Header) + kMaxShort];
+  if (payload.size() > kMaxShort) return EMSGSIZE;
+  Header h{static_cast<uint32_t>(type), static_cast<uint32_t>(payload.size()), 0};
+  std::memcpy(buf, &h, sizeof h);
+  std::memcpy(buf + sizeof h, payload.data(), payload.size());
+  const size_t len = sizeof h + payload.size();
+  ssize_t n;
+  do {
+    n = ::write(fd_.get(), buf, len);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno;
+  return static_cast<size_t>(n) == len ? 0 : EPROTO;
 }
 
 Result<void> SyncSocket::send(MsgType type, std::string_view payload, int32_t err, int pass_fd) {

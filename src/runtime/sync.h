@@ -24,6 +24,13 @@
 //                        <-- kPty ---------  process.terminal: the pty master
 //   to --console-socket, or kept to proxy the caller's terminal (run)
 //                        --- kPtyDone ---->
+//                        <-- kSeccomp -----  the filter it just loaded has
+//                                            SCMP_ACT_NOTIFY rules; payload: the
+//                                            listener fd's number, sent with
+//                                            write(2) (seccomp_agent.h)
+//   pidfd_getfd; connect to linux.seccomp.listenerPath and send the process
+//   state JSON + the fd (SCM_RIGHTS); an agent not reached fails the create
+//                        --- kSeccompDone ->  closes its copy, goes on
 //                        <-- kReady -------  rootfs, process and security done;
 //                                            the program was found
 //   write state.json, --pid-file
@@ -64,6 +71,8 @@ enum class MsgType : uint32_t {
   kHooks = 9,      // init -> runtime: run prestart + createRuntime hooks now
   kHooksDone = 10, // runtime -> init: done; payload the state JSON for its hooks
   kPtyDone = 11,   // runtime -> init: the pty master was passed on or kept
+  kSeccomp = 12,   // init -> runtime: payload the number of its seccomp notify fd
+  kSeccompDone = 13,  // runtime -> init: the agent at listenerPath has the fd
 };
 
 std::string_view msg_name(MsgType t);
@@ -88,6 +97,10 @@ class SyncSocket {
   // send() that touches nothing but its own stack (no error text is made):
   // 0, or the errno of a message that could not be sent.
   int post(MsgType type, std::string_view payload = {}, int32_t err = 0, int pass_fd = -1);
+  // post() as one write(2) of a short message (payload at most 32 bytes)
+  // built on the stack: the seccomp notify hand-off (seccomp_agent.h), where
+  // write is the one syscall the filter may not give to the agent.
+  int post_by_write(MsgType type, std::string_view payload);
   // Sends an Error so the other side can rebuild it.
   void send_error(const Error& e);
   // Receives one message; EOF is reported as an ECONNRESET error.

@@ -93,8 +93,10 @@ Result<void> check_notify(const Node& n, const config::Seccomp& s) {
       if (name == "write")
         return n["syscalls"].at(i).fail("SCMP_ACT_NOTIFY cannot be used for the write syscall");
   }
+  // runc 1.1 fails only once the init has loaded the filter, with
+  // "listenerPath is not set"; the same words here, before anything exists.
   if (notify && s.listener_path.empty())
-    return n["listenerPath"].fail("must be set when SCMP_ACT_NOTIFY is used");
+    return n.fail("listenerPath is not set (a rule uses SCMP_ACT_NOTIFY)");
   return ok();
 }
 

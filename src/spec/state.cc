@@ -85,6 +85,20 @@ class ObjectWriter {
     key(k);
     out_ += std::to_string(v);
   }
+  void strings(std::string_view k, const std::vector<std::string>& v) {
+    key(k);
+    out_ += '[';
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out_ += ',';
+      append_go_string(out_, v[i]);
+    }
+    out_ += ']';
+  }
+  // A value already in JSON.
+  void raw(std::string_view k, std::string_view json) {
+    key(k);
+    out_ += json;
+  }
   void map(std::string_view k, const std::map<std::string, std::string>& m) {
     key(k);
     ObjectWriter inner(out_, pretty_, depth_ + 1);
@@ -135,6 +149,18 @@ std::string to_hook_json(const OciState& s) {
   if (s.pid != 0) w.number("pid", s.pid);
   w.string("bundle", s.bundle);
   if (!s.annotations.empty()) w.map("annotations", s.annotations);
+  w.close();
+  return out;
+}
+
+std::string to_json(const ContainerProcessState& s) {
+  std::string out;
+  ObjectWriter w(out, false, 0);
+  w.string("ociVersion", s.oci_version);
+  w.strings("fds", s.fds);
+  w.number("pid", s.pid);
+  if (!s.metadata.empty()) w.string("metadata", s.metadata);
+  w.raw("state", s.state);
   w.close();
   return out;
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace husk::spec {
 
@@ -27,6 +28,20 @@ std::string to_json(const OciState& s);
 // The runtime-spec state given to hooks on stdin, compact on one line:
 // ociVersion, id, status, pid (omitted when 0), bundle, annotations (if any).
 std::string to_hook_json(const OciState& s);
+
+// runtime-spec's "container process state" (runtime.md): what a seccomp agent
+// at linux.seccomp.listenerPath receives with the notify fd.
+struct ContainerProcessState {
+  std::string oci_version;
+  std::vector<std::string> fds;  // names of the fds sent along, in SCM_RIGHTS order
+  int pid = 0;                   // the process, as the runtime sees it
+  std::string metadata;          // linux.seccomp.listenerMetadata
+  std::string state;             // the container's state, as to_hook_json renders it
+};
+
+// Compact, in runc's field order: ociVersion, fds, pid, metadata (omitted when
+// empty), state.
+std::string to_json(const ContainerProcessState& s);
 
 // "2024-05-01T12:34:56.123456789Z" as Go's time.RFC3339Nano prints UTC times:
 // trailing zeros of the fraction dropped, no fraction when it is zero.

@@ -139,6 +139,12 @@ Result<void> pidfd_send_signal(int pidfd, int sig) {
   return ok();
 }
 
+Result<UniqueFd> pidfd_getfd(int pidfd, int target_fd) {
+  long fd = ::syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+  if (fd < 0) return fail_errno("pidfd_getfd {}", target_fd);
+  return UniqueFd(static_cast<int>(fd));
+}
+
 Result<void> setns(int fd, int nstype) {
   if (::setns(fd, nstype) < 0) return fail_errno("setns");
   return ok();

@@ -60,6 +60,9 @@ Result<pid_t> clone3_shared_vm(uint64_t flags, int cgroup_fd, const ChildStack& 
 
 Result<UniqueFd> pidfd_open(pid_t pid);
 Result<void> pidfd_send_signal(int pidfd, int sig);
+// A duplicate (close-on-exec) of fd `target_fd` of the process behind pidfd.
+// Needs ptrace access to it (PTRACE_MODE_ATTACH_REALCREDS); Linux 5.6.
+Result<UniqueFd> pidfd_getfd(int pidfd, int target_fd);
 Result<void> setns(int fd, int nstype);
 Result<void> unshare(int flags);
 

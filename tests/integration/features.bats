@@ -100,7 +100,8 @@ key_check() {
   mapfile -t flags < <(jq -r '.linux.seccomp.supportedFlags[]' "$TEST_TMP/husk.json")
   (( ${#flags[@]} > 0 )) || fail "no supported seccomp flags"
   for f in "${flags[@]}"; do
-    # Without a notify rule the kernel has nothing to apply this one to.
+    # Without a notify rule the kernel has nothing to apply this one to: seccomp_notify.bats
+    # loads every flag with a notify rule and a real agent.
     [[ $f == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ]] && continue
     update_config '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", flags: [$f],
       syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO"}]}' --arg f "$f"

@@ -371,6 +371,67 @@ TEST(FinalizeProcess, PrecompiledFilter) {
   EXPECT_EQ(status_field(out, "Seccomp"), "2");
 }
 
+// A filter with SCMP_ACT_NOTIFY rules: the sink gets the listener fd as soon
+// as it is loaded (before the user switch without no_new_privs, after it
+// with), and the fd is closed once the sink returns.
+struct SinkRecord {
+  int fd = -1;
+  std::string kind;
+  uid_t euid = 0;
+};
+
+Result<void> record_sink(int fd, void* arg) {
+  auto* r = static_cast<SinkRecord*>(arg);
+  r->fd = fd;
+  r->euid = ::geteuid();
+  char link[64] = {};
+  std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  if (::readlink(proc.c_str(), link, sizeof link - 1) > 0) r->kind = link;
+  return ok();
+}
+
+std::string finalize_with_sink(bool no_new_privs) {
+  config::Process p;
+  p.user.uid = 1000;
+  p.user.gid = 1000;
+  p.no_new_privileges = no_new_privs;
+  config::Seccomp s;
+  s.listener_path = "/unused";
+  s.syscalls = {config::SeccompRule{{"getppid"}, config::SeccompAction::kNotify, {}, {}}};
+  SinkRecord rec;
+  auto r = finalize_process(p, &s, NotifyFdSink{.send = record_sink, .arg = &rec});
+  if (!r) return "ERR " + r.error().what();
+  bool closed = ::fcntl(rec.fd, F_GETFD) < 0 && errno == EBADF;
+  return fmt::format("{} euid={} closed={}", rec.kind, rec.euid, closed);
+}
+
+TEST(FinalizeProcess, NotifyFdGoesToTheSinkAtTheLoad) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  EXPECT_EQ(run_in_child([] { return finalize_with_sink(false); }),
+            "anon_inode:seccomp notify euid=0 closed=true");
+  EXPECT_EQ(run_in_child([] { return finalize_with_sink(true); }),
+            "anon_inode:seccomp notify euid=1000 closed=true");
+}
+
+TEST(FinalizeProcess, NotifyWithoutASinkChangesNothing) {
+  config::Process p;
+  p.no_new_privileges = true;
+  config::Seccomp s;
+  s.syscalls = {config::SeccompRule{{"getppid"}, config::SeccompAction::kNotify, {}, {}}};
+  auto compiled = compile_seccomp(s);
+  ASSERT_TRUE(compiled) << compiled.error().what();
+  std::string out = run_in_child([&] {
+    auto r = finalize_process(p, &*compiled);
+    auto status = read_file("/proc/self/status");
+    return (r ? std::string("ok") : r.error().what()) + "\n" + status.value_or("");
+  });
+  EXPECT_TRUE(out.starts_with("seccomp: SCMP_ACT_NOTIFY rules need a listener for the notify "
+                              "fd: Invalid argument\n"))
+      << out;
+  EXPECT_EQ(status_field(out, "NoNewPrivs"), "0");
+  EXPECT_EQ(status_field(out, "Seccomp"), "0");
+}
+
 TEST(FinalizeProcess, FailingStepIsNamed) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
   config::Process p;

@@ -110,6 +110,21 @@ TEST(SyncSocket, ClosedPeerIsResetOnRecvAndEpipeOnPost) {
   EXPECT_EQ(m.error().code, ECONNRESET);
 }
 
+TEST(SyncSocket, PostByWriteIsOneWholeMessage) {
+  auto [a, b] = make_pair();
+  ASSERT_EQ(a.post_by_write(MsgType::kSeccomp, "17"), 0);
+  ASSERT_EQ(a.post_by_write(MsgType::kSeccompDone, ""), 0);
+  EXPECT_EQ(a.post_by_write(MsgType::kSeccomp, std::string(33, '1')), EMSGSIZE);
+  auto m = b.recv();
+  ASSERT_TRUE(m) << m.error().what();
+  EXPECT_EQ(m->type, MsgType::kSeccomp);
+  EXPECT_EQ(m->payload, "17");
+  EXPECT_FALSE(m->fd.valid());
+  EXPECT_TRUE(b.wait_for(MsgType::kSeccompDone));
+  EXPECT_EQ(msg_name(MsgType::kSeccomp), "seccomp");
+  EXPECT_EQ(msg_name(MsgType::kSeccompDone), "seccomp-done");
+}
+
 TEST(SyncSocket, ShortMessageIsMalformed) {
   int fds[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);

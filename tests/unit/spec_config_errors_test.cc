@@ -292,7 +292,7 @@ TEST(SpecConfigErrors, Seccomp) {
             "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
             "action");
   EXPECT_EQ(seccomp({{"syscalls", {{{"names", {"mount"}}, {"action", "SCMP_ACT_NOTIFY"}}}}}),
-            "config.json: linux.seccomp.listenerPath: must be set when SCMP_ACT_NOTIFY is used");
+            "config.json: linux.seccomp: listenerPath is not set (a rule uses SCMP_ACT_NOTIFY)");
   EXPECT_EQ(seccomp({{"listenerPath", "/s"},
                      {"syscalls", {{{"names", {"write"}}, {"action", "SCMP_ACT_NOTIFY"}}}}}),
             "config.json: linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for the "

@@ -128,6 +128,19 @@ TEST(SpecState, HookStateIsCompact) {
             R"("annotations":{"k":"v"}})");
 }
 
+TEST(SpecState, ContainerProcessStateInRuncsOrder) {
+  ContainerProcessState p{.oci_version = "1.2.0",
+                          .fds = {"seccompFd"},
+                          .pid = 77,
+                          .metadata = "m<1>",
+                          .state = to_hook_json(sample_state())};
+  EXPECT_EQ(to_json(p), R"({"ociVersion":"1.2.0","fds":["seccompFd"],"pid":77,)"
+                        R"("metadata":"m\u003c1\u003e","state":{"ociVersion":"1.2.0","id":"web",)"
+                        R"("status":"created","pid":5693,"bundle":"/tmp/b"}})");
+  p.metadata.clear();  // omitted when empty, as runc's omitempty
+  EXPECT_EQ(nlohmann::json::parse(to_json(p)).contains("metadata"), false);
+}
+
 TEST(SpecState, StringsEscapedLikeGo) {
   OciState s = sample_state();
   s.id = "q\"\\\t\x01<>&\xe2\x80\xa8\xc3\xa9\xff";
