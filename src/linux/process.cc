@@ -56,25 +56,36 @@ Result<void> apply_selinux(const std::string& label) {
   return write_file("/proc/self/attr/exec", label).context("set selinux label \"{}\"", label);
 }
 
-// In a user namespace whose gid map was written without setgroups, the
-// kernel refuses setgroups(2): /proc/self/setgroups then reads "deny".
-bool setgroups_denied() {
-  auto v = read_file("/proc/self/setgroups");
-  return v && trim(*v) == "deny";
+bool has_effective_cap(unsigned cap) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (::syscall(SYS_capget, &header, data) < 0) return false;
+  return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+
+// In a user namespace whose gid map was written with setgroups "deny", the
+// kernel refuses setgroups(2) even with CAP_SETGID: then there is nothing to
+// drop, and only an empty list is fine. Told by trying, not by reading
+// /proc/self/setgroups (whatever is mounted there could say "deny" and keep
+// the runtime's groups in the container).
+Result<void> set_groups(const std::vector<uint32_t>& ids) {
+  std::vector<gid_t> gids(ids.begin(), ids.end());
+  if (::syscall(SYS_setgroups, gids.size(), gids.data()) == 0) return ok();
+  int err = errno;
+  if (err == EPERM && has_effective_cap(CAP_SETGID)) {
+    if (ids.empty()) return ok();
+    return fail(EPERM, "setgroups {}: setgroups is denied in this user namespace",
+                fmt::join(ids, ","));
+  }
+  errno = err;
+  return fail_errno("setgroups {}", fmt::join(ids, ","));
 }
 
 // Raw syscalls: glibc's set*id wrappers broadcast to threads it believes
 // exist, which in a cloned child is the parent's view, not ours.
-Result<void> switch_user(const config::User& u, bool groups_denied) {
+Result<void> switch_user(const config::User& u) {
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return fail_errno("set keepcaps");
-  if (!groups_denied) {
-    std::vector<gid_t> gids(u.additional_gids.begin(), u.additional_gids.end());
-    if (::syscall(SYS_setgroups, gids.size(), gids.data()) < 0)
-      return fail_errno("setgroups {}", fmt::join(u.additional_gids, ","));
-  } else if (!u.additional_gids.empty()) {
-    return fail(EPERM, "setgroups {}: setgroups is denied in this user namespace",
-                fmt::join(u.additional_gids, ","));
-  }
+  HUSK_TRY(set_groups(u.additional_gids));
   if (::syscall(SYS_setresgid, u.gid, u.gid, u.gid) < 0) return fail_errno("setresgid {}", u.gid);
   if (::syscall(SYS_setresuid, u.uid, u.uid, u.uid) < 0) return fail_errno("setresuid {}", u.uid);
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return fail_errno("clear keepcaps");
@@ -113,9 +124,8 @@ Result<void> apply_security_labels(const config::Process& p) {
 }
 
 Result<UniqueFd> finalize_process(const config::Process& p, const CompiledSeccomp* seccomp) {
-  // Read before any filter is in place: the filter may deny open().
-  HUSK_TRY_ASSIGN(unsigned last_cap, read_cap_last_cap().context("set capabilities"));
-  bool groups_denied = setgroups_denied();
+  // Probed before any filter is in place: the filter may deny prctl().
+  HUSK_TRY_ASSIGN(unsigned last_cap, probe_last_cap().context("set capabilities"));
   const config::Capabilities caps = p.capabilities.value_or(config::Capabilities{});
   UniqueFd notify;
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -126,7 +136,7 @@ Result<UniqueFd> finalize_process(const config::Process& p, const CompiledSeccom
     HUSK_TRY_ASSIGN(notify, load_seccomp(*seccomp));
   }
   HUSK_TRY(drop_bounding_set(caps.bounding, last_cap).context("set capabilities"));
-  HUSK_TRY(switch_user(p.user, groups_denied));
+  HUSK_TRY(switch_user(p.user));
   HUSK_TRY(apply_capabilities(caps, last_cap).context("set capabilities"));
   if (p.user.umask) ::umask(static_cast<mode_t>(*p.user.umask));
   if (seccomp != nullptr && p.no_new_privileges) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/file.h"
+#include "linux/capabilities.h"
 #include "linux/procfs.h"
 
 namespace husk::linux {
@@ -47,6 +48,44 @@ TEST(ProcPath, OnlyPlainRelativePaths) {
   EXPECT_FALSE(valid_proc_path("./self"));
   EXPECT_FALSE(valid_proc_path("self//status"));
   EXPECT_FALSE(valid_proc_path("self/"));
+}
+
+// A kernel that knows capabilities 0..last.
+auto kernel_knowing(unsigned last) {
+  return [last](unsigned cap) { return cap <= last ? 1 : 0; };
+}
+
+TEST(CapProbe, FindsTheLastKnownCapability) {
+  for (unsigned last : {0u, 1u, 31u, 32u, 40u, 62u, 63u}) {
+    auto r = highest_known_cap(kernel_knowing(last));
+    ASSERT_TRUE(r) << r.error().what();
+    EXPECT_EQ(*r, last);
+  }
+}
+
+TEST(CapProbe, FewProbes) {
+  int calls = 0;
+  auto r = highest_known_cap([&](unsigned cap) { return ++calls, cap <= 40 ? 1 : 0; });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 40u);
+  EXPECT_LE(calls, 8);
+}
+
+TEST(CapProbe, FailuresAreErrors) {
+  auto none = highest_known_cap([](unsigned) { return 0; });
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().what(), "probe capability 0: unknown to the kernel: Invalid argument");
+  auto denied = highest_known_cap([](unsigned cap) { return cap < 20 ? 1 : -EPERM; });
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().code, EPERM);
+}
+
+TEST(CapProbe, MatchesTheKernel) {
+  auto last = probe_last_cap();
+  ASSERT_TRUE(last) << last.error().what();
+  auto text = read_file("/proc/sys/kernel/cap_last_cap");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(fmt::format("{}\n", *last), *text);
 }
 
 TEST(Procfs, NoHandleFailsEveryOpen) {
