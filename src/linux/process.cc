@@ -11,6 +11,7 @@
 
 #include "base/file.h"
 #include "linux/capabilities.h"
+#include "linux/procfs.h"
 #include "spec/names.h"
 
 namespace husk::linux {
@@ -39,21 +40,22 @@ bool selinux_enabled() {
   return false;
 }
 
-Result<void> apply_apparmor(const std::string& profile) {
+Result<void> apply_apparmor(const Procfs& proc, const std::string& profile) {
   if (!apparmor_enabled())
     return fail(0, "apparmor profile \"{}\" requested but apparmor is not enabled on this host",
                 profile);
   std::string cmd = "exec " + profile;
   // Kernels with LSM stacking have a per-LSM directory; older ones only attr/exec.
-  auto r = write_file("/proc/self/attr/apparmor/exec", cmd);
-  if (!r && r.error().code == ENOENT) r = write_file("/proc/self/attr/exec", cmd);
+  // The attr files are per thread: thread-self, as runc.
+  auto r = proc.write("thread-self/attr/apparmor/exec", cmd);
+  if (!r && r.error().code == ENOENT) r = proc.write("thread-self/attr/exec", cmd);
   return std::move(r).context("set apparmor profile \"{}\"", profile);
 }
 
-Result<void> apply_selinux(const std::string& label) {
+Result<void> apply_selinux(const Procfs& proc, const std::string& label) {
   if (!selinux_enabled())
     return fail(0, "selinux label \"{}\" requested but selinux is not enabled on this host", label);
-  return write_file("/proc/self/attr/exec", label).context("set selinux label \"{}\"", label);
+  return proc.write("thread-self/attr/exec", label).context("set selinux label \"{}\"", label);
 }
 
 bool has_effective_cap(unsigned cap) {
@@ -112,14 +114,14 @@ Result<void> apply_rlimits(const std::vector<config::Rlimit>& rlimits) {
   return ok();
 }
 
-Result<void> set_oom_score_adj(int score) {
-  return write_file("/proc/self/oom_score_adj", std::to_string(score))
+Result<void> set_oom_score_adj(const Procfs& proc, int score) {
+  return proc.write("self/oom_score_adj", std::to_string(score))
       .context("set oom_score_adj {}", score);
 }
 
-Result<void> apply_security_labels(const config::Process& p) {
-  if (!p.apparmor_profile.empty()) HUSK_TRY(apply_apparmor(p.apparmor_profile));
-  if (!p.selinux_label.empty()) HUSK_TRY(apply_selinux(p.selinux_label));
+Result<void> apply_security_labels(const Procfs& proc, const config::Process& p) {
+  if (!p.apparmor_profile.empty()) HUSK_TRY(apply_apparmor(proc, p.apparmor_profile));
+  if (!p.selinux_label.empty()) HUSK_TRY(apply_selinux(proc, p.selinux_label));
   return ok();
 }
 

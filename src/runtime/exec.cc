@@ -37,6 +37,7 @@
 #include "linux/console.h"
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
+#include "linux/procfs.h"
 #include "runtime/foreground.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
@@ -109,11 +110,18 @@ struct ExecChild {
 
 Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   HUSK_TRY(sock.expect(MsgType::kGo));
+  const config::Process& p = *x.process;
+  // A procfs of the container's pid namespace (we were born in it), made
+  // before we join its mount namespace: nothing the container mounted at
+  // its /proc takes our writes.
+  linux::Procfs proc;
+  if (p.oom_score_adj || !p.apparmor_profile.empty() || !p.selinux_label.empty()) {
+    HUSK_TRY_ASSIGN(proc, linux::Procfs::open());
+  }
   if (x.join_flags != 0)
     HUSK_TRY(sys::setns(x.init_pidfd, x.join_flags).context("join the container's namespaces"));
   ::close(x.init_pidfd);
   if (::setsid() < 0) return fail_errno("setsid");
-  const config::Process& p = *x.process;
   if (p.terminal) {
     HUSK_TRY_ASSIGN(linux::Pty pty,
                     linux::open_container_tty(p.user.uid, p.user.gid, p.console_size));
@@ -121,8 +129,9 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   }
   join_session_keyring(x.opts->id);
   HUSK_TRY(linux::apply_rlimits(p.rlimits));
-  if (p.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(*p.oom_score_adj));
-  HUSK_TRY(linux::apply_security_labels(p));
+  if (p.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(proc, *p.oom_score_adj));
+  HUSK_TRY(linux::apply_security_labels(proc, p));
+  proc.close();
   if (::chdir(p.cwd.c_str()) < 0) return fail_errno("chdir to cwd {:?}", p.cwd);
   HUSK_TRY_ASSIGN(std::string path, linux::find_executable(p.env, p.args[0]));
   HUSK_TRY(linux::finalize_process(p, x.seccomp));

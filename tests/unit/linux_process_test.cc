@@ -220,22 +220,27 @@ TEST(Process, RlimitsApplyInAChild) {
 }
 
 TEST(Process, OomScoreAdjInAChild) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a procfs of its own";
   std::string out = run_in_child([] {
-    if (auto r = set_oom_score_adj(500); !r) return r.error().what();
+    auto proc = Procfs::open();
+    if (!proc) return proc.error().what();
+    if (auto r = set_oom_score_adj(*proc, 500); !r) return r.error().what();
     auto v = read_file("/proc/self/oom_score_adj");
     return v ? *v : v.error().what();
   });
   EXPECT_EQ(out, "500\n");
 }
 
-TEST(Process, NoLabelsIsANoOp) { EXPECT_TRUE(apply_security_labels(config::Process{})); }
+TEST(Process, NoLabelsIsANoOp) {
+  EXPECT_TRUE(apply_security_labels(Procfs{}, config::Process{}));
+}
 
 TEST(Process, AppArmorProfileWithoutAppArmorIsAnError) {
   auto enabled = read_file("/sys/module/apparmor/parameters/enabled");
   if (enabled && enabled->starts_with("Y")) GTEST_SKIP() << "apparmor is enabled here";
   config::Process p;
   p.apparmor_profile = "husk-test";
-  auto r = apply_security_labels(p);
+  auto r = apply_security_labels(Procfs{}, p);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().what(),
             "apparmor profile \"husk-test\" requested but apparmor is not enabled on this host");
@@ -246,7 +251,7 @@ TEST(Process, SelinuxLabelWithoutSelinuxIsAnError) {
   if (fs && fs->find("\tselinuxfs") != std::string::npos) GTEST_SKIP() << "selinux is enabled";
   config::Process p;
   p.selinux_label = "system_u:system_r:container_t:s0";
-  auto r = apply_security_labels(p);
+  auto r = apply_security_labels(Procfs{}, p);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().what(),
             "selinux label \"system_u:system_r:container_t:s0\" requested but selinux is not "
