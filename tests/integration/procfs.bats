@@ -93,3 +93,27 @@ CapBnd:	$s"
     fail "the exec'd process's oom_score_adj: $(<"/proc/$pid/oom_score_adj")"
   delete_ctr
 }
+
+# In a user namespace the kernel makes a new proc instance only for a pid namespace that the
+# user namespace owns, and only while a proc is fully visible in the mount namespace; the init
+# opens its procfs before any mount of the container, and falls back to a detached clone of
+# /proc's top mount where a new instance is refused (here: the host's pid namespace).
+@test "procfs: a user-namespaced container writes its sysctl" {
+  update_config '.linux.namespaces += [{type: "user"}]
+    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+    | .linux.sysctl = {"net.ipv4.ip_default_ttl": "42"}'
+  run_sh 'cat /proc/sys/net/ipv4/ip_default_ttl'
+  expect_status 0
+  expect_output 42
+  # The same in the host's pid namespace: no new proc instance, the clone of /proc serves
+  # (and the container can have no /proc of its own: it reads the value from the host).
+  update_config '.linux.namespaces |= map(select(.type != "pid"))
+    | .mounts |= map(select(.destination != "/proc" and (.destination | startswith("/sys") | not)))
+    | .linux.maskedPaths = [] | .linux.readonlyPaths = [] | .root.readonly = false'
+  set_args sleep 100
+  run_detached
+  [[ $(nsenter --net --target "$CTR_PID" cat /proc/sys/net/ipv4/ip_default_ttl) == 42 ]] ||
+    fail "ip_default_ttl: $(nsenter --net --target "$CTR_PID" cat /proc/sys/net/ipv4/ip_default_ttl)"
+  delete_ctr
+}
