@@ -3,6 +3,7 @@
 // checks need root and skip otherwise.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -374,6 +375,28 @@ TEST(FinalizeProcess, PrecompiledFilter) {
   EXPECT_NE(out.find(fmt::format("getppid -1 {}\n", EXDEV)), std::string::npos) << out;
   EXPECT_EQ(status_field(out, "Uid"), "1234\t1234\t1234\t1234");
   EXPECT_EQ(status_field(out, "Seccomp"), "2");
+}
+
+// Whether setgroups is denied is learnt from setgroups(2), not from
+// /proc/self/setgroups: an empty list is then fine, any group an error.
+TEST(FinalizeProcess, SetgroupsDeniedInAUserNamespace) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  auto in_userns = [](std::vector<uint32_t> gids) {
+    return run_in_child([&] {
+      if (::unshare(CLONE_NEWUSER) < 0) return std::string("unshare");
+      if (!write_file("/proc/self/setgroups", "deny") ||
+          !write_file("/proc/self/uid_map", "0 0 1") || !write_file("/proc/self/gid_map", "0 0 1"))
+        return std::string("maps");
+      config::Process p;
+      p.user.additional_gids = gids;
+      p.capabilities = config::Capabilities{};
+      auto fd = finalize_process(p, nullptr);
+      return fd ? std::string("ok") : fd.error().what();
+    });
+  };
+  EXPECT_EQ(in_userns({}), "ok");
+  EXPECT_EQ(in_userns({0}),
+            "setgroups 0: setgroups is denied in this user namespace: Operation not permitted");
 }
 
 TEST(FinalizeProcess, FailingStepIsNamed) {
