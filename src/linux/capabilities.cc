@@ -4,18 +4,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cstring>
 #include <string>
 
-#include "base/file.h"
 #include "base/log.h"
 #include "spec/names.h"
 
 namespace husk::linux {
 namespace {
-
-constexpr unsigned kMaxCap = 63;  // a config mask has 64 bits
 
 std::string cap_label(unsigned cap) {
   std::string_view name = spec::capability_name(static_cast<int>(cap));
@@ -24,21 +20,15 @@ std::string cap_label(unsigned cap) {
 
 }  // namespace
 
-Result<unsigned> read_cap_last_cap() {
-  if (auto text = read_file("/proc/sys/kernel/cap_last_cap")) {
-    unsigned v = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (ec == std::errc() && v <= kMaxCap) return v;
-    return fail(EINVAL, "/proc/sys/kernel/cap_last_cap: bad value \"{}\"", *text);
-  }
-  // No /proc: PR_CAPBSET_READ fails with EINVAL past the last cap.
-  unsigned last = 0;
-  while (last < kMaxCap && ::prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0) ++last;
-  return last;
+Result<unsigned> probe_last_cap() {
+  return highest_known_cap([](unsigned cap) {
+    if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0) return 1;
+    return errno == EINVAL ? 0 : -errno;
+  });
 }
 
 uint64_t cap_mask_upto(unsigned last_cap) {
-  if (last_cap >= kMaxCap) return ~uint64_t{0};
+  if (last_cap >= kMaxCapProbe) return ~uint64_t{0};
   return (uint64_t{1} << (last_cap + 1)) - 1;
 }
 

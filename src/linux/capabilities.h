@@ -13,9 +13,31 @@
 
 namespace husk::linux {
 
-// The highest capability the running kernel knows: /proc/sys/kernel/cap_last_cap,
-// or probed with PR_CAPBSET_READ when /proc is not there.
-Result<unsigned> read_cap_last_cap();
+// The highest capability number a config mask can hold.
+inline constexpr unsigned kMaxCapProbe = 63;
+
+// The highest capability for which probe(cap) says "known" (1), given that
+// the kernel knows 0..N and nothing above (0); a negative probe result is
+// -errno and fails the search. Binary search over 0..kMaxCapProbe.
+template <class Probe>
+Result<unsigned> highest_known_cap(Probe probe) {
+  int r = probe(0u);
+  if (r < 0) return fail(-r, "probe capability 0");
+  if (r == 0) return fail(EINVAL, "probe capability 0: unknown to the kernel");
+  unsigned known = 0, unknown = kMaxCapProbe + 1;
+  while (unknown - known > 1) {
+    unsigned mid = known + (unknown - known) / 2;
+    r = probe(mid);
+    if (r < 0) return fail(-r, "probe capability {}", mid);
+    (r > 0 ? known : unknown) = mid;
+  }
+  return known;
+}
+
+// The highest capability the running kernel knows, probed with
+// PR_CAPBSET_READ (EINVAL past the last one). No file is read: whatever is
+// mounted at /proc/sys/kernel/cap_last_cap has no say.
+Result<unsigned> probe_last_cap();
 
 // Every capability 0..last_cap.
 uint64_t cap_mask_upto(unsigned last_cap);

@@ -11,6 +11,7 @@
 
 #include "base/file.h"
 #include "linux/capabilities.h"
+#include "linux/procfs.h"
 #include "spec/names.h"
 
 namespace husk::linux {
@@ -39,42 +40,54 @@ bool selinux_enabled() {
   return false;
 }
 
-Result<void> apply_apparmor(const std::string& profile) {
+Result<void> apply_apparmor(const Procfs& proc, const std::string& profile) {
   if (!apparmor_enabled())
     return fail(0, "apparmor profile \"{}\" requested but apparmor is not enabled on this host",
                 profile);
   std::string cmd = "exec " + profile;
   // Kernels with LSM stacking have a per-LSM directory; older ones only attr/exec.
-  auto r = write_file("/proc/self/attr/apparmor/exec", cmd);
-  if (!r && r.error().code == ENOENT) r = write_file("/proc/self/attr/exec", cmd);
+  // The attr files are per thread: thread-self, as runc.
+  auto r = proc.write("thread-self/attr/apparmor/exec", cmd);
+  if (!r && r.error().code == ENOENT) r = proc.write("thread-self/attr/exec", cmd);
   return std::move(r).context("set apparmor profile \"{}\"", profile);
 }
 
-Result<void> apply_selinux(const std::string& label) {
+Result<void> apply_selinux(const Procfs& proc, const std::string& label) {
   if (!selinux_enabled())
     return fail(0, "selinux label \"{}\" requested but selinux is not enabled on this host", label);
-  return write_file("/proc/self/attr/exec", label).context("set selinux label \"{}\"", label);
+  return proc.write("thread-self/attr/exec", label).context("set selinux label \"{}\"", label);
 }
 
-// In a user namespace whose gid map was written without setgroups, the
-// kernel refuses setgroups(2): /proc/self/setgroups then reads "deny".
-bool setgroups_denied() {
-  auto v = read_file("/proc/self/setgroups");
-  return v && trim(*v) == "deny";
+bool has_effective_cap(unsigned cap) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (::syscall(SYS_capget, &header, data) < 0) return false;
+  return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+
+// In a user namespace whose gid map was written with setgroups "deny", the
+// kernel refuses setgroups(2) even with CAP_SETGID: then there is nothing to
+// drop, and only an empty list is fine. Told by trying, not by reading
+// /proc/self/setgroups (whatever is mounted there could say "deny" and keep
+// the runtime's groups in the container).
+Result<void> set_groups(const std::vector<uint32_t>& ids) {
+  std::vector<gid_t> gids(ids.begin(), ids.end());
+  if (::syscall(SYS_setgroups, gids.size(), gids.data()) == 0) return ok();
+  int err = errno;
+  if (err == EPERM && has_effective_cap(CAP_SETGID)) {
+    if (ids.empty()) return ok();
+    return fail(EPERM, "setgroups {}: setgroups is denied in this user namespace",
+                fmt::join(ids, ","));
+  }
+  errno = err;
+  return fail_errno("setgroups {}", fmt::join(ids, ","));
 }
 
 // Raw syscalls: glibc's set*id wrappers broadcast to threads it believes
 // exist, which in a cloned child is the parent's view, not ours.
-Result<void> switch_user(const config::User& u, bool groups_denied) {
+Result<void> switch_user(const config::User& u) {
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return fail_errno("set keepcaps");
-  if (!groups_denied) {
-    std::vector<gid_t> gids(u.additional_gids.begin(), u.additional_gids.end());
-    if (::syscall(SYS_setgroups, gids.size(), gids.data()) < 0)
-      return fail_errno("setgroups {}", fmt::join(u.additional_gids, ","));
-  } else if (!u.additional_gids.empty()) {
-    return fail(EPERM, "setgroups {}: setgroups is denied in this user namespace",
-                fmt::join(u.additional_gids, ","));
-  }
+  HUSK_TRY(set_groups(u.additional_gids));
   if (::syscall(SYS_setresgid, u.gid, u.gid, u.gid) < 0) return fail_errno("setresgid {}", u.gid);
   if (::syscall(SYS_setresuid, u.uid, u.uid, u.uid) < 0) return fail_errno("setresuid {}", u.uid);
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return fail_errno("clear keepcaps");
@@ -101,14 +114,14 @@ Result<void> apply_rlimits(const std::vector<config::Rlimit>& rlimits) {
   return ok();
 }
 
-Result<void> set_oom_score_adj(int score) {
-  return write_file("/proc/self/oom_score_adj", std::to_string(score))
+Result<void> set_oom_score_adj(const Procfs& proc, int score) {
+  return proc.write("self/oom_score_adj", std::to_string(score))
       .context("set oom_score_adj {}", score);
 }
 
-Result<void> apply_security_labels(const config::Process& p) {
-  if (!p.apparmor_profile.empty()) HUSK_TRY(apply_apparmor(p.apparmor_profile));
-  if (!p.selinux_label.empty()) HUSK_TRY(apply_selinux(p.selinux_label));
+Result<void> apply_security_labels(const Procfs& proc, const config::Process& p) {
+  if (!p.apparmor_profile.empty()) HUSK_TRY(apply_apparmor(proc, p.apparmor_profile));
+  if (!p.selinux_label.empty()) HUSK_TRY(apply_selinux(proc, p.selinux_label));
   return ok();
 }
 
@@ -127,9 +140,8 @@ Result<void> finalize_process(const config::Process& p, const CompiledSeccomp* s
                               NotifyFdSink notify) {
   if (seccomp != nullptr && seccomp->uses_notify && notify.send == nullptr)
     return fail(EINVAL, "seccomp: SCMP_ACT_NOTIFY rules need a listener for the notify fd");
-  // Read before any filter is in place: the filter may deny open().
-  HUSK_TRY_ASSIGN(unsigned last_cap, read_cap_last_cap().context("set capabilities"));
-  bool groups_denied = setgroups_denied();
+  // Probed before any filter is in place: the filter may deny prctl().
+  HUSK_TRY_ASSIGN(unsigned last_cap, probe_last_cap().context("set capabilities"));
   const config::Capabilities caps = p.capabilities.value_or(config::Capabilities{});
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return fail_errno("set no_new_privs");
@@ -137,7 +149,7 @@ Result<void> finalize_process(const config::Process& p, const CompiledSeccomp* s
   // so it goes in now, while we still have it.
   if (seccomp != nullptr && !p.no_new_privileges) HUSK_TRY(load_filter(*seccomp, notify));
   HUSK_TRY(drop_bounding_set(caps.bounding, last_cap).context("set capabilities"));
-  HUSK_TRY(switch_user(p.user, groups_denied));
+  HUSK_TRY(switch_user(p.user));
   HUSK_TRY(apply_capabilities(caps, last_cap).context("set capabilities"));
   if (p.user.umask) ::umask(static_cast<mode_t>(*p.user.umask));
   if (seccomp != nullptr && p.no_new_privileges) HUSK_TRY(load_filter(*seccomp, notify));

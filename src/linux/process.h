@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "config/container.h"
+#include "linux/procfs.h"
 #include "linux/seccomp_filter.h"
 
 namespace husk::linux {
@@ -24,8 +25,8 @@ std::string rlimit_label(int resource);
 // without it the EPERM is an error (`setrlimit RLIMIT_NOFILE: ...`).
 Result<void> apply_rlimits(const std::vector<config::Rlimit>& rlimits);
 
-// Writes /proc/self/oom_score_adj.
-Result<void> set_oom_score_adj(int score);
+// Writes oom_score_adj through proc (self/oom_score_adj).
+Result<void> set_oom_score_adj(const Procfs& proc, int score);
 
 // Whether the host runs AppArmor / SELinux, as apply_security_labels decides it.
 bool host_apparmor_enabled();
@@ -33,7 +34,8 @@ bool host_selinux_enabled();
 
 // Sets the AppArmor profile and SELinux label the next execve takes on. A
 // label asked for on a host without that LSM is an error, never ignored.
-Result<void> apply_security_labels(const config::Process& p);
+// Written through proc (thread-self/attr/...).
+Result<void> apply_security_labels(const Procfs& proc, const config::Process& p);
 
 // Where the seccomp notify listener fd goes when a rule uses SCMP_ACT_NOTIFY
 // (runtime/seccomp_agent.h sends it to linux.seccomp.listenerPath). Called

@@ -1,10 +1,6 @@
 #include "linux/sysctl.h"
 
-#include <fcntl.h>
 #include <linux/openat2.h>
-#include <unistd.h>
-
-#include "sys/mount_api.h"
 
 namespace husk::linux {
 
@@ -26,21 +22,13 @@ Result<std::string> sysctl_path(std::string_view key) {
   return out;
 }
 
-Result<void> apply_sysctl(const std::map<std::string, std::string>& sysctl) {
-  if (sysctl.empty()) return ok();
-  UniqueFd dir(::open("/proc/sys", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) return fail_errno("open \"/proc/sys\"");
+Result<void> apply_sysctl(const Procfs& proc, const std::map<std::string, std::string>& sysctl) {
   for (const auto& [key, value] : sysctl) {
     HUSK_TRY_ASSIGN(std::string rel, sysctl_path(key));
-    // Validated above; RESOLVE_BENEATH|NO_XDEV also keeps any symlink or
-    // mount inside /proc/sys from taking the write elsewhere.
-    auto fd = sys::openat2(dir.get(), rel.c_str(), O_WRONLY, 0,
-                           RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
-    if (!fd) return fail(fd.error().code, "sysctl \"{}\"", key);
-    ssize_t n = ::write(fd->get(), value.data(), value.size());
-    if (n < 0) return fail_errno("sysctl \"{}\": write \"{}\"", key, value);
-    if (static_cast<size_t>(n) != value.size())
-      return fail(EIO, "sysctl \"{}\": short write", key);
+    // Validated above; beneath a procfs of our own, with no symlink, magic
+    // link or mount crossing on the way (proc.open_file).
+    auto r = proc.write("sys/" + rel, value, RESOLVE_NO_SYMLINKS);
+    if (!r) return std::move(r).context("sysctl \"{}\"", key);
   }
   return ok();
 }

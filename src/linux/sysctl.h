@@ -1,5 +1,6 @@
 // linux.sysctl: kernel parameters of the container's namespaces, written
-// under /proc/sys after pivot_root (the container's own /proc).
+// under sys/ of the init's private procfs (linux/procfs.h), never through the
+// container's /proc. The values apply to the writer's namespaces.
 #pragma once
 
 #undef linux  // GNU mode predefines `linux` as 1, which breaks `namespace husk::linux`
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "linux/procfs.h"
 
 namespace husk::linux {
 
@@ -19,6 +21,6 @@ namespace husk::linux {
 Result<std::string> sysctl_path(std::string_view key);
 
 // Writes each value; errors name the key: `sysctl "kernel.foo": ...`.
-Result<void> apply_sysctl(const std::map<std::string, std::string>& sysctl);
+Result<void> apply_sysctl(const Procfs& proc, const std::map<std::string, std::string>& sysctl);
 
 }  // namespace husk::linux

@@ -10,6 +10,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "linux/procfs.h"
 #include "runtime/foreground.h"
 #include "runtime/hooks.h"
 #include "runtime/init.h"
@@ -32,12 +33,17 @@ std::string format_id_map(const std::vector<config::IdMapping>& maps) {
   return out;
 }
 
+// Through a procfs of our own (linux/procfs.h), not whatever /proc holds.
 Result<void> write_id_maps(pid_t pid, const config::Container& c) {
-  std::string base = fmt::format("/proc/{}/", pid);
-  if (!c.gid_mappings.empty())
-    HUSK_TRY(write_file(base + "gid_map", format_id_map(c.gid_mappings)).context("write gid_map"));
-  if (!c.uid_mappings.empty())
-    HUSK_TRY(write_file(base + "uid_map", format_id_map(c.uid_mappings)).context("write uid_map"));
+  HUSK_TRY_ASSIGN(linux::Procfs proc, linux::Procfs::open().context("write id maps"));
+  if (!c.gid_mappings.empty()) {
+    HUSK_TRY(proc.write(fmt::format("{}/gid_map", pid), format_id_map(c.gid_mappings))
+                 .context("write gid_map"));
+  }
+  if (!c.uid_mappings.empty()) {
+    HUSK_TRY(proc.write(fmt::format("{}/uid_map", pid), format_id_map(c.uid_mappings))
+                 .context("write uid_map"));
+  }
   return ok();
 }
 

@@ -41,6 +41,7 @@
 #include "linux/cwd.h"
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
+#include "linux/procfs.h"
 #include "runtime/foreground.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
@@ -114,11 +115,18 @@ struct ExecChild {
 
 Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   HUSK_TRY(sock.expect(MsgType::kGo));
+  const config::Process& p = *x.process;
+  // A procfs of the container's pid namespace (we were born in it), made
+  // before we join its mount namespace: nothing the container mounted at
+  // its /proc takes our writes.
+  linux::Procfs proc;
+  if (p.oom_score_adj || !p.apparmor_profile.empty() || !p.selinux_label.empty()) {
+    HUSK_TRY_ASSIGN(proc, linux::Procfs::open());
+  }
   if (x.join_flags != 0)
     HUSK_TRY(sys::setns(x.init_pidfd, x.join_flags).context("join the container's namespaces"));
   ::close(x.init_pidfd);
   if (::setsid() < 0) return fail_errno("setsid");
-  const config::Process& p = *x.process;
   if (p.terminal) {
     HUSK_TRY_ASSIGN(linux::Pty pty,
                     linux::open_container_tty(p.user.uid, p.user.gid, p.console_size));
@@ -126,8 +134,9 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   }
   join_session_keyring(x.opts->id);
   HUSK_TRY(linux::apply_rlimits(p.rlimits));
-  if (p.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(*p.oom_score_adj));
-  HUSK_TRY(linux::apply_security_labels(p));
+  if (p.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(proc, *p.oom_score_adj));
+  HUSK_TRY(linux::apply_security_labels(proc, p));
+  proc.close();
   // CVE-2024-21626: no fd of the runtime's is left for the cwd to name.
   const int keep[] = {sock.fd(), log::sink_fd()};
   HUSK_TRY(sys::close_from_except(3 + x.opts->preserve_fds, keep).context("close fds"));

@@ -24,6 +24,7 @@
 #include "linux/cwd.h"
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
+#include "linux/procfs.h"
 #include "linux/rootfs.h"
 #include "linux/sysctl.h"
 #include "runtime/hooks.h"
@@ -92,13 +93,13 @@ Result<void> staged_namespaces(const InitContext& ctx, SyncSocket& sock) {
 
 // Offsets can be written only before any process is in the namespace:
 // unshare makes it for our children, write, then move ourselves in.
-Result<void> enter_time_namespace(const config::Container& c) {
+Result<void> enter_time_namespace(const config::Container& c, const linux::Procfs& proc) {
   HUSK_TRY(sys::unshare(CLONE_NEWTIME).context("create time namespace"));
   std::string offsets;
   for (const auto& [clock, off] : c.time_offsets)
     offsets += fmt::format("{} {} {}\n", clock, off.secs, off.nanosecs);
   if (!offsets.empty())
-    HUSK_TRY(write_file("/proc/self/timens_offsets", offsets).context("set time offsets"));
+    HUSK_TRY(proc.write("self/timens_offsets", offsets).context("set time offsets"));
   UniqueFd fd(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
   if (!fd) return fail_errno("open time namespace");
   return sys::setns(fd.get(), CLONE_NEWTIME).context("enter time namespace");
@@ -115,7 +116,15 @@ Result<void> bring_up_loopback() {
   return ok();
 }
 
-Result<void> setup_namespaces(const InitContext& ctx, SyncSocket& sock) {
+// Whether the init writes anything into /proc (linux/procfs.h).
+bool needs_procfs(const config::Container& c) {
+  return !c.time_offsets.empty() || !c.sysctl.empty() || c.process.oom_score_adj ||
+         !c.process.apparmor_profile.empty() || !c.process.selinux_label.empty();
+}
+
+// Opens *proc (when needed) once the pid namespace exists and the mount
+// namespace is ours, before any mount of the container.
+Result<void> setup_namespaces(const InitContext& ctx, SyncSocket& sock, linux::Procfs* proc) {
   const auto& plan = ctx.plan;
   // Not one step before the parent has put us in the container's cgroups.
   HUSK_TRY(sock.expect(MsgType::kGo));
@@ -128,7 +137,10 @@ Result<void> setup_namespaces(const InitContext& ctx, SyncSocket& sock) {
   }
   if (plan.new_user && ::setresgid(0, 0, 0) < 0 && errno != EINVAL)
     return fail_errno("setresgid 0");
-  if (plan.new_time) HUSK_TRY(enter_time_namespace(*ctx.cfg));
+  if (needs_procfs(*ctx.cfg)) {
+    HUSK_TRY_ASSIGN(*proc, linux::Procfs::open());
+  }
+  if (plan.new_time) HUSK_TRY(enter_time_namespace(*ctx.cfg, *proc));
   if (plan.new_cgroup)
     HUSK_TRY(sys::unshare(CLONE_NEWCGROUP).context("create cgroup namespace"));
   if (plan.new_net) HUSK_TRY(bring_up_loopback().context("network namespace"));
@@ -253,7 +265,8 @@ Result<std::string> container_hooks(SyncSocket& sock, const config::Container& c
 
 Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock,
                                std::string* start_state) {
-  HUSK_TRY(setup_namespaces(ctx, sock));
+  linux::Procfs proc;
+  HUSK_TRY(setup_namespaces(ctx, sock, &proc));
   HUSK_TRY_ASSIGN(std::optional<config::Container> staged, stage_host_root(ctx));
   const config::Container& c = staged ? *staged : *ctx.cfg;
   // Nothing in the container may open /proc/<us>/exe (the runtime binary)
@@ -275,11 +288,14 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock,
                                                                c.process.console_size));
     HUSK_TRY(sock.ask(MsgType::kPty, MsgType::kPtyDone, pty.slave_path, pty.master.get()));
   }
-  HUSK_TRY(linux::apply_sysctl(c.sysctl));
+  HUSK_TRY(linux::apply_sysctl(proc, c.sysctl));
   HUSK_TRY(linux::finalize_rootfs(c));
   HUSK_TRY(linux::apply_rlimits(c.process.rlimits));
-  if (c.process.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(*c.process.oom_score_adj));
-  HUSK_TRY(linux::apply_security_labels(c.process));
+  if (c.process.oom_score_adj)
+    HUSK_TRY(linux::set_oom_score_adj(proc, *c.process.oom_score_adj));
+  HUSK_TRY(linux::apply_security_labels(proc, c.process));
+  proc.close();  // the last write into /proc
+
   if (!ctx.opts->no_new_keyring) join_session_keyring(ctx.opts->id);
   // CVE-2024-21626: no fd of the runtime's is left for the cwd to name.
   const int keep[] = {sock.fd(), ctx.fifo_dir_fd, log::sink_fd()};

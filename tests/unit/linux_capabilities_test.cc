@@ -52,7 +52,7 @@ TEST(Capabilities, CapDataSplitsIntoTwoWords) {
 }
 
 TEST(Capabilities, LastCapMatchesTheKernel) {
-  auto last = read_cap_last_cap();
+  auto last = probe_last_cap();
   ASSERT_TRUE(last) << last.error().what();
   auto text = read_file("/proc/sys/kernel/cap_last_cap");
   ASSERT_TRUE(text);

@@ -3,6 +3,7 @@
 // checks need root and skip otherwise.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -220,22 +221,27 @@ TEST(Process, RlimitsApplyInAChild) {
 }
 
 TEST(Process, OomScoreAdjInAChild) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a procfs of its own";
   std::string out = run_in_child([] {
-    if (auto r = set_oom_score_adj(500); !r) return r.error().what();
+    auto proc = Procfs::open();
+    if (!proc) return proc.error().what();
+    if (auto r = set_oom_score_adj(*proc, 500); !r) return r.error().what();
     auto v = read_file("/proc/self/oom_score_adj");
     return v ? *v : v.error().what();
   });
   EXPECT_EQ(out, "500\n");
 }
 
-TEST(Process, NoLabelsIsANoOp) { EXPECT_TRUE(apply_security_labels(config::Process{})); }
+TEST(Process, NoLabelsIsANoOp) {
+  EXPECT_TRUE(apply_security_labels(Procfs{}, config::Process{}));
+}
 
 TEST(Process, AppArmorProfileWithoutAppArmorIsAnError) {
   auto enabled = read_file("/sys/module/apparmor/parameters/enabled");
   if (enabled && enabled->starts_with("Y")) GTEST_SKIP() << "apparmor is enabled here";
   config::Process p;
   p.apparmor_profile = "husk-test";
-  auto r = apply_security_labels(p);
+  auto r = apply_security_labels(Procfs{}, p);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().what(),
             "apparmor profile \"husk-test\" requested but apparmor is not enabled on this host");
@@ -246,7 +252,7 @@ TEST(Process, SelinuxLabelWithoutSelinuxIsAnError) {
   if (fs && fs->find("\tselinuxfs") != std::string::npos) GTEST_SKIP() << "selinux is enabled";
   config::Process p;
   p.selinux_label = "system_u:system_r:container_t:s0";
-  auto r = apply_security_labels(p);
+  auto r = apply_security_labels(Procfs{}, p);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().what(),
             "selinux label \"system_u:system_r:container_t:s0\" requested but selinux is not "
@@ -430,6 +436,28 @@ TEST(FinalizeProcess, NotifyWithoutASinkChangesNothing) {
       << out;
   EXPECT_EQ(status_field(out, "NoNewPrivs"), "0");
   EXPECT_EQ(status_field(out, "Seccomp"), "0");
+}
+
+// Whether setgroups is denied is learnt from setgroups(2), not from
+// /proc/self/setgroups: an empty list is then fine, any group an error.
+TEST(FinalizeProcess, SetgroupsDeniedInAUserNamespace) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  auto in_userns = [](std::vector<uint32_t> gids) {
+    return run_in_child([&] {
+      if (::unshare(CLONE_NEWUSER) < 0) return std::string("unshare");
+      if (!write_file("/proc/self/setgroups", "deny") ||
+          !write_file("/proc/self/uid_map", "0 0 1") || !write_file("/proc/self/gid_map", "0 0 1"))
+        return std::string("maps");
+      config::Process p;
+      p.user.additional_gids = gids;
+      p.capabilities = config::Capabilities{};
+      auto r = finalize_process(p, nullptr);
+      return r ? std::string("ok") : r.error().what();
+    });
+  };
+  EXPECT_EQ(in_userns({}), "ok");
+  EXPECT_EQ(in_userns({0}),
+            "setgroups 0: setgroups is denied in this user namespace: Operation not permitted");
 }
 
 TEST(FinalizeProcess, FailingStepIsNamed) {

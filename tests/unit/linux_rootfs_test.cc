@@ -468,17 +468,21 @@ TEST(Sysctl, WritesInOwnUtsNamespaceAndNamesBadKeys) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root for a UTS namespace";
   std::string report = in_child(
       [] {
-        auto r = apply_sysctl({{"kernel.hostname", "husk-sysctl-test"}});
+        auto proc = Procfs::open();
+        if (!proc) return proc.error().what();
+        auto r = apply_sysctl(*proc, {{"kernel.hostname", "husk-sysctl-test"}});
         if (!r) return r.error().what();
         struct utsname u {};
         ::uname(&u);
         if (std::string(u.nodename) != "husk-sysctl-test") return std::string("not applied");
-        auto bad = apply_sysctl({{"kernel.no_such_key_husk", "1"}});
+        auto bad = apply_sysctl(*proc, {{"kernel.no_such_key_husk", "1"}});
         if (bad) return std::string("missing key accepted");
         return bad.error().what();
       },
       CLONE_NEWUTS);
-  EXPECT_EQ(report, "sysctl \"kernel.no_such_key_husk\": No such file or directory");
+  EXPECT_EQ(report,
+            "sysctl \"kernel.no_such_key_husk\": open /proc/sys/kernel/no_such_key_husk: No such "
+            "file or directory");
 }
 
 }  // namespace
