@@ -162,6 +162,7 @@ Result<void> parse_linux(const Node& n, config::Container& c) {
   HUSK_TRY_ASSIGN(c.readonly_paths, n["readonlyPaths"].strings());
   HUSK_TRY_ASSIGN(c.rootfs_propagation, parse_propagation(n["rootfsPropagation"]));
   HUSK_TRY_ASSIGN(c.mount_label, n["mountLabel"].str_or(""));
+  HUSK_TRY_ASSIGN(c.personality, parse_personality(n["personality"]));
   HUSK_TRY_ASSIGN(c.cgroups_path, n["cgroupsPath"].str_or(""));
   if (Node seccomp = n["seccomp"]; seccomp.present()) c.seccomp = HUSK_TRY(parse_seccomp(seccomp));
   // The cgroup layer interprets resources; keep them as (re-serialized) JSON text.
