@@ -37,6 +37,7 @@
 #include "linux/console.h"
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
+#include "linux/sched.h"
 #include "runtime/foreground.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
@@ -104,6 +105,7 @@ struct ExecChild {
   int locked_dir_fd = -1;
   int init_pidfd = -1;
   int join_flags = 0;  // without CLONE_NEWPID
+  std::optional<unsigned long> personality;  // the container's linux.personality
   sigset_t original_mask{};
 };
 
@@ -122,6 +124,7 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   join_session_keyring(x.opts->id);
   HUSK_TRY(linux::apply_rlimits(p.rlimits));
   if (p.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(*p.oom_score_adj));
+  HUSK_TRY(linux::apply_sched_attrs(p, x.personality, linux::ProcessKind::kExec));
   HUSK_TRY(linux::apply_security_labels(p));
   if (::chdir(p.cwd.c_str()) < 0) return fail_errno("chdir to cwd {:?}", p.cwd);
   HUSK_TRY_ASSIGN(std::string path, linux::find_executable(p.env, p.args[0]));
@@ -239,13 +242,17 @@ Result<int> exec(const ExecOptions& o) {
               .locked_dir_fd = dir.fd(),
               .init_pidfd = init_pidfd.get(),
               .join_flags = flags & ~CLONE_NEWPID,
+              .personality = cfg.personality,
               .original_mask = signals.original_mask()};
   // Joining a user or time namespace needs a memory of one's own.
   sys::ChildStack stack;
   if ((x.join_flags & (CLONE_NEWUSER | CLONE_NEWTIME)) == 0 && oom_score_adj_is_ours(process)) {
     HUSK_TRY_ASSIGN(stack, sys::ChildStack::make(kChildStackSize));
   }
+  // The child inherits it; we go back to our own CPUs once it is cloned.
+  HUSK_TRY_ASSIGN(auto initial_cpus, linux::InitialCpuAffinity::apply(process));
   HUSK_TRY_ASSIGN(pid_t pid, spawn_child(0, cgroup_fd, stack, exec_entry, &x));
+  initial_cpus.restore();
   log::debug("process {} {}", pid, stack.valid() ? "shares our memory until its execve"
                                                   : "runs in a copy of our memory");
 

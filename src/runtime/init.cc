@@ -23,6 +23,7 @@
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
 #include "linux/rootfs.h"
+#include "linux/sched.h"
 #include "linux/sysctl.h"
 #include "runtime/hooks.h"
 #include "runtime/state.h"
@@ -292,6 +293,7 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock, UniqueF
   HUSK_TRY(linux::finalize_rootfs(c));
   HUSK_TRY(linux::apply_rlimits(c.process.rlimits));
   if (c.process.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(*c.process.oom_score_adj));
+  HUSK_TRY(linux::apply_sched_attrs(c.process, c.personality, linux::ProcessKind::kInit));
   HUSK_TRY(linux::apply_security_labels(c.process));
   if (!ctx.opts->no_new_keyring) join_session_keyring(ctx.opts->id);
   HUSK_TRY(enter_cwd(c.process.cwd));
