@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <optional>
 
 #include "base/file.h"
 #include "linux/path.h"
+#include "linux/process.h"
 #include "sys/mount_api.h"
 
 namespace husk::linux {
@@ -162,9 +164,14 @@ Result<void> mount_filesystem_inner(const MountContext& ctx, const config::Mount
   bool later_ro = (flags & MS_RDONLY) && (m.type == "tmpfs" || dest == "/dev");
   if (later_ro) flags &= ~MS_RDONLY;
   std::string source = m.source.empty() ? m.type : m.source;
-  HUSK_TRY(mount_at_fd(source.c_str(), target.get(), m.type.c_str(), flags, m.data));
+  HUSK_TRY(mount_at_fd(source.c_str(), target.get(), m.type.c_str(), flags,
+                       labelled_mount_data(m.type, m.data, ctx.mount_label)));
 
   HUSK_TRY_ASSIGN(UniqueFd mnt, open_in_root(ctx.root_fd, dest, O_PATH | O_DIRECTORY));
+  if (m.type == "mqueue" && !ctx.mount_label.empty() &&
+      ::setxattr(proc_fd_path(mnt.get()).c_str(), "security.selinux", ctx.mount_label.data(),
+                 ctx.mount_label.size(), 0) < 0)
+    return fail_errno("set SELinux label {:?}", ctx.mount_label);
   if (image_mode && ::chmod(proc_fd_path(mnt.get()).c_str(), *image_mode) < 0)
     return fail_errno("chmod");
   if (later_ro && dest != "/dev") HUSK_TRY(remount_bind(mnt.get(), flags | MS_RDONLY, 0));
@@ -272,6 +279,20 @@ Result<void> apply_propagation(int mount_fd, unsigned long propagation) {
     if (!r) return fail(r.error().code, "set propagation");
   }
   return ok();
+}
+
+Result<void> check_mount_label(const std::string& label) {
+  if (label.empty() || host_selinux_enabled()) return ok();
+  return fail(0, "linux.mountLabel: {:?} needs SELinux, which is not enabled on this host", label);
+}
+
+std::string labelled_mount_data(std::string_view type, std::string_view data,
+                                std::string_view label) {
+  if (label.empty() || type == "proc" || type == "sysfs" || type == "mqueue" ||
+      type == "cgroup" || type == "cgroup2" || type == "bind")
+    return std::string(data);
+  std::string context = fmt::format("context=\"{}\"", label);
+  return data.empty() ? context : fmt::format("{},{}", data, context);
 }
 
 Result<void> mount_bind(const MountContext& ctx, const config::Mount& m) {
