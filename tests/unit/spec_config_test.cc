@@ -169,7 +169,6 @@ constexpr const char* kFullConfig = R"({
     "cgroupsPath": "/husk/web",
     "resources": {"memory": {"limit": 536870912}, "pids": {"limit": 64}},
     "personality": {"domain": "LINUX32", "flags": []},
-    "intelRdt": {"closID": "ignored"},
     "seccomp": {
       "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
       "architectures": ["SCMP_ARCH_X86_64"], "flags": ["SECCOMP_FILTER_FLAG_LOG"],

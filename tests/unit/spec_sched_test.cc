@@ -1,5 +1,5 @@
 // process.scheduler, process.ioPriority, process.execCPUAffinity,
-// linux.personality and linux.mountLabel: what
+// linux.personality, linux.mountLabel and the refused linux fields: what
 // spec::parse_config makes of good values and the one-line error of each bad
 // one.
 #include <gtest/gtest.h>
@@ -199,6 +199,23 @@ TEST(SpecSched, Personality) {
                        {{"domain", "LINUX"}, {"flags", {"ADDR_NO_RANDOMIZE"}}}),
             "config.json: linux.personality.flags[0]: personality flag \"ADDR_NO_RANDOMIZE\" "
             "is not supported (the runtime-spec defines none)");
+}
+
+TEST(SpecSched, UnsupportedLinuxFieldsAreRefused) {
+  EXPECT_EQ(error_with("/linux/intelRdt", {{"closID", "guaranteed_group"}}),
+            "config.json: linux.intelRdt: not supported by husk");
+  EXPECT_EQ(error_with("/linux/intelRdt", Json::object()),
+            "config.json: linux.intelRdt: not supported by husk");
+  EXPECT_EQ(error_with("/linux/memoryPolicy", {{"mode", "MPOL_INTERLEAVE"}, {"nodes", "0"}}),
+            "config.json: linux.memoryPolicy: not supported by husk");
+  EXPECT_EQ(error_with("/linux/netDevices", {{"eth0", {{"name", "ctr0"}}}}),
+            "config.json: linux.netDevices: not supported by husk");
+  EXPECT_EQ(error_with("/linux/netDevices", Json::array()),
+            "config.json: linux.netDevices: expected an object, got array");
+  // Absent (null) or an empty map asks for nothing.
+  EXPECT_EQ(error_with("/linux/netDevices", Json::object()), "<parsed>");
+  EXPECT_EQ(error_with("/linux/intelRdt", nullptr), "<parsed>");
+  EXPECT_EQ(error_with("/linux/memoryPolicy", nullptr), "<parsed>");
 }
 
 TEST(SpecSched, MountLabelIsKept) {
