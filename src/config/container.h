@@ -86,6 +86,31 @@ struct User {
   std::string username;  // informational (OCI "user.username"), unused on Linux
 };
 
+// process.scheduler, for sched_setattr(2): names already resolved.
+struct Scheduler {
+  uint32_t policy = 0;  // SCHED_OTHER, SCHED_FIFO, ...
+  uint64_t flags = 0;   // SCHED_FLAG_*
+  int32_t nice = 0;
+  uint32_t priority = 0;  // static priority (SCHED_FIFO, SCHED_RR)
+  uint64_t runtime = 0;   // SCHED_DEADLINE, nanoseconds
+  uint64_t deadline = 0;
+  uint64_t period = 0;
+};
+
+// process.ioPriority, for ioprio_set(2).
+struct IoPriority {
+  int io_class = 0;  // IOPRIO_CLASS_RT (1), _BE (2), _IDLE (3)
+  int level = 0;     // 0 (highest) to 7
+};
+
+// A set of CPU numbers as a sched_setaffinity(2) mask: bit n of words[n / 64].
+struct CpuSet {
+  std::vector<uint64_t> words;
+  bool has(unsigned cpu) const {
+    return cpu / 64 < words.size() && (words[cpu / 64] >> (cpu % 64) & 1) != 0;
+  }
+};
+
 struct Process {
   bool terminal = false;
   std::optional<std::pair<unsigned, unsigned>> console_size;  // height, width
@@ -99,6 +124,13 @@ struct Process {
   std::string apparmor_profile;
   std::string selinux_label;
   std::optional<int> oom_score_adj;
+  std::optional<Scheduler> scheduler;
+  std::optional<IoPriority> io_priority;
+  // execCPUAffinity, for exec'd processes only (never the init): the runtime
+  // side runs on `initial` until the process is in the container's cgroups,
+  // the process on `final` from then on. Absent: left to the kernel.
+  std::optional<CpuSet> exec_cpus_initial;
+  std::optional<CpuSet> exec_cpus_final;
 };
 
 enum class SeccompAction {
@@ -178,6 +210,7 @@ struct Container {
   std::vector<std::string> readonly_paths;
   unsigned long rootfs_propagation = 0;  // MS_* (0: runc's default, rslave)
   std::string mount_label;
+  std::optional<unsigned long> personality;  // linux.personality: PER_LINUX or PER_LINUX32
   std::optional<Seccomp> seccomp;
   std::string cgroups_path;
   std::string resources_json;  // linux.resources verbatim, for the cgroup layer

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <optional>
@@ -13,6 +14,7 @@
 #include "base/file.h"
 #include "linux/mount_fd.h"
 #include "linux/path.h"
+#include "linux/process.h"
 #include "sys/mount_api.h"
 
 namespace husk::linux {
@@ -189,12 +191,18 @@ Result<void> mount_filesystem_inner(const MountContext& ctx, const config::Mount
   // filled in before it turns read-only (/dev in finalize_rootfs).
   bool later_ro = (flags & MS_RDONLY) && (m.type == "tmpfs" || dest == "/dev");
   if (later_ro) flags &= ~MS_RDONLY;
+  const std::string data = labelled_mount_data(m.type, m.data, ctx.mount_label);
   FsSpec fs{.type = m.type,
             .source = m.source.empty() ? std::string_view(m.type) : std::string_view(m.source),
             .flags = flags,
-            .data = m.data};
+            .data = data};
   HUSK_TRY_ASSIGN(UniqueFd mnt,
                   mount_fs_onto(fs, {.fd = target.get(), .root_fd = ctx.root_fd, .path = dest}));
+  // SELinux hosts only (mountLabel is refused elsewhere): mqueue takes no context= option.
+  if (m.type == "mqueue" && !ctx.mount_label.empty() &&
+      ::setxattr(proc_fd_path(mnt.get()).c_str(), "security.selinux", ctx.mount_label.data(),
+                 ctx.mount_label.size(), 0) < 0)
+    return fail_errno("set SELinux label {:?}", ctx.mount_label);
   if (image_mode) HUSK_TRY(chmod_mount_root(mnt.get(), *image_mode));
   if (later_ro && dest != "/dev") HUSK_TRY(set_mount_flags(mnt.get(), flags | MS_RDONLY, 0));
   return finish_mount(mnt.get(), m);
@@ -285,6 +293,20 @@ Result<void> apply_propagation(int mount_fd, unsigned long propagation) {
     if (!r) return fail(r.error().code, "set propagation");
   }
   return ok();
+}
+
+Result<void> check_mount_label(const std::string& label) {
+  if (label.empty() || host_selinux_enabled()) return ok();
+  return fail(0, "linux.mountLabel: {:?} needs SELinux, which is not enabled on this host", label);
+}
+
+std::string labelled_mount_data(std::string_view type, std::string_view data,
+                                std::string_view label) {
+  if (label.empty() || type == "proc" || type == "sysfs" || type == "mqueue" ||
+      type == "cgroup" || type == "cgroup2" || type == "bind")
+    return std::string(data);
+  std::string context = fmt::format("context=\"{}\"", label);
+  return data.empty() ? context : fmt::format("{},{}", data, context);
 }
 
 Result<void> mount_bind(const MountContext& ctx, const config::Mount& m) {

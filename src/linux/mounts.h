@@ -62,7 +62,19 @@ struct MountContext {
   bool in_user_namespace = false;
   bool new_cgroup_namespace = false;
   bool new_network_namespace = false;
+  std::string mount_label;     // linux.mountLabel (checked by check_mount_label)
 };
+
+// linux.mountLabel needs SELinux: on a host without it a label is an error
+// naming the field, never ignored. An empty label passes.
+Result<void> check_mount_label(const std::string& label);
+
+// A mount's data with linux.mountLabel applied, as runc applies it: the
+// filesystems a config mounts get `context="LABEL"` appended; proc, sysfs,
+// mqueue (labelled as a file instead), cgroup hierarchies and bind mounts (the kernel
+// ignores their data) keep theirs. Pure, for mount_entry and tests.
+std::string labelled_mount_data(std::string_view type, std::string_view data,
+                                std::string_view label);
 
 // Mounts one entry into the rootfs, target created as needed. Errors read
 // `mount "SRC" on "DEST": reason`.

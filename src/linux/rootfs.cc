@@ -141,7 +141,8 @@ Result<UniqueFd> open_dev_null(int root_fd) {
   return fd;
 }
 
-Result<void> masked_path(int root_fd, const std::string& path, int dev_null_fd) {
+Result<void> masked_path(int root_fd, const std::string& path, int dev_null_fd,
+                         const std::string& mount_label) {
   std::string dest = clean_path(path);
   auto fd = open_in_root(root_fd, dest, O_PATH);
   if (!fd) {
@@ -151,8 +152,11 @@ Result<void> masked_path(int root_fd, const std::string& path, int dev_null_fd) 
   struct stat st {};
   if (::fstat(fd->get(), &st) < 0) return fail_errno("masked path \"{}\"", dest);
   MountTarget t{.fd = fd->get(), .root_fd = root_fd, .path = dest};
+  const std::string data = labelled_mount_data("tmpfs", "", mount_label);
   auto mnt = S_ISDIR(st.st_mode)
-                 ? mount_fs_onto({.type = "tmpfs", .source = "tmpfs", .flags = MS_RDONLY}, t)
+                 ? mount_fs_onto({.type = "tmpfs", .source = "tmpfs", .flags = MS_RDONLY,
+                                  .data = data},
+                                 t)
                  : bind_onto(dev_null_fd, "", false, t);
   if (!mnt) return fail(mnt.error().code, "masked path \"{}\"", dest);
   return ok();
@@ -177,6 +181,7 @@ void reopen_stdio_dev_null() {
 }  // namespace
 
 Result<void> prepare_rootfs(const config::Container& c, const RootfsOptions& o) {
+  HUSK_TRY(check_mount_label(c.mount_label));
   HUSK_TRY_ASSIGN(std::string root, real_root(c));
   HUSK_TRY(prepare_root(c, root));
   UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -188,6 +193,7 @@ Result<void> prepare_rootfs(const config::Container& c, const RootfsOptions& o) 
   ctx.in_user_namespace = o.in_user_namespace;
   ctx.new_cgroup_namespace = o.new_cgroup_namespace;
   ctx.new_network_namespace = is_new_namespace(c, config::NamespaceType::kNetwork);
+  ctx.mount_label = c.mount_label;
   for (const auto& m : c.mounts) HUSK_TRY(mount_entry(ctx, m));
 
   if (needs_dev_setup(c)) {
@@ -221,7 +227,8 @@ Result<void> finalize_rootfs(const config::Container& c) {
   for (const auto& p : c.readonly_paths) HUSK_TRY(readonly_path(root.get(), p));
   if (!c.masked_paths.empty()) {
     HUSK_TRY_ASSIGN(UniqueFd dev_null, open_dev_null(root.get()).context("masked paths"));
-    for (const auto& p : c.masked_paths) HUSK_TRY(masked_path(root.get(), p, dev_null.get()));
+    for (const auto& p : c.masked_paths)
+      HUSK_TRY(masked_path(root.get(), p, dev_null.get(), c.mount_label));
   }
   for (const auto& m : c.mounts) {
     if (clean_path(m.destination) != "/dev") continue;

@@ -42,6 +42,7 @@
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
 #include "linux/procfs.h"
+#include "linux/sched.h"
 #include "runtime/foreground.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
@@ -110,6 +111,7 @@ struct ExecChild {
   int locked_dir_fd = -1;
   int init_pidfd = -1;
   int join_flags = 0;  // without CLONE_NEWPID
+  std::optional<unsigned long> personality;  // the container's linux.personality
   sigset_t original_mask{};
 };
 
@@ -135,6 +137,7 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   join_session_keyring(x.opts->id);
   HUSK_TRY(linux::apply_rlimits(p.rlimits));
   if (p.oom_score_adj) HUSK_TRY(linux::set_oom_score_adj(proc, *p.oom_score_adj));
+  HUSK_TRY(linux::apply_sched_attrs(p, x.personality, linux::ProcessKind::kExec));
   HUSK_TRY(linux::apply_security_labels(proc, p));
   proc.close();
   // CVE-2024-21626: no fd of the runtime's is left for the cwd to name.
@@ -256,13 +259,17 @@ Result<int> exec(const ExecOptions& o) {
               .locked_dir_fd = dir.fd(),
               .init_pidfd = init_pidfd.get(),
               .join_flags = flags & ~CLONE_NEWPID,
+              .personality = cfg.personality,
               .original_mask = signals.original_mask()};
   // Joining a user or time namespace needs a memory of one's own.
   sys::ChildStack stack;
   if ((x.join_flags & (CLONE_NEWUSER | CLONE_NEWTIME)) == 0 && oom_score_adj_is_ours(process)) {
     HUSK_TRY_ASSIGN(stack, sys::ChildStack::make(kChildStackSize));
   }
+  // The child inherits it; we go back to our own CPUs once it is cloned.
+  HUSK_TRY_ASSIGN(auto initial_cpus, linux::InitialCpuAffinity::apply(process));
   HUSK_TRY_ASSIGN(pid_t pid, spawn_child(0, cgroup_fd, stack, exec_entry, &x));
+  initial_cpus.restore();
   log::debug("process {} {}", pid, stack.valid() ? "shares our memory until its execve"
                                                   : "runs in a copy of our memory");
 

@@ -26,6 +26,7 @@
 #include "linux/process.h"
 #include "linux/procfs.h"
 #include "linux/rootfs.h"
+#include "linux/sched.h"
 #include "linux/sysctl.h"
 #include "runtime/hooks.h"
 #include "runtime/seccomp_agent.h"
@@ -293,6 +294,7 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock,
   HUSK_TRY(linux::apply_rlimits(c.process.rlimits));
   if (c.process.oom_score_adj)
     HUSK_TRY(linux::set_oom_score_adj(proc, *c.process.oom_score_adj));
+  HUSK_TRY(linux::apply_sched_attrs(c.process, c.personality, linux::ProcessKind::kInit));
   HUSK_TRY(linux::apply_security_labels(proc, c.process));
   proc.close();  // the last write into /proc
 

@@ -5,10 +5,12 @@
 //
 // Errors name the JSON path and carry code 0:
 //   config.json: linux.namespaces[2].type: unknown namespace "foo"
-// Unknown fields are ignored, as runc ignores them. Names are resolved to
-// numbers (capabilities, rlimits, mount options, propagation); relative paths
-// that runc resolves against the bundle (root.path, bind sources) are made
-// absolute; nothing on the host is checked for existence.
+// Unknown fields are ignored, as runc ignores them; known fields husk cannot
+// honour are errors (`config.json: linux.intelRdt: not supported by husk`).
+// Names are resolved to numbers (capabilities, rlimits, mount options,
+// propagation); relative paths that runc resolves against the bundle
+// (root.path, bind sources) are made absolute; nothing on the host is
+// checked for existence.
 #pragma once
 
 #include <string>

@@ -1,4 +1,5 @@
-// config.json "linux": namespaces, id mappings, devices, sysctl, paths, seccomp.
+// config.json "linux": namespaces, id mappings, devices, sysctl, paths, seccomp;
+// the fields husk does not implement are refused.
 #include <sys/mount.h>
 
 #include <array>
@@ -124,6 +125,18 @@ Result<unsigned long> parse_propagation(const Node& n) {
   return n.fail("unknown propagation {:?}", name);
 }
 
+// Fields of runtime-spec husk does not implement: asking for one is an error,
+// never silently ignored (runtime-spec: a runtime MUST generate an error
+// for what it cannot honour). An empty netDevices map asks for nothing.
+Result<void> refuse_unsupported(const Node& n) {
+  for (const char* key : {"intelRdt", "memoryPolicy"})
+    if (n[key].present()) return n[key].fail("not supported by husk");
+  Node net = n["netDevices"];
+  HUSK_TRY(net.expect_object());
+  if (net.present() && !net.json().empty()) return net.fail("not supported by husk");
+  return ok();
+}
+
 }  // namespace
 
 Result<std::vector<config::IdMapping>> parse_id_mappings(const Node& n) {
@@ -152,6 +165,7 @@ Result<std::map<std::string, std::string>> parse_string_map(const Node& n) {
 Result<void> parse_linux(const Node& n, config::Container& c) {
   HUSK_TRY(n.expect_object());
   if (!n.present()) return ok();
+  HUSK_TRY(refuse_unsupported(n));
   HUSK_TRY_ASSIGN(c.namespaces, parse_namespaces(n["namespaces"]));
   HUSK_TRY_ASSIGN(c.uid_mappings, parse_id_mappings(n["uidMappings"]));
   HUSK_TRY_ASSIGN(c.gid_mappings, parse_id_mappings(n["gidMappings"]));
@@ -162,6 +176,7 @@ Result<void> parse_linux(const Node& n, config::Container& c) {
   HUSK_TRY_ASSIGN(c.readonly_paths, n["readonlyPaths"].strings());
   HUSK_TRY_ASSIGN(c.rootfs_propagation, parse_propagation(n["rootfsPropagation"]));
   HUSK_TRY_ASSIGN(c.mount_label, n["mountLabel"].str_or(""));
+  HUSK_TRY_ASSIGN(c.personality, parse_personality(n["personality"]));
   HUSK_TRY_ASSIGN(c.cgroups_path, n["cgroupsPath"].str_or(""));
   if (Node seccomp = n["seccomp"]; seccomp.present()) c.seccomp = HUSK_TRY(parse_seccomp(seccomp));
   // The cgroup layer interprets resources; keep them as (re-serialized) JSON text.

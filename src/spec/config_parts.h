@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,13 @@ namespace husk::spec::detail {
 
 // config_process.cc
 Result<config::Process> parse_process(const Node& n);
+
+// config_sched.cc: process.scheduler, process.ioPriority,
+// process.execCPUAffinity (into p) and linux.personality.
+Result<std::optional<config::Scheduler>> parse_scheduler(const Node& n);
+Result<std::optional<config::IoPriority>> parse_io_priority(const Node& n);
+Result<void> parse_exec_cpu_affinity(const Node& n, config::Process& p);
+Result<std::optional<unsigned long>> parse_personality(const Node& n);
 
 // config_linux.cc: the "linux" object into c's linux.* fields.
 Result<void> parse_linux(const Node& n, config::Container& c);

@@ -119,6 +119,9 @@ Result<config::Process> parse_process(const Node& n) {
   HUSK_TRY_ASSIGN(p.oom_score_adj, n["oomScoreAdj"].optional_integer<int>());
   if (p.oom_score_adj && (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000))
     return n["oomScoreAdj"].fail("{} is outside -1000..1000", *p.oom_score_adj);
+  HUSK_TRY_ASSIGN(p.scheduler, parse_scheduler(n["scheduler"]));
+  HUSK_TRY_ASSIGN(p.io_priority, parse_io_priority(n["ioPriority"]));
+  HUSK_TRY(parse_exec_cpu_affinity(n["execCPUAffinity"], p));
   return p;
 }
 

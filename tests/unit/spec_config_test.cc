@@ -134,7 +134,10 @@ constexpr const char* kFullConfig = R"({
     "noNewPrivileges": false,
     "apparmorProfile": "husk-default",
     "selinuxLabel": "system_u:system_r:container_t:s0",
-    "oomScoreAdj": -500
+    "oomScoreAdj": -500,
+    "scheduler": {"policy": "SCHED_BATCH", "nice": 5},
+    "ioPriority": {"class": "IOPRIO_CLASS_BE", "priority": 4},
+    "execCPUAffinity": {"initial": "0", "final": "0-1"}
   },
   "hooks": {
     "prestart": [{"path": "/usr/bin/old-hook"}],
@@ -165,7 +168,7 @@ constexpr const char* kFullConfig = R"({
     "mountLabel": "system_u:object_r:container_file_t:s0",
     "cgroupsPath": "/husk/web",
     "resources": {"memory": {"limit": 536870912}, "pids": {"limit": 64}},
-    "intelRdt": {"closID": "ignored"},
+    "personality": {"domain": "LINUX32", "flags": []},
     "seccomp": {
       "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
       "architectures": ["SCMP_ARCH_X86_64"], "flags": ["SECCOMP_FILTER_FLAG_LOG"],
@@ -233,6 +236,15 @@ TEST(SpecConfig, FullConfigProcess) {
   EXPECT_EQ(p.apparmor_profile, "husk-default");
   EXPECT_EQ(p.selinux_label, "system_u:system_r:container_t:s0");
   EXPECT_EQ(p.oom_score_adj, -500);
+  ASSERT_TRUE(p.scheduler);
+  EXPECT_EQ(p.scheduler->policy, 3u);  // SCHED_BATCH
+  EXPECT_EQ(p.scheduler->nice, 5);
+  ASSERT_TRUE(p.io_priority);
+  EXPECT_EQ(p.io_priority->io_class, 2);  // IOPRIO_CLASS_BE
+  EXPECT_EQ(p.io_priority->level, 4);
+  ASSERT_TRUE(p.exec_cpus_initial && p.exec_cpus_final);
+  EXPECT_EQ(p.exec_cpus_initial->words, std::vector<uint64_t>{1});
+  EXPECT_EQ(p.exec_cpus_final->words, std::vector<uint64_t>{3});
 
   const config::Hooks& h = r->hooks;
   ASSERT_EQ(h.prestart.size(), 1u);
@@ -269,6 +281,7 @@ TEST(SpecConfig, FullConfigLinux) {
   EXPECT_EQ(c.sysctl.size(), 4u);
   EXPECT_EQ(c.rootfs_propagation, Flags{MS_SLAVE | MS_REC});
   EXPECT_EQ(c.mount_label, "system_u:object_r:container_file_t:s0");
+  EXPECT_EQ(c.personality, 8u);  // PER_LINUX32
   EXPECT_EQ(c.cgroups_path, "/husk/web");
   EXPECT_EQ(nlohmann::json::parse(c.resources_json)["memory"]["limit"], 536870912);
 
