@@ -42,7 +42,7 @@
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
 #include "linux/procfs.h"
-#include "linux/sched.h"
+#include "linux/scheduling.h"
 #include "runtime/foreground.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"

@@ -26,7 +26,7 @@
 #include "linux/process.h"
 #include "linux/procfs.h"
 #include "linux/rootfs.h"
-#include "linux/sched.h"
+#include "linux/scheduling.h"
 #include "linux/sysctl.h"
 #include "runtime/hooks.h"
 #include "runtime/seccomp_agent.h"

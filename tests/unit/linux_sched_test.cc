@@ -1,7 +1,7 @@
-// linux/sched.h: cpu_list, the form messages name CPU sets in.
+// linux/scheduling.h: cpu_list, the form messages name CPU sets in.
 #include <gtest/gtest.h>
 
-#include "linux/sched.h"
+#include "linux/scheduling.h"
 
 namespace husk::linux {
 namespace {

@@ -1,4 +1,4 @@
-#include "linux/sched.h"
+#include "linux/scheduling.h"
 
 #include <sched.h>
 #include <sys/personality.h>
