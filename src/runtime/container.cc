@@ -236,6 +236,8 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
     return fail_errno("create {}/{}", dir.path(), kNotifyDir);
   ctx.run_mode = run_mode;
   ctx.original_mask = original_mask;
+  Turn turn;  // outlives the init's part in the protocol: it leaves at kReady
+  ctx.turn = &turn;
 
   // An init in a staged pid namespace is our grandchild: be its reaper.
   if (run_mode && ctx.plan.fork_for_pid) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -257,6 +259,10 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
              .sock = std::move(socks.first),
              .child = ChildProcess(pid, true)};
   socks.second.close();
+  if (l.stack.valid()) {  // debug builds: the turns are checked (sync.h)
+    turn.begin();
+    l.sock.share_turn(&turn, Turn::kRuntime);
+  }
   HUSK_TRY(l.cgroup.get()->apply(pid, cgroup_fd.valid()).context("join cgroups"));
   HUSK_TRY(l.sock.send(MsgType::kGo));
   HUSK_TRY(serve_init(l, cfg, opts).context("container init"));
