@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "base/file.h"
 #include "base/log.h"
 #include "runtime/foreground.h"
@@ -152,8 +154,21 @@ Result<config::Resources> container_resources(const config::Container& c) {
   return r;
 }
 
+bool shared_vm_allowed() {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;
+#else
+  const char* v = ::getenv("HUSK_SHARED_VM");
+  return v == nullptr || std::string_view(v) != "0";
+#endif
+}
+
 Result<pid_t> spawn_child(uint64_t flags, UniqueFd& cgroup_fd, sys::ChildStack& stack,
                           void (*entry)(void*), void* arg) {
+  if (stack.valid() && !shared_vm_allowed()) {
+    log::debug("memory sharing is off (HUSK_SHARED_VM=0 or an ASan build)");
+    stack = sys::ChildStack();
+  }
   auto clone = [&]() -> Result<pid_t> {
     if (stack.valid()) {
       auto pid = sys::clone3_shared_vm(flags, cgroup_fd.get(), stack, entry, arg);
