@@ -60,7 +60,7 @@ class HookWatch {
   [[noreturn]] static void watch(pid_t group, int guard) {
     // Nothing of ours but the pipe: not the state dir's lock, not the sync
     // socket, not the caller's stdout. No signal but SIGKILL ends it.
-    ::syscall(SYS_close_range, 0, guard - 1, 0);
+    if (guard > 0) ::syscall(SYS_close_range, 0, guard - 1, 0);
     ::syscall(SYS_close_range, guard + 1, ~0U, 0);
     sigset_t all;
     sigfillset(&all);
