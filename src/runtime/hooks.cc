@@ -84,21 +84,13 @@ std::string describe(int status) {
   return fmt::format("wait status {}", status);
 }
 
-Result<void> run_hook(const config::Hook& h, std::string_view state_json) {
-  // stdin is a socket, not a pipe: a hook that exits without reading it
-  // must give us EPIPE, not a SIGPIPE (which `run` would forward).
-  int in[2], out[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0) return fail_errno("socketpair");
-  UniqueFd in_r(in[0]), in_w(in[1]);
-  if (::pipe2(out, O_CLOEXEC) < 0) return fail_errno("pipe");
-  UniqueFd out_r(out[0]), out_w(out[1]);
+// Forks the hook with stdin `in` and stdout + stderr `out`, in a process
+// group of its own, with SIGKILL as its parent-death signal.
+Result<pid_t> spawn_hook(const config::Hook& h, int in, int out) {
   // Built before fork: the child only calls async-signal-safe functions.
   std::vector<std::string> argv_s = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
   auto argv = c_strings(argv_s);
   auto envp = c_strings(h.env);
-  int guard[2];
-  if (::pipe2(guard, O_CLOEXEC) < 0) return fail_errno("pipe");
-  UniqueFd guard_r(guard[0]), guard_w(guard[1]);
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return fail_errno("fork");
@@ -107,9 +99,9 @@ Result<void> run_hook(const config::Hook& h, std::string_view state_json) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != parent) ::_exit(127);
     ::setpgid(0, 0);
-    ::dup2(in_r.get(), 0);
-    ::dup2(out_w.get(), 1);
-    ::dup2(out_w.get(), 2);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -118,6 +110,20 @@ Result<void> run_hook(const config::Hook& h, std::string_view state_json) {
   }
   // Both sides set the group, so it exists whichever runs first.
   ::setpgid(pid, pid);
+  return pid;
+}
+
+Result<void> run_hook(const config::Hook& h, std::string_view state_json) {
+  // stdin is a socket, not a pipe: a hook that exits without reading it
+  // must give us EPIPE, not a SIGPIPE (which `run` would forward).
+  int in[2], out[2], guard[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0) return fail_errno("socketpair");
+  UniqueFd in_r(in[0]), in_w(in[1]);
+  if (::pipe2(out, O_CLOEXEC) < 0) return fail_errno("pipe");
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  if (::pipe2(guard, O_CLOEXEC) < 0) return fail_errno("pipe");
+  UniqueFd guard_r(guard[0]), guard_w(guard[1]);
+  HUSK_TRY_ASSIGN(pid_t pid, spawn_hook(h, in_r.get(), out_w.get()));
   HookWatch watch = HookWatch::start(pid, std::move(guard_r), std::move(guard_w));
   in_r.reset();
   out_w.reset();
