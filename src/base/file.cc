@@ -53,12 +53,23 @@ Result<void> write_file(const std::string& path, std::string_view data) {
 }
 
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode) {
-  std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) return fail_errno("create {}", tmp);
-  if (auto r = write_all(fd.get(), data); !r) {
+  // A name of our own, made with O_EXCL: two writers never share a temp file
+  // (nor does one that died leave it to the next), and a stale one from a
+  // process that had our pid is stepped over.
+  std::string tmp;
+  UniqueFd fd;
+  for (int attempt = 0; !fd; ++attempt) {
+    tmp = fmt::format("{}{}{}-{}", path, kAtomicTempInfix, ::getpid(), attempt);
+    fd.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+    if (!fd && (errno != EEXIST || attempt >= 100)) return fail_errno("create {}", tmp);
+  }
+  auto written = write_all(fd.get(), data);
+  // On stable storage before the rename: a crash never leaves `path` empty
+  // or cut short, only the old file or the new one.
+  if (written && ::fsync(fd.get()) < 0) written = fail_errno("fsync");
+  if (!written) {
     ::unlink(tmp.c_str());
-    return std::move(r).context("write {}", tmp);
+    return std::move(written).context("write {}", tmp);
   }
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) < 0) {

@@ -17,7 +17,13 @@ Result<void> write_all(int fd, std::string_view data);
 // Writes a file in place (for /proc and cgroup files: no O_CREAT, no temp).
 Result<void> write_file(const std::string& path, std::string_view data);
 Result<void> write_file_at(int dirfd, const std::string& path, std::string_view data);
-// Writes via a temp file + fsync-free rename, so readers see old or new.
+// Writes a unique temp file next to path (<path>.tmp-<pid>-<n>, O_EXCL),
+// fsyncs it and renames it over path: readers, and whoever looks after a
+// crash, see the old file or the new one, whole. A writer killed midway
+// leaves at most its temp file (names starting with path + kAtomicTempInfix).
+// The directory is not fsynced: a lost rename leaves the old file, which
+// every caller can live with (state.h).
+inline constexpr const char* kAtomicTempInfix = ".tmp-";
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
 
 }  // namespace husk

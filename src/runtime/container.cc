@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "base/file.h"
 #include "base/log.h"
 #include "linux/procfs.h"
@@ -165,8 +167,21 @@ Result<config::Resources> container_resources(const config::Container& c) {
   return r;
 }
 
+bool shared_vm_allowed() {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;
+#else
+  const char* v = ::getenv("HUSK_SHARED_VM");
+  return v == nullptr || std::string_view(v) != "0";
+#endif
+}
+
 Result<pid_t> spawn_child(uint64_t flags, UniqueFd& cgroup_fd, sys::ChildStack& stack,
                           void (*entry)(void*), void* arg) {
+  if (stack.valid() && !shared_vm_allowed()) {
+    log::debug("memory sharing is off (HUSK_SHARED_VM=0 or an ASan build)");
+    stack = sys::ChildStack();
+  }
   auto clone = [&]() -> Result<pid_t> {
     if (stack.valid()) {
       auto pid = sys::clone3_shared_vm(flags, cgroup_fd.get(), stack, entry, arg);
@@ -249,6 +264,8 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
     return fail_errno("create {}/{}", dir.path(), kNotifyDir);
   ctx.run_mode = run_mode;
   ctx.original_mask = original_mask;
+  Turn turn;  // outlives the init's part in the protocol: it leaves at kReady
+  ctx.turn = &turn;
 
   // An init in a staged pid namespace is our grandchild: be its reaper.
   if (run_mode && ctx.plan.fork_for_pid) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -270,6 +287,10 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
              .sock = std::move(socks.first),
              .child = ChildProcess(pid, true)};
   socks.second.close();
+  if (l.stack.valid()) {  // debug builds: the turns are checked (sync.h)
+    turn.begin();
+    l.sock.share_turn(&turn, Turn::kRuntime);
+  }
   HUSK_TRY(l.cgroup.get()->apply(pid, cgroup_fd.valid()).context("join cgroups"));
   HUSK_TRY(l.sock.send(MsgType::kGo));
   HUSK_TRY(serve_init(l, cfg, opts).context("container init"));

@@ -113,6 +113,7 @@ struct ExecChild {
   int join_flags = 0;  // without CLONE_NEWPID
   std::optional<unsigned long> personality;  // the container's linux.personality
   sigset_t original_mask{};
+  Turn* turn = nullptr;  // whose turn it is, with a shared memory (sync.h)
 };
 
 Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
@@ -153,6 +154,7 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
 // Like the init (init.h), the process may share our memory until its execve.
 [[noreturn]] void exec_main(const ExecChild& x) {
   SyncSocket sock{UniqueFd(x.sock_fd)};
+  sock.share_turn(x.turn, Turn::kChild);
   ::close(x.parent_sock_fd);
   ::close(x.locked_dir_fd);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -251,6 +253,7 @@ Result<int> exec(const ExecOptions& o) {
   if (flags & CLONE_NEWPID)
     HUSK_TRY(sys::setns(init_pidfd.get(), CLONE_NEWPID).context("join the container's pid namespace"));
   HUSK_TRY_ASSIGN(auto socks, SyncSocket::pair());
+  Turn turn;
   ExecChild x{.process = &process,
               .seccomp = seccomp ? &*seccomp : nullptr,
               .opts = &o,
@@ -260,7 +263,8 @@ Result<int> exec(const ExecOptions& o) {
               .init_pidfd = init_pidfd.get(),
               .join_flags = flags & ~CLONE_NEWPID,
               .personality = cfg.personality,
-              .original_mask = signals.original_mask()};
+              .original_mask = signals.original_mask(),
+              .turn = &turn};
   // Joining a user or time namespace needs a memory of one's own.
   sys::ChildStack stack;
   if ((x.join_flags & (CLONE_NEWUSER | CLONE_NEWTIME)) == 0 && oom_score_adj_is_ours(process)) {
@@ -273,9 +277,15 @@ Result<int> exec(const ExecOptions& o) {
   log::debug("process {} {}", pid, stack.valid() ? "shares our memory until its execve"
                                                   : "runs in a copy of our memory");
 
-  ChildProcess child(pid, /*reap=*/true);
+  // The socket before the child: on failure the child is killed before its
+  // socket closes, so it never wakes to EOF and runs in our memory (init.h).
   SyncSocket sock = std::move(socks.first);
+  ChildProcess child(pid, /*reap=*/true);
   socks.second.close();
+  if (stack.valid()) {  // debug builds: the turns are checked (sync.h)
+    turn.begin();
+    sock.share_turn(&turn, Turn::kRuntime);
+  }
   if (cgroup) HUSK_TRY(cgroup->apply(pid, cgroup_fd.valid()).context("join cgroups"));
   HUSK_TRY(sock.send(MsgType::kGo));
   UniqueFd master;

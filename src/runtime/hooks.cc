@@ -3,10 +3,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <utility>
 
 #include "base/file.h"
 #include "runtime/init.h"
@@ -18,36 +22,109 @@ namespace {
 // What a failed hook said, kept short enough for one log line.
 constexpr size_t kMaxOutput = 4096;
 
+// A hook runs in a process group of its own, and a watcher (a fork of ours
+// that keeps nothing of ours but one pipe) kills that group if we die before
+// the hook is done: PR_SET_PDEATHSIG reaches only our direct child, not what
+// a hook starts (`sh -c 'daemon &'`). The watcher waits for a byte on the
+// pipe: one means we are done with the hook (its leftovers are its own, as
+// under runc); EOF means we died with it running. What leaves the group
+// (setsid, setpgid) escapes; nothing short of a cgroup of its own would hold it.
+class HookWatch {
+ public:
+  // Starts the watcher of hook_pid's group; guard: the pipe's two ends.
+  static HookWatch start(pid_t hook_pid, UniqueFd guard_r, UniqueFd guard_w) {
+    HookWatch w;
+    pid_t pid = ::fork();
+    if (pid == 0) watch(hook_pid, guard_r.release());
+    if (pid > 0) {
+      w.pid_ = pid;
+      w.guard_ = std::move(guard_w);
+    }
+    return w;  // fork failed: the hook's own parent-death signal is all there is
+  }
+  HookWatch() = default;
+  HookWatch(HookWatch&& o) noexcept
+      : pid_(std::exchange(o.pid_, 0)), guard_(std::move(o.guard_)) {}
+  HookWatch& operator=(HookWatch&&) = delete;
+  // Not done (an error on our side): EOF, and the watcher kills the group.
+  ~HookWatch() {
+    guard_.reset();
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+  }
+  // Done with the hook: the watcher leaves the group alone.
+  void done() {
+    if (guard_) (void)!::write(guard_.get(), "d", 1);
+  }
+
+ private:
+  [[noreturn]] static void watch(pid_t group, int guard) {
+    // Nothing of ours but the pipe: not the state dir's lock, not the sync
+    // socket, not the caller's stdout. No signal but SIGKILL ends it.
+    if (guard > 0) ::syscall(SYS_close_range, 0, guard - 1, 0);
+    ::syscall(SYS_close_range, guard + 1, ~0U, 0);
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    char c;
+    ssize_t n;
+    do {
+      n = ::read(guard, &c, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ::kill(-group, SIGKILL);
+    ::_exit(0);
+  }
+
+  pid_t pid_ = 0;
+  UniqueFd guard_;
+};
+
 std::string describe(int status) {
   if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
   return fmt::format("wait status {}", status);
 }
 
-Result<void> run_hook(const config::Hook& h, std::string_view state_json) {
-  // stdin is a socket, not a pipe: a hook that exits without reading it
-  // must give us EPIPE, not a SIGPIPE (which `run` would forward).
-  int in[2], out[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0) return fail_errno("socketpair");
-  UniqueFd in_r(in[0]), in_w(in[1]);
-  if (::pipe2(out, O_CLOEXEC) < 0) return fail_errno("pipe");
-  UniqueFd out_r(out[0]), out_w(out[1]);
+// Forks the hook with stdin `in` and stdout + stderr `out`, in a process
+// group of its own, with SIGKILL as its parent-death signal.
+Result<pid_t> spawn_hook(const config::Hook& h, int in, int out) {
   // Built before fork: the child only calls async-signal-safe functions.
   std::vector<std::string> argv_s = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
   auto argv = c_strings(argv_s);
   auto envp = c_strings(h.env);
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return fail_errno("fork");
   if (pid == 0) {
-    ::dup2(in_r.get(), 0);
-    ::dup2(out_w.get(), 1);
-    ::dup2(out_w.get(), 2);
+    // Dies with us; a death before the prctl shows as a new parent.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != parent) ::_exit(127);
+    ::setpgid(0, 0);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execve(h.path.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
+  // Both sides set the group, so it exists whichever runs first.
+  ::setpgid(pid, pid);
+  return pid;
+}
+
+Result<void> run_hook(const config::Hook& h, std::string_view state_json) {
+  // stdin is a socket, not a pipe: a hook that exits without reading it
+  // must give us EPIPE, not a SIGPIPE (which `run` would forward).
+  int in[2], out[2], guard[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0) return fail_errno("socketpair");
+  UniqueFd in_r(in[0]), in_w(in[1]);
+  if (::pipe2(out, O_CLOEXEC) < 0) return fail_errno("pipe");
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  if (::pipe2(guard, O_CLOEXEC) < 0) return fail_errno("pipe");
+  UniqueFd guard_r(guard[0]), guard_w(guard[1]);
+  HUSK_TRY_ASSIGN(pid_t pid, spawn_hook(h, in_r.get(), out_w.get()));
+  HookWatch watch = HookWatch::start(pid, std::move(guard_r), std::move(guard_w));
   in_r.reset();
   out_w.reset();
   HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(pid));
@@ -72,6 +149,7 @@ Result<void> run_hook(const config::Hook& h, std::string_view state_json) {
     if (n == 0) {
       timed_out = true;
       (void)sys::pidfd_send_signal(pidfd.get(), SIGKILL);
+      ::kill(-pid, SIGKILL);  // and what it started, not yet reaped: still its group
       break;
     }
     if (fds[1].revents) {
@@ -87,6 +165,8 @@ Result<void> run_hook(const config::Hook& h, std::string_view state_json) {
     // the pipe open forever).
     if ((fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN)) break;
   }
+  // Before the reap: until then the group's id cannot be reused.
+  watch.done();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

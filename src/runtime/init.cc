@@ -392,6 +392,7 @@ void init_main(const InitContext& ctx) {
   // A socket object of our own: the runtime closes its copy of this fd, and
   // with a shared memory (init.h) its objects are not ours to use.
   SyncSocket sock{UniqueFd(ctx.sock_fd)};
+  sock.share_turn(ctx.turn, Turn::kChild);
   ::close(ctx.parent_sock_fd);
   ::close(ctx.locked_dir_fd);
   // Die with the runtime while it sets us up; from kReady on, `create` may

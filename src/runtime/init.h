@@ -19,6 +19,9 @@
 //     its own stack and in heap blocks of its own that nobody else frees:
 //     no malloc, no free, no InitContext, no error text (the final stretch,
 //     start_program).
+// Debug builds check these turns (Turn in sync.h) and abort on a violation.
+// HUSK_SHARED_VM=0, and any ASan build, give the init a copy instead
+// (spawn_child), so CI can run the suite both ways.
 // The init's user pages before execve are charged to the runtime's memory
 // cgroup (the mm's owner), as posix_spawn's child; kernel memory for its
 // mounts and namespaces goes to the container's cgroups, where it runs.
@@ -48,6 +51,7 @@ struct InitContext {
   int fifo_dir_fd = -1;         // unlocked O_PATH fd of the state dir
   std::string state_dir;        // its path (for the rootfs stage)
   bool run_mode = false;        // wait for kStart instead of exec.fifo
+  Turn* turn = nullptr;         // whose turn it is, with a shared memory (sync.h)
   sigset_t original_mask{};     // restored before execve
 };
 

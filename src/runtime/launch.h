@@ -81,9 +81,17 @@ struct Launched {
 // directory that takes no processes) gets a plain clone and cgroup_fd is
 // reset, so `cgroup_fd.valid()` says whether the child was placed. Where a
 // shared memory is not to be had (ENOSYS) the stack is reset and the child
-// gets a copy. Returns the child's pid.
+// gets a copy, as it does when shared_vm_allowed() says no. Returns the
+// child's pid.
 Result<pid_t> spawn_child(uint64_t flags, UniqueFd& cgroup_fd, sys::ChildStack& stack,
                           void (*entry)(void*), void* arg);
+
+// Whether a child may share our memory at all: not with HUSK_SHARED_VM=0 in
+// the environment (read at each spawn: no static initializer), and never in
+// an ASan build, whose shadow memory and thread state cannot follow a child
+// running on a stack of its own in our address space. CI runs the
+// integration tests with it off (scripts/test), so both ways stay equal.
+bool shared_vm_allowed();
 
 // The stack of a child that shares our memory: it needs little (no deep
 // recursion, no large buffers), and untouched pages cost nothing.

@@ -217,7 +217,15 @@ Result<void> destroy(const std::string& root, const std::string& id, bool force)
     return std::unexpected(opened.error());
   }
   StateDir dir = std::move(*opened);
-  HUSK_TRY_ASSIGN(ContainerState st, dir.load());
+  auto loaded = dir.load();
+  if (!loaded && force) {
+    // A create killed before its first save completed (no state.json), or a
+    // file cut short by someone else: the intent record is saved before any
+    // cgroup or process exists, so what is in the directory is all there is.
+    log::debug("delete {}: {}; removing what exists", id, loaded.error().what());
+    return dir.remove();
+  }
+  HUSK_TRY_ASSIGN(ContainerState st, std::move(loaded));
   Status s = current_status(st, dir);
   if ((s == Status::kRunning || s == Status::kPaused) && !force)
     return fail(0, "cannot delete container {} that is not stopped: {}", id, status_name(s));

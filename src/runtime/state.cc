@@ -1,5 +1,6 @@
 #include "runtime/state.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -178,16 +179,40 @@ Result<ContainerState> StateDir::load() const {
 
 Result<void> StateDir::remove() {
   remove_on_destroy_ = false;
-  for (const char* name : {kStateFile, kExecFifo, kConfigFile, "state.json.tmp", kNotifySocket}) {
+  for (const char* name : {kStateFile, kExecFifo, kConfigFile, kNotifySocket}) {
     if (::unlinkat(fd_.get(), name, 0) < 0 && errno != ENOENT)
       return fail_errno("remove {}/{}", path_, name);
   }
+  // Temp files of a save that was killed before its rename (write_file_atomic).
+  HUSK_TRY(remove_temp_files());
   for (const char* name : {kRootfsStage, kNotifyDir}) {
     if (::unlinkat(fd_.get(), name, AT_REMOVEDIR) < 0 && errno != ENOENT)
       return fail_errno("remove {}/{}", path_, name);
   }
   if (::rmdir(path_.c_str()) < 0 && errno != ENOENT) return fail_errno("remove {}", path_);
   return ok();
+}
+
+Result<void> StateDir::remove_temp_files() const {
+  std::string prefix = std::string(kStateFile) + kAtomicTempInfix;
+  int fd = ::openat(fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail_errno("open {}", path_);
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    auto e = fail_errno("open {}", path_);
+    ::close(fd);
+    return e;
+  }
+  Result<void> r = ok();
+  while (dirent* e = ::readdir(d)) {
+    if (!std::string_view(e->d_name).starts_with(prefix)) continue;
+    if (::unlinkat(fd_.get(), e->d_name, 0) < 0 && errno != ENOENT) {
+      r = fail_errno("remove {}/{}", path_, e->d_name);
+      break;
+    }
+  }
+  ::closedir(d);
+  return r;
 }
 
 Status current_status(const ContainerState& s, const StateDir& dir) {

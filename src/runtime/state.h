@@ -75,7 +75,8 @@ class StateDir {
 
   Result<void> save(const ContainerState& s) const;
   Result<ContainerState> load() const;
-  // Removes the directory and what husk put in it. Idempotent.
+  // Removes the directory and what husk put in it, however far create got
+  // (no state.json yet, a save's temp file). Idempotent.
   Result<void> remove();
   void disarm() { remove_on_destroy_ = false; }
 
@@ -89,6 +90,7 @@ class StateDir {
 
  private:
   StateDir(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  Result<void> remove_temp_files() const;
   std::string path_;
   UniqueFd fd_;
   bool remove_on_destroy_ = false;

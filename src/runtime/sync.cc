@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 #include "sys/socket_msg.h"
 
@@ -30,7 +32,84 @@ ssize_t recv_header(int fd, Header* h, int flags) {
   return n;
 }
 
+#ifndef NDEBUG
+// The messages whose sender leaves the protocol: the turn is the runtime's
+// for good (sync.h).
+bool leaves_turn(uint32_t type) {
+  return type == static_cast<uint32_t>(MsgType::kReady) ||
+         type == static_cast<uint32_t>(MsgType::kError) ||
+         type == static_cast<uint32_t>(MsgType::kInitPid);
+}
+
+const char* side_name(int side) {
+  switch (side) {
+    case Turn::kRuntime: return "runtime";
+    case Turn::kChild: return "child";
+  }
+  return "nobody";
+}
+
+// One line on stderr, then abort: no allocation, no stdio (the peer may be
+// anywhere in malloc when this runs).
+[[noreturn]] void turn_broken(int self, const char* action, uint32_t type, int holder) {
+  // msg_name's names are string literals: NUL-terminated.
+  const char* parts[] = {"husk: sync turn broken: the ", side_name(self), " ", action, " ",
+                         msg_name(static_cast<MsgType>(type)).data(), " while the ",
+                         side_name(holder), " holds the turn (runtime/sync.h)\n"};
+  iovec iov[std::size(parts)];
+  for (size_t i = 0; i < std::size(parts); ++i)
+    iov[i] = {const_cast<char*>(parts[i]), std::strlen(parts[i])};
+  (void)!::writev(STDERR_FILENO, iov, static_cast<int>(std::size(iov)));
+  std::abort();
+}
+#endif
+
 }  // namespace
+
+#ifndef NDEBUG
+void SyncSocket::turn_before_send(MsgType type) {
+  if (turn_ == nullptr) return;
+  int holder = turn_->holder.load();
+  if (holder == Turn::kNobody) {  // a child with a copy of our memory
+    turn_ = nullptr;
+    return;
+  }
+  if (holder != self_) turn_broken(self_, "sends", static_cast<uint32_t>(type), holder);
+  // Handed over before the message goes: the peer may run the moment it is
+  // sent, and checks at once.
+  turn_->holder.store(self_ == Turn::kRuntime ? Turn::kChild : Turn::kRuntime);
+}
+
+void SyncSocket::turn_after_send(MsgType type, int err) {
+  if (turn_ == nullptr) return;
+  if (err != 0) {
+    turn_->holder.store(self_);  // nothing was sent: the turn stays ours
+  } else if (leaves_turn(static_cast<uint32_t>(type))) {
+    turn_ = nullptr;  // gone for good: not a byte of the turn is ours to read
+  }
+}
+
+void SyncSocket::turn_on_receive(ssize_t n, uint32_t type) {
+  if (turn_ == nullptr) return;
+  int holder = turn_->holder.load();
+  if (holder == Turn::kNobody) {
+    turn_ = nullptr;
+    return;
+  }
+  if (n <= 0) {
+    // EOF: the peer exec'd or exited (its end is close-on-exec). Whoever
+    // closes its end while the other side might still run must have
+    // stopped that side first (ChildProcess goes before the socket).
+    if (n == 0) {
+      turn_->holder.store(self_);
+      turn_ = nullptr;
+    }
+    return;
+  }
+  if (holder != self_) turn_broken(self_, "received", type, holder);
+  if (leaves_turn(type)) turn_ = nullptr;  // ours for good: nothing more to check
+}
+#endif
 
 std::string_view msg_name(MsgType t) {
   switch (t) {
@@ -62,7 +141,10 @@ int SyncSocket::post(MsgType type, std::string_view payload, int32_t err, int pa
   if (payload.size() > kMaxPayload) payload = payload.substr(0, kMaxPayload);
   Header h{static_cast<uint32_t>(type), static_cast<uint32_t>(payload.size()), err};
   iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(payload.data()), payload.size()}};
-  return sys::send_message_errno(fd_.get(), iov, payload.empty() ? 1 : 2, pass_fd);
+  turn_before_send(type);
+  int e = sys::send_message_errno(fd_.get(), iov, payload.empty() ? 1 : 2, pass_fd);
+  turn_after_send(type, e);
+  return e;
 }
 
 int SyncSocket::post_by_write(MsgType type, std::string_view payload) {
@@ -97,6 +179,7 @@ Result<Message> SyncSocket::recv() {
   // by the time this side touches the heap.
   Header h{};
   ssize_t n = recv_header(fd_.get(), &h, MSG_PEEK);
+  turn_on_receive(n, h.type);
   if (n < 0) return fail_errno("receive sync message");
   if (n == 0) return fail(ECONNRESET, "sync socket closed");
   std::string payload(std::min<size_t>(h.len, kMaxPayload), '\0');
@@ -130,6 +213,7 @@ Result<Message> SyncSocket::recv() {
 bool SyncSocket::wait_for(MsgType type) {
   Header h{};
   ssize_t n = recv_header(fd_.get(), &h, 0);
+  turn_on_receive(n, h.type);
   return n == static_cast<ssize_t>(sizeof h) && h.type == static_cast<uint32_t>(type) && h.len == 0;
 }
 

@@ -46,10 +46,12 @@
 //   sender waits for the answer: exactly one side runs at a time. That is
 //   what lets the init share the runtime's memory until its execve
 //   (init.h); recv() blocks before it allocates anything for the same reason.
+//   Debug builds check the rule (Turn below).
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -76,6 +78,29 @@ enum class MsgType : uint32_t {
 };
 
 std::string_view msg_name(MsgType t);
+
+// Whose turn it is to touch the memory a CLONE_VM child shares with the
+// runtime (init.h), held to more than convention in debug builds: one word
+// in the shared memory names the side that may run. Each message a side
+// sends hands the turn to the peer (a request to its answerer, an answer
+// back to the asker; kGo gives the child its first turn), and kReady, kError
+// and kInitPid hand it to the runtime for good: their sender leaves the
+// protocol (the init's final stretch touches only its own memory). A side
+// checks that it holds the turn before it sends and as soon as recv has a
+// message (before it allocates anything), and aborts with a message naming
+// both otherwise. The runtime calls begin() once the child really shares its
+// memory; a child with a copy never sees that, so its checks stay off.
+// Release builds (NDEBUG) compile all of it out.
+class Turn {
+ public:
+  enum Side : int { kNobody = 0, kRuntime = 1, kChild = 2 };
+#ifndef NDEBUG
+  void begin() { holder.store(kRuntime); }
+  std::atomic<int> holder{kNobody};
+#else
+  void begin() {}
+#endif
+};
 
 struct Message {
   MsgType type{};
@@ -116,11 +141,38 @@ class SyncSocket {
   // nothing but its own stack (init.h: the final stretch before execve).
   bool wait_for(MsgType type);
 
+  // Takes part in *turn as `self` (debug builds; a no-op under NDEBUG).
+  // Until then, and after this side left the protocol, nothing is checked.
+  void share_turn(Turn* turn, Turn::Side self) {
+#ifndef NDEBUG
+    turn_ = turn;
+    self_ = self;
+#else
+    (void)turn, (void)self;
+#endif
+  }
+
   int fd() const { return fd_.get(); }
   void close() { fd_.reset(); }
 
  private:
+  // The turn checks (sync.cc), inlined away under NDEBUG. They touch only
+  // the stack, the turn word and this object, and abort on a violation.
+#ifndef NDEBUG
+  void turn_before_send(MsgType type);
+  void turn_after_send(MsgType type, int err);
+  void turn_on_receive(ssize_t n, uint32_t type);
+#else
+  void turn_before_send(MsgType) {}
+  void turn_after_send(MsgType, int) {}
+  void turn_on_receive(ssize_t, uint32_t) {}
+#endif
+
   UniqueFd fd_;
+#ifndef NDEBUG
+  Turn* turn_ = nullptr;
+  Turn::Side self_ = Turn::kNobody;
+#endif
 };
 
 // Rebuilds an Error received in a kError message.

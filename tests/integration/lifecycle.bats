@@ -535,7 +535,8 @@ run_quick() {
   [[ -n $procs ]] || fail "no init in the container's cgroup"
   kill -KILL "$create"
   wait_bg "$create" 5
-  kill -KILL "$hook"  # a hook is the runtime's child, not the container's: ours to end
+  # A hook dies with the runtime that runs it (its parent-death signal).
+  wait_for 5 eval "! pid_alive $hook" || fail "the hook $hook outlived the killed create"
   [[ -d $ROOT/$CID && -n $(leftover_cgroups) ]] || fail "nothing was made before the kill?"
   expect_state stopped
   run oci delete --force "$CID"

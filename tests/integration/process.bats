@@ -131,6 +131,7 @@ $(diff <(echo "$want") <(sort <<<"$output"))"
     grep -o 'init [0-9]* \(shares our memory until its execve\|runs in a copy of our memory\)' \
       "$TEST_TMP/$1.log" | cut -d' ' -f3- || true
   }
+  [[ ${HUSK_SHARED_VM:-} != 0 ]] || skip "memory sharing is off (HUSK_SHARED_VM=0)"
   set_args true
   run oci --debug --log "$TEST_TMP/plain.log" run --bundle "$BUNDLE" "$CID"
   expect_status 0
@@ -149,6 +150,18 @@ $(diff <(echo "$want") <(sort <<<"$output"))"
   run oci --debug --log "$TEST_TMP/userns.log" run --bundle "$BUNDLE" "$CID"
   expect_status 0
   [[ $(mode userns) == "runs in a copy of our memory" ]] || fail "user namespace: $(mode userns)"
+}
+
+@test "HUSK_SHARED_VM=0: the init and exec's process get a copy of the runtime's memory" {
+  husk_only "runc re-executes itself for its init"
+  set_args sleep 100
+  HUSK_SHARED_VM=0 oci --debug --log "$TEST_TMP/run.log" run --detach --bundle "$BUNDLE" "$CID"
+  run grep -o 'memory sharing is off\|init [0-9]* runs in a copy of our memory' "$TEST_TMP/run.log"
+  [[ ${#lines[@]} -eq 2 ]] || fail "run: want the switch and a copy logged: $(cat "$TEST_TMP/run.log")"
+  HUSK_SHARED_VM=0 oci --debug --log "$TEST_TMP/exec.log" exec "$CID" true
+  run grep -o 'memory sharing is off\|process [0-9]* runs in a copy of our memory' "$TEST_TMP/exec.log"
+  [[ ${#lines[@]} -eq 2 ]] || fail "exec: want the switch and a copy logged: $(cat "$TEST_TMP/exec.log")"
+  delete_ctr
 }
 
 @test "process.noNewPrivileges: NoNewPrivs in /proc/self/status follows the config" {
