@@ -18,6 +18,7 @@
 
 #include "base/cleanup.h"
 #include "base/file.h"
+#include "child_test_util.h"
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
 
@@ -26,28 +27,7 @@ namespace {
 
 constexpr uint64_t bit(unsigned cap) { return uint64_t{1} << cap; }
 
-// Runs fn in a forked child and returns what it wrote, or "exit N" when the
-// child died without writing through the normal path.
-std::string run_in_child(const std::function<std::string()>& fn) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) return "pipe failed";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    std::string out = fn();
-    (void)write_all(fds[1], out);
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, n);
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) out += fmt::format("[status {}]", status);
-  return out;
-}
+using testing::run_in_child;
 
 // The value of "Key:\t..." in /proc/<pid>/status text.
 std::string status_field(const std::string& status, const std::string& key) {

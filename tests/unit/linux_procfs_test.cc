@@ -9,32 +9,14 @@
 #include <string>
 
 #include "base/file.h"
+#include "child_test_util.h"
 #include "linux/capabilities.h"
 #include "linux/procfs.h"
 
 namespace husk::linux {
 namespace {
 
-// Runs fn in a forked child (it may change namespaces) and returns its text.
-std::string in_child(const std::function<std::string()>& fn) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) return "pipe failed";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    (void)write_all(fds[1], fn());
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, n);
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) out += fmt::format("[status {}]", status);
-  return out;
-}
+using testing::run_in_child;
 
 TEST(ProcPath, OnlyPlainRelativePaths) {
   EXPECT_TRUE(valid_proc_path("self/oom_score_adj"));
@@ -122,7 +104,7 @@ TEST(Procfs, ABindOverProcDoesNotTakeTheWrite) {
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
   std::string sentinel = dir + "/sentinel";
   ASSERT_TRUE(write_file_atomic(sentinel, "sentinel\n"));
-  std::string out = in_child([&] {
+  std::string out = run_in_child([&] {
     if (::unshare(CLONE_NEWNS | CLONE_NEWUTS) < 0) return std::string("unshare");
     if (::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) < 0)
       return std::string("private");
@@ -145,7 +127,7 @@ TEST(Procfs, ABindOverProcDoesNotTakeTheWrite) {
 // and a mount its owner put beneath /proc is not part of it.
 TEST(Procfs, CloneOfProcWhereANewInstanceIsRefused) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root for user namespaces";
-  std::string out = in_child([] {
+  std::string out = run_in_child([] {
     if (::unshare(CLONE_NEWUSER) < 0) return std::string("unshare user");
     (void)write_file("/proc/self/setgroups", "deny");
     if (!write_file("/proc/self/uid_map", "0 0 1")) return std::string("uid_map");
