@@ -147,10 +147,9 @@ Result<void> StateDir::save(const ContainerState& s) const {
   return write_file_atomic(path_ + "/" + kStateFile, j.dump(), 0600);
 }
 
-Result<ContainerState> StateDir::load() const {
-  HUSK_TRY_ASSIGN(std::string text, read_file_at(fd_.get(), kStateFile));
+Result<ContainerState> parse_state_json(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return fail(EINVAL, "corrupt {}/{}", path_, kStateFile);
+  if (j.is_discarded() || !j.is_object()) return fail(EINVAL, "not a JSON object");
   ContainerState s;
   s.id = j.value("id", "");
   s.pid = j.value("init_process_pid", 0);
@@ -173,6 +172,13 @@ Result<ContainerState> StateDir::load() const {
     for (auto& v : *c)
       if (v.is_string()) s.cgroup.created.push_back(v.get<std::string>());
   }
+  return s;
+}
+
+Result<ContainerState> StateDir::load() const {
+  HUSK_TRY_ASSIGN(std::string text, read_file_at(fd_.get(), kStateFile));
+  auto s = parse_state_json(text);
+  if (!s) return fail(EINVAL, "corrupt {}/{}: {}", path_, kStateFile, s.error().message);
   return s;
 }
 
