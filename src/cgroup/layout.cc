@@ -30,7 +30,8 @@ struct MountLine {
 std::optional<MountLine> parse_mount_line(std::string_view line) {
   std::vector<std::string_view> f = split_fields(line);
   auto dash = std::find(f.begin(), f.end(), std::string_view("-"));
-  if (f.size() < 6 || dash == f.end() || f.end() - dash < 3) return std::nullopt;
+  // After "-": type, source, super options (dash[3], the controllers).
+  if (f.size() < 6 || dash == f.end() || f.end() - dash < 4) return std::nullopt;
   MountLine m;
   m.root = unescape_mountinfo(f[3]);
   m.mount_point = unescape_mountinfo(f[4]);

@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <limits>
 #include <optional>
 
 #include "base/file.h"
@@ -67,6 +68,7 @@ bool parse_int(std::string_view s, int& out) {
   int v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return false;
+    if (v > (std::numeric_limits<int>::max() - (c - '0')) / 10) return false;  // not an int
     v = v * 10 + (c - '0');
   }
   out = v;

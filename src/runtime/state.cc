@@ -148,20 +148,50 @@ Result<void> StateDir::save(const ContainerState& s) const {
   return write_file_atomic(path_ + "/" + kStateFile, j.dump(), 0600);
 }
 
-Result<ContainerState> StateDir::load() const {
-  HUSK_TRY_ASSIGN(std::string text, read_file_at(fd_.get(), kStateFile));
+namespace {
+
+using Json = nlohmann::json;
+
+// One field of state.json into out, when present. A value of another type than
+// save() writes, or a number out of out's range, is an error: nlohmann's
+// value() would throw (a crash here) or convert a float with undefined behaviour.
+template <class T>
+Result<void> read_field(const Json& j, const char* key, T& out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return ok();
+  bool fits = false;
+  if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool>) {
+    fits = std::is_same_v<T, bool> ? it->is_boolean() : it->is_string();
+    if (fits) out = it->template get<T>();
+  } else if (it->is_number_unsigned()) {
+    auto v = it->template get<uint64_t>();
+    fits = std::in_range<T>(v);
+    if (fits) out = static_cast<T>(v);
+  } else if (it->is_number_integer()) {
+    auto v = it->template get<int64_t>();
+    fits = v >= 0 && std::in_range<T>(v);  // no negative pid or start time
+    if (fits) out = static_cast<T>(v);
+  }
+  // (type_name, not dump: dump recurses as deep as the value nests.)
+  if (!fits) return fail(EINVAL, "{}: unexpected {} value", key, it->type_name());
+  return ok();
+}
+
+}  // namespace
+
+Result<ContainerState> parse_state_json(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return fail(EINVAL, "corrupt {}/{}", path_, kStateFile);
+  if (j.is_discarded() || !j.is_object()) return fail(EINVAL, "not a JSON object");
   ContainerState s;
-  s.id = j.value("id", "");
-  s.pid = j.value("init_process_pid", 0);
-  s.start_time = j.value("init_process_start", uint64_t{0});
-  s.bundle = j.value("bundle", "");
-  s.rootfs = j.value("rootfs", "");
-  s.created = j.value("created", "");
-  s.owner = j.value("owner", "");
-  s.poststart_hooks = j.value("poststart_hooks", false);
-  s.poststop_hooks = j.value("poststop_hooks", false);
+  HUSK_TRY(read_field(j, "id", s.id));
+  HUSK_TRY(read_field(j, "init_process_pid", s.pid));
+  HUSK_TRY(read_field(j, "init_process_start", s.start_time));
+  HUSK_TRY(read_field(j, "bundle", s.bundle));
+  HUSK_TRY(read_field(j, "rootfs", s.rootfs));
+  HUSK_TRY(read_field(j, "created", s.created));
+  HUSK_TRY(read_field(j, "owner", s.owner));
+  HUSK_TRY(read_field(j, "poststart_hooks", s.poststart_hooks));
+  HUSK_TRY(read_field(j, "poststop_hooks", s.poststop_hooks));
   if (auto a = j.find("annotations"); a != j.end() && a->is_object()) {
     for (auto& [k, v] : a->items())
       if (v.is_string()) s.annotations[k] = v.get<std::string>();
@@ -174,6 +204,13 @@ Result<ContainerState> StateDir::load() const {
     for (auto& v : *c)
       if (v.is_string()) s.cgroup.created.push_back(v.get<std::string>());
   }
+  return s;
+}
+
+Result<ContainerState> StateDir::load() const {
+  HUSK_TRY_ASSIGN(std::string text, read_file_at(fd_.get(), kStateFile));
+  auto s = parse_state_json(text);
+  if (!s) return fail(EINVAL, "corrupt {}/{}: {}", path_, kStateFile, s.error().message);
   return s;
 }
 

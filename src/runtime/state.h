@@ -96,6 +96,10 @@ class StateDir {
   bool remove_on_destroy_ = false;
 };
 
+// The text of a state.json as StateDir::save writes it; StateDir::load reads
+// the file through this (a pure function, so tests/fuzz reaches it).
+Result<ContainerState> parse_state_json(std::string_view text);
+
 // Container ids follow runc's rule: [A-Za-z0-9_+.-]+, not "." or "..".
 Result<void> validate_id(const std::string& id);
 

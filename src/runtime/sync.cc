@@ -195,14 +195,24 @@ Result<Message> SyncSocket::recv() {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return fail_errno("receive sync message");
   Message m;
+  bool extra_fd = false;  // a message carries at most one; any other is closed here
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-      m.fd.reset(fd);
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+      int raw;
+      std::memcpy(&raw, CMSG_DATA(c) + i * sizeof raw, sizeof raw);
+      UniqueFd fd(raw);
+      if (m.fd.valid()) {
+        extra_fd = true;
+      } else {
+        m.fd = std::move(fd);
+      }
     }
   }
-  if (static_cast<size_t>(n) < sizeof h || h.len != static_cast<size_t>(n) - sizeof h)
+  // MSG_TRUNC: the message was longer than its header said (its tail was
+  // dropped); MSG_CTRUNC: more fds came than fit (the kernel closed them).
+  if (static_cast<size_t>(n) < sizeof h || h.len != static_cast<size_t>(n) - sizeof h ||
+      extra_fd || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0)
     return fail(EPROTO, "malformed sync message");
   m.type = static_cast<MsgType>(h.type);
   m.err = h.err;

@@ -109,12 +109,19 @@ void apply_one(const Option& o, MountOptions& out) {
       out.propagation = o.value;
       break;
     case Kind::kRecSet:
-      out.recursive_set |= o.value;
       // mount_setattr(2) changes the atime mode only when MOUNT_ATTR__ATIME is
       // also in attr_clr; that is also how "rrelatime" (value 0) takes effect.
-      if ((o.value & MOUNT_ATTR__ATIME) == o.value) out.recursive_clear |= MOUNT_ATTR__ATIME;
+      // The atime modes exclude each other: the last one named wins.
+      if ((o.value & MOUNT_ATTR__ATIME) == o.value) {
+        out.recursive_set &= ~uint64_t{MOUNT_ATTR__ATIME};
+        out.recursive_clear |= MOUNT_ATTR__ATIME;
+      } else {
+        out.recursive_clear &= ~o.value;
+      }
+      out.recursive_set |= o.value;
       break;
     case Kind::kRecClear:
+      out.recursive_set &= ~o.value;
       out.recursive_clear |= o.value;
       break;
     case Kind::kIdmap:

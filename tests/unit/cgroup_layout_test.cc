@@ -84,6 +84,18 @@ TEST(CgroupLayout, ControllersReadErrorIsReported) {
   EXPECT_EQ(l.error().code, EACCES);
 }
 
+// Found by tests/fuzz (fuzz_mountinfo): a cgroup line that ends after its
+// source field has no super options; reading them read past the fields.
+TEST(CgroupLayout, LineWithoutSuperOptionsIsSkipped) {
+  auto l = parse_layout(
+      "32 31 0:29 / /x - cgroup cgroup\n"
+      "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n",
+      reader("cpu\n"));
+  ASSERT_TRUE(l) << l.error().what();
+  EXPECT_TRUE(l->v1.empty());
+  EXPECT_EQ(l->mode, Mode::kV2);
+}
+
 TEST(CgroupLayout, MountinfoEscapes) {
   EXPECT_EQ(unescape_mountinfo("/mnt/a\\040b"), "/mnt/a b");
   EXPECT_EQ(unescape_mountinfo("/x\\"), "/x\\");

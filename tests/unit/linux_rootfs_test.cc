@@ -429,6 +429,18 @@ TEST(MergeDevices, UserEntryWinsByPath) {
   EXPECT_EQ(all.back().path, "/dev/fuse");
 }
 
+// Found by tests/fuzz (fuzz_mountinfo): a mount id beyond int overflowed
+// (undefined behaviour); such a line is malformed and skipped.
+TEST(Mountinfo, IdBeyondIntIsSkipped) {
+  auto v = parse_mountinfo(
+      "99999999999 1 0:1 / / rw - ext4 /dev/a rw\n"
+      "26 2147483648 254:0 / / rw - ext4 /dev/vda rw\n"
+      "2147483647 1 0:2 / /x rw - tmpfs tmpfs rw\n");
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].id, 2147483647);
+  EXPECT_EQ(v[0].mount_point, "/x");
+}
+
 TEST(Mountinfo, ParsesFieldsAndEscapes) {
   auto v = parse_mountinfo(
       "26 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard\n"

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <string>
 
 #include "runtime/sync.h"
@@ -316,6 +317,47 @@ TEST(SyncTurn, ChildWithACopyOfOurMemoryIsNotChecked) {
   ASSERT_TRUE(child.send(MsgType::kPty));
   ASSERT_TRUE(runtime.expect(MsgType::kHooks));
   ASSERT_TRUE(runtime.expect(MsgType::kPty));
+}
+
+// Found by tests/fuzz (fuzz_sync): a header that claims less payload than
+// the message holds was accepted, its tail silently dropped.
+TEST(SyncSocket, MessageLongerThanItsHeaderSaysIsMalformed) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
+  SyncSocket b{UniqueFd(fds[1])};
+  // {type = kError, len = 2, err = 0} then 5 bytes.
+  const char msg[] = "\x06\0\0\0\x02\0\0\0\0\0\0\0hello";
+  ASSERT_EQ(::send(fds[0], msg, sizeof msg - 1, 0), static_cast<ssize_t>(sizeof msg - 1));
+  auto m = b.recv();
+  ASSERT_FALSE(m) << "accepted payload " << m->payload;
+  EXPECT_EQ(m.error().code, EPROTO);
+  ::close(fds[0]);
+}
+
+// Only one fd rides along a message; a second would be dropped unseen.
+TEST(SyncSocket, MessageWithTwoFdsIsMalformed) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
+  SyncSocket b{UniqueFd(fds[1])};
+  const char hdr[12] = {7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};  // kGo, no payload
+  int pass[2] = {fds[0], fds[0]};
+  iovec iov{const_cast<char*>(hdr), sizeof hdr};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof pass)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof pass);
+  std::memcpy(CMSG_DATA(c), pass, sizeof pass);
+  ASSERT_EQ(::sendmsg(fds[0], &msg, 0), static_cast<ssize_t>(sizeof hdr));
+  auto m = b.recv();
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code, EPROTO);
+  ::close(fds[0]);
 }
 
 }  // namespace

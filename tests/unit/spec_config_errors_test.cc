@@ -55,6 +55,26 @@ TEST(SpecConfigErrors, Document) {
   EXPECT_EQ(r.error().what().substr(0, 50), "config.json: invalid JSON at line 3, column 10: sy");
 }
 
+// linux.resources is kept as text (dump), which recursed once per level: a
+// 200 KB config.json of nested arrays overflowed the stack of husk-oci.
+// Found while writing tests/fuzz (fuzz_config; its inputs are too short to
+// nest this deep). Go's encoding/json limit applies, as for runc.
+TEST(SpecConfigErrors, NestingDeeperThanGoAllowsIsRefused) {
+  auto nested = [](size_t depth) {
+    return R"({"root":{"path":"r"},"process":{"args":["sh"],"cwd":"/"},)"
+           R"("linux":{"resources":{"x":)" +
+           std::string(depth, '[') + std::string(depth, ']') + "}}}";
+  };
+  auto r = parse_config(nested(100000), "/b");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().what(), "config.json: invalid JSON: nested deeper than 10000 levels");
+  EXPECT_TRUE(parse_config(nested(9997), "/b"));  // 10000 with the three objects around it
+  // Brackets inside strings do not nest.
+  EXPECT_TRUE(parse_config(R"({"root":{"path":")" + std::string(20000, '[') +
+                               R"("},"process":{"args":["sh"],"cwd":"/"}})",
+                           "/b"));
+}
+
 TEST(SpecConfigErrors, TypeMismatchesNameTheField) {
   EXPECT_EQ(error_with("/process/user/uid", "0"),
             "config.json: process.user.uid: expected a number, got string");

@@ -114,6 +114,24 @@ TEST(SpecMountOptions, RecursiveAttributes) {
   }
 }
 
+// Found by tests/fuzz (fuzz_mount_options): "rro,rrw" put RDONLY in both
+// attr_set and attr_clr (read-only, where runc's later word makes it
+// read-write), and two atime modes were both set (EINVAL from the kernel).
+TEST(SpecMountOptions, RecursiveLaterWordsWin) {
+  MountOptions o = parse_mount_options({"rro", "rnosuid", "rrw"});
+  EXPECT_EQ(o.recursive_set, uint64_t{MOUNT_ATTR_NOSUID});
+  EXPECT_EQ(o.recursive_clear, uint64_t{MOUNT_ATTR_RDONLY});
+  o = parse_mount_options({"rrw", "rsuid", "rro"});
+  EXPECT_EQ(o.recursive_set, uint64_t{MOUNT_ATTR_RDONLY});
+  EXPECT_EQ(o.recursive_clear, uint64_t{MOUNT_ATTR_NOSUID});
+  o = parse_mount_options({"rnoatime", "rstrictatime"});
+  EXPECT_EQ(o.recursive_set, uint64_t{MOUNT_ATTR_STRICTATIME});
+  EXPECT_EQ(o.recursive_clear, uint64_t{MOUNT_ATTR__ATIME});
+  o = parse_mount_options({"rnoatime", "rrelatime"});
+  EXPECT_EQ(o.recursive_set, uint64_t{MOUNT_ATTR_RELATIME});
+  EXPECT_EQ(o.recursive_clear, uint64_t{MOUNT_ATTR__ATIME});
+}
+
 TEST(SpecMountOptions, UnknownWordsBecomeDataInOrder) {
   MountOptions o =
       parse_mount_options({"nosuid", "mode=755", "", "newinstance", "noexec", "size=65536k"});
