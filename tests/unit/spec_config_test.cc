@@ -21,7 +21,8 @@ using config::NamespaceType;
 using Flags = unsigned long;
 
 std::string testdata(const std::string& name) {
-  auto path = std::filesystem::path(__FILE__).parent_path() / "testdata" / name;
+  // An absolute path from CMake: __FILE__ is relative when ccache rewrites paths.
+  auto path = std::filesystem::path(HUSK_TESTDATA_DIR) / name;
   auto text = read_file(path.string());
   EXPECT_TRUE(text) << path;
   return text ? *text : std::string();
