@@ -7,21 +7,26 @@
 
 namespace husk {
 
-Result<std::string> read_file_at(int dirfd, const std::string& path) {
-  UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return fail_errno("open {}", path);
+Result<std::string> read_all(int fd) {
   std::string out;
   char buf[8192];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail_errno("read {}", path);
+      return fail_errno("read");
     }
-    if (n == 0) break;
+    if (n == 0) return out;
     out.append(buf, static_cast<size_t>(n));
   }
-  return out;
+}
+
+Result<std::string> read_file_at(int dirfd, const std::string& path) {
+  UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("open {}", path);
+  auto text = read_all(fd.get());
+  if (!text) return fail(text.error().code, "read {}", path);
+  return text;
 }
 
 Result<std::string> read_file(const std::string& path) { return read_file_at(AT_FDCWD, path); }

@@ -12,6 +12,8 @@ namespace husk {
 
 Result<std::string> read_file(const std::string& path);
 Result<std::string> read_file_at(int dirfd, const std::string& path);
+// Reads fd to its end, retrying EINTR.
+Result<std::string> read_all(int fd);
 // Writes all of data to fd, retrying short writes and EINTR.
 Result<void> write_all(int fd, std::string_view data);
 // Writes a file in place (for /proc and cgroup files: no O_CREAT, no temp).

@@ -8,6 +8,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "sys/mount_api.h"
 
@@ -102,17 +103,9 @@ Result<void> Procfs::write(std::string_view path, std::string_view data, uint64_
 
 Result<std::string> Procfs::read(std::string_view path) const {
   HUSK_TRY_ASSIGN(UniqueFd fd, open_file(path, O_RDONLY));
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("read /proc/{}", path);
-    }
-    if (n == 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-  }
+  auto text = read_all(fd.get());
+  if (!text) return fail(text.error().code, "read /proc/{}", path);
+  return text;
 }
 
 }  // namespace husk::linux
