@@ -4,7 +4,6 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -144,17 +143,10 @@ Result<int> SignalForwarder::wait(pid_t pid, UniqueFd master, ExtraWatch extra) 
 }
 
 Result<void> send_console(const std::string& socket_path, int master, std::string_view name) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof addr.sun_path)
-    return fail(ENAMETOOLONG, "console socket {:?}", socket_path);
-  std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
-  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) return fail_errno("socket");
-  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-    return fail_errno("connect to console socket {:?}", socket_path);
+  auto s = sys::connect_unix_stream(socket_path);
+  if (!s) return fail(s.error().code, "connect to console socket {:?}", socket_path);
   iovec iov{const_cast<char*>(name.data()), name.size()};
-  auto sent = sys::send_message(s.get(), &iov, 1, master);
+  auto sent = sys::send_message(s->get(), &iov, 1, master);
   if (!sent)
     return fail(sent.error().code, "send pty master to console socket {:?}", socket_path);
   return ok();

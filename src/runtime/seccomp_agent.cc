@@ -1,7 +1,6 @@
 #include "runtime/seccomp_agent.h"
 
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -50,20 +49,10 @@ Result<void> check_is_listener(int fd) {
 // As runc's sendContainerProcessState: one message on a new SOCK_STREAM
 // connection, the fd by SCM_RIGHTS with the JSON.
 Result<void> send_to_agent(const std::string& path, std::string_view json, int fd) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return fail(ENAMETOOLONG, "seccomp agent at listenerPath {:?}", path);
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) return fail_errno("socket");
-  int rc;
-  do {
-    rc = ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) return fail_errno("connect to the seccomp agent at listenerPath {:?}", path);
+  auto s = sys::connect_unix_stream(path);
+  if (!s) return fail(s.error().code, "connect to the seccomp agent at listenerPath {:?}", path);
   iovec iov{const_cast<char*>(json.data()), json.size()};
-  auto sent = sys::send_message(s.get(), &iov, 1, fd);
+  auto sent = sys::send_message(s->get(), &iov, 1, fd);
   if (!sent) return fail(sent.error().code, "send the seccomp notify fd to {:?}", path);
   return ok();
 }

@@ -1,6 +1,7 @@
 #include "sys/socket_msg.h"
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <cstring>
 
@@ -29,6 +30,21 @@ int send_message_errno(int sock, const iovec* iov, size_t n, int pass_fd) {
 Result<void> send_message(int sock, const iovec* iov, size_t n, int pass_fd) {
   if (int err = send_message_errno(sock, iov, n, pass_fd); err != 0) return fail(err, "sendmsg");
   return ok();
+}
+
+Result<UniqueFd> connect_unix_stream(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return fail(ENAMETOOLONG, "connect");
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s) return fail_errno("socket");
+  int rc;
+  do {
+    rc = ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return fail_errno("connect");
+  return s;
 }
 
 }  // namespace husk::sys

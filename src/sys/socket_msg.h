@@ -6,8 +6,10 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <string>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace husk::sys {
 
@@ -18,5 +20,10 @@ Result<void> send_message(int sock, const iovec* iov, size_t n, int pass_fd = -1
 // The same returning 0 or the errno: it makes no error text and touches
 // nothing but its own stack.
 int send_message_errno(int sock, const iovec* iov, size_t n, int pass_fd = -1);
+
+// A SOCK_STREAM unix socket connected to path (connect retried on EINTR);
+// ENAMETOOLONG when path does not fit sun_path. The error carries only the
+// errno: callers name the socket.
+Result<UniqueFd> connect_unix_stream(const std::string& path);
 
 }  // namespace husk::sys
