@@ -241,7 +241,11 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   st.cgroup = cgroup.get()->saved_state();
   if (made_parents(st.cgroup)) HUSK_TRY(dir.save(st));
   HUSK_TRY(cgroup.get()->set(resources).context("set cgroup resources"));
-  if (!run_mode && ::mkfifoat(dir.fd(), kExecFifo, 0622) < 0)
+  // The init opens exec.fifo once it runs as the container's user, which may
+  // be anyone on the host (a non-root user, a mapped uid of a user namespace):
+  // 0622 as runc, set past the umask. The state dir (0711) is only searchable.
+  if (!run_mode && (::mkfifoat(dir.fd(), kExecFifo, 0622) < 0 ||
+                    ::fchmodat(dir.fd(), kExecFifo, 0622, 0) < 0))
     return fail_errno("create {}/{}", dir.path(), kExecFifo);
   UniqueFd fifo_dir(::open(dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fifo_dir) return fail_errno("open {}", dir.path());
