@@ -130,6 +130,13 @@ Result<int> run(const config::Container& cfg, const CreateOptions& opts) {
     l.dir.disarm();
     return code;
   }
+  if (opts.keep) {
+    // --keep: the stopped container stays, cgroup and all, for `delete`,
+    // which runs the poststop hooks.
+    l.cgroup.release();
+    l.dir.disarm();
+    return code;
+  }
   HUSK_TRY(l.cgroup.destroy().context("remove cgroups"));
   if (!cfg.hooks.poststop.empty()) {
     auto ran = run_hooks("poststop", cfg.hooks.poststop, hook_state_json(l.state, "stopped"));
@@ -194,7 +201,14 @@ Result<void> kill(const std::string& root, const std::string& id, int signal, bo
   HUSK_TRY_ASSIGN(StateDir dir, StateDir::open(root, id));
   HUSK_TRY_ASSIGN(ContainerState st, dir.load());
   Status status = current_status(st, dir);
-  if (status == Status::kStopped) return fail(0, "container not running");
+  if (status == Status::kStopped) {
+    // The init is gone, but with --all the processes it left in the cgroup (a
+    // container without its own pid namespace) are still reached, as runc: the
+    // containerd shim sends `kill --all` after the init exits.
+    if (!all) return fail(0, "container not running");
+    HUSK_TRY_ASSIGN(auto cg, cgroup::Manager::load(st.cgroup));
+    return cg->signal_all(signal);
+  }
   HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(st.pid));
   // The pidfd pins the process: check it is still the init we started.
   auto start = sys::process_start_time(st.pid);
@@ -296,7 +310,7 @@ Result<std::vector<ListEntry>> list(const std::string& root) {
     if (!st) continue;   // just made, no state yet
     Status s = peeked_status(*st, *dir);
     out.push_back(ListEntry{id, s == Status::kStopped ? 0 : st->pid, std::string(status_name(s)),
-                            st->bundle, st->created, st->owner});
+                            st->bundle, st->rootfs, st->created, st->owner});
   }
   return out;
 }

@@ -26,6 +26,7 @@ struct CreateOptions {
   int preserve_fds = 0;             // fds 3..3+N-1 passed to the container
                                     // (LISTEN_FDS ones first, see notify.h)
   bool detach = false;              // run: return once started, do not wait
+  bool keep = false;                // run: leave the stopped container for delete
   bool systemd_cgroup = false;      // --systemd-cgroup
   std::string notify_socket;        // the caller's NOTIFY_SOCKET (notify.h)
 };
@@ -92,6 +93,7 @@ struct ListEntry {
   int pid = 0;
   std::string status;  // created | running | paused | stopped
   std::string bundle;
+  std::string rootfs;
   std::string created;  // RFC 3339
   std::string owner;
 };

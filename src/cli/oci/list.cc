@@ -24,6 +24,8 @@ std::string to_json(const std::vector<runtime::ListEntry>& entries) {
     log::append_json_string(out, e.status);
     out += ",\"bundle\":";
     log::append_json_string(out, e.bundle);
+    out += ",\"rootfs\":";
+    log::append_json_string(out, e.rootfs);
     out += ",\"created\":";
     log::append_json_string(out, e.created);
     out += ",\"owner\":";
