@@ -11,7 +11,7 @@ namespace {
 
 // Plain globals: no static constructors on the start-up path.
 int g_fd = 2;
-Format g_format = Format::kText;
+Format g_format = Format::kPlain;
 bool g_debug = false;
 
 const char* level_name(Level l) {
@@ -78,7 +78,7 @@ void write(Level level, std::string_view msg) {
     line += R"(","msg":)";
     append_json_string(line, msg);
     line += R"(,"time":")" + timestamp() + "\"}\n";
-  } else if (g_fd == 2) {
+  } else if (g_format == Format::kPlain) {
     line = fmt::format("{}: {}\n", level_name(level), msg);
   } else {
     line = fmt::format("time=\"{}\" level={} msg=", timestamp(), level_name(level));

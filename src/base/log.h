@@ -9,7 +9,10 @@
 namespace husk::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
-enum class Format { kText, kJson };
+// kText is runc's (logrus) text form, time="..." level=... msg="...", also on
+// stderr, where runc's users and tests grep for "level=debug"; kPlain is
+// "warning: ..." for the people reading husk's own output.
+enum class Format { kPlain, kText, kJson };
 
 // Opens the log sink (path empty: stderr). Safe to call once, early.
 void init(std::string_view path, Format format, bool debug);

@@ -116,7 +116,11 @@ Result<void> serve_init(Launched& l, const config::Container& c, const CreateOpt
                                    creating));
         break;
       }
-      case MsgType::kReady: return ok();
+      case MsgType::kReady:
+        log::debug("init {}: set up, waiting for start (runc says: \"init: closing the pipe to "
+                   "signal completion\")",
+                   l.child.pid());
+        return ok();
       case MsgType::kError: return std::unexpected(error_from_message(*m));
       default:
         return fail(EPROTO, "sync: unexpected {} message from init", msg_name(m->type));
@@ -282,8 +286,10 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   }
   HUSK_TRY_ASSIGN(pid_t pid, spawn_child(static_cast<uint64_t>(ctx.plan.clone_flags), cgroup_fd,
                                          stack, init_entry, &ctx));
-  log::debug("init {} {}", pid, stack.valid() ? "shares our memory until its execve"
-                                               : "runs in a copy of our memory");
+  // Each step of --debug also names runc's message for it: the logs of both
+  // read alike, and runc's own tests look for them.
+  log::debug("init {} cloned into its namespaces (runc says: \"nsexec container setup\"); it {}",
+             pid, stack.valid() ? "shares our memory until its execve" : "runs in a copy of our memory");
 
   Launched l{.stack = std::move(stack),
              .dir = std::move(dir),

@@ -118,6 +118,8 @@ struct ExecChild {
 
 Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   HUSK_TRY(sock.expect(MsgType::kGo));
+  // Our turn now (with a shared memory, the runtime waits): log::debug may allocate.
+  log::debug("process: joining the container (runc says: \"child process in init()\")");
   const config::Process& p = *x.process;
   // A procfs of the container's pid namespace (we were born in it), made
   // before we join its mount namespace: nothing the container mounted at
@@ -274,8 +276,8 @@ Result<int> exec(const ExecOptions& o) {
   HUSK_TRY_ASSIGN(auto initial_cpus, linux::InitialCpuAffinity::apply(process));
   HUSK_TRY_ASSIGN(pid_t pid, spawn_child(0, cgroup_fd, stack, exec_entry, &x));
   initial_cpus.restore();
-  log::debug("process {} {}", pid, stack.valid() ? "shares our memory until its execve"
-                                                  : "runs in a copy of our memory");
+  log::debug("process {} cloned into the container (runc says: \"nsexec container setup\"); it {}",
+             pid, stack.valid() ? "shares our memory until its execve" : "runs in a copy of our memory");
 
   // The socket before the child: on failure the child is killed before its
   // socket closes, so it never wakes to EOF and runs in our memory (init.h).
@@ -301,7 +303,10 @@ Result<int> exec(const ExecOptions& o) {
         HUSK_TRY(forward_notify_fd(sock, *m, pid, cfg.seccomp ? &*cfg.seccomp : nullptr,
                                    hook_state_json(st, "running")));
         break;
-      case MsgType::kReady: ready = true; break;
+      case MsgType::kReady:
+        log::debug("process {}: set up (runc says: \"setns_init: about to exec\")", pid);
+        ready = true;
+        break;
       case MsgType::kError:
         return std::unexpected(error_from_message(*m));
       default:

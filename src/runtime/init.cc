@@ -129,6 +129,8 @@ Result<void> setup_namespaces(const InitContext& ctx, SyncSocket& sock, linux::P
   const auto& plan = ctx.plan;
   // Not one step before the parent has put us in the container's cgroups.
   HUSK_TRY(sock.expect(MsgType::kGo));
+  // Our turn now (with a shared memory, the runtime waits): log::debug may allocate.
+  log::debug("init: setting up the container (runc says: \"child process in init()\")");
   if (plan.staged) {
     HUSK_TRY(staged_namespaces(ctx, sock));
   } else if (plan.new_user) {

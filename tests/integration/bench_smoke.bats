@@ -56,7 +56,7 @@ cgroups_named() {
   [[ $output == "run seccomp cycle exec seq par rss hwm" ]] || fail "rows: $output"
 
   # husk-oci exec may not exist yet: then its cell is null with a note, never a number.
-  if "$HUSK_BUILD/bin/husk-oci" --help | grep -qE '^  exec( |$)'; then husk_exec=true; else husk_exec=false; fi
+  if "$HUSK_BUILD/bin/husk-oci" --help | grep -qE '^ +exec( |$)'; then husk_exec=true; else husk_exec=false; fi
   run jq -r --argjson husk_exec "$husk_exec" '
     def stat: type == "object" and (.median | type) == "number" and (.p10 | type) == "number"
       and (.p90 | type) == "number" and .n >= 1 and .p10 <= .median and .median <= .p90;

@@ -6,19 +6,11 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "cli/oci/help.h"
 #include "cli/oci/verbs.h"
 #include "runtime/exe_seal.h"
 
-#ifndef HUSK_VERSION
-#define HUSK_VERSION "0.0.0"
-#endif
-
 namespace {
-
-constexpr const char* kVersion =
-    "husk-oci version " HUSK_VERSION "\n"
-    "commit: " HUSK_VERSION "\n"
-    "spec: 1.2.0\n";
 
 using AddVerb = void (*)(CLI::App&, const husk::oci::GlobalArgs&, husk::oci::Action&);
 struct Verb {
@@ -36,6 +28,7 @@ constexpr std::array kVerbs{
     Verb{"resume", husk::oci::add_resume},   Verb{"update", husk::oci::add_update},
     Verb{"ps", husk::oci::add_ps},           Verb{"events", husk::oci::add_events},
     Verb{"features", husk::oci::add_features},
+    Verb{"checkpoint", husk::oci::add_checkpoint}, Verb{"restore", husk::oci::add_restore},
 };
 
 // The verb named on the command line, found without parsing it: the first word that is
@@ -59,12 +52,41 @@ const Verb* find_verb(const CLI::App& app, int argc, char** argv) {
   return nullptr;
 }
 
+// The first word that is neither an option nor an option's value (see find_verb).
+std::string_view first_word(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") return {};
+    if (!arg.starts_with('-')) return arg;
+    const CLI::Option* opt = app.get_option_no_throw(std::string(arg));
+    if (opt != nullptr && opt->get_expected_min() > 0) ++i;
+  }
+  return {};
+}
+
+bool asks_for_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") return true;
+  }
+  return false;
+}
+
+// The name the program was started under (see cli/oci/help.h).
+std::string program_name(const char* argv0) {
+  std::string_view name = argv0 == nullptr ? "" : argv0;
+  if (auto slash = name.rfind('/'); slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  return name.empty() ? "husk-oci" : std::string(name);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace husk;
-  CLI::App app{"husk-oci: an OCI container runtime (runc-compatible command line)", "husk-oci"};
-  app.set_version_flag("-v,--version", kVersion);
+  const std::string prog = program_name(argv[0]);
+  CLI::App app{"an OCI container runtime (runc-compatible command line)", prog};
+  oci::use_runc_help_layout(app, prog);
+  app.set_version_flag("-v,--version", oci::version_text(prog));
   app.require_subcommand(1);
   oci::GlobalArgs g;
   app.add_option("--root", g.root, "root directory for storage of container state");
@@ -89,6 +111,10 @@ int main(int argc, char** argv) {
     }
     verb->add(app, g, action);
   } else {
+    if (std::string_view word = first_word(app, argc, argv); !word.empty() && asks_for_help(argc, argv)) {
+      std::fprintf(stderr, "No help topic for '%.*s'\n", static_cast<int>(word.size()), word.data());
+      return 3;
+    }
     for (const Verb& v : kVerbs) v.add(app, g, action);
   }
 
@@ -98,8 +124,8 @@ int main(int argc, char** argv) {
     // CLI11 says "A subcommand is required" for a misspelt verb: name it.
     if (app.get_subcommands().empty() && !app.remaining().empty() &&
         dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
-      std::fprintf(stderr, "husk-oci: unknown command \"%s\" (see husk-oci --help)\n",
-                   app.remaining().front().c_str());
+      std::fprintf(stderr, "%s: unknown command \"%s\" (see %s --help)\n", prog.c_str(),
+                   app.remaining().front().c_str(), prog.c_str());
       return 1;
     }
     return app.exit(e);

@@ -40,6 +40,8 @@ void add_update(CLI::App& app, const GlobalArgs& g, Action& action);
 void add_ps(CLI::App& app, const GlobalArgs& g, Action& action);
 void add_events(CLI::App& app, const GlobalArgs& g, Action& action);
 void add_features(CLI::App& app, const GlobalArgs& g, Action& action);
+void add_checkpoint(CLI::App& app, const GlobalArgs& g, Action& action);
+void add_restore(CLI::App& app, const GlobalArgs& g, Action& action);
 
 // Shared by create and run: --bundle, --console-socket, --pid-file, ...
 struct CreateFlags {
