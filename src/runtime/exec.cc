@@ -132,7 +132,7 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   if (::setsid() < 0) return fail_errno("setsid");
   if (p.terminal) {
     HUSK_TRY_ASSIGN(linux::Pty pty,
-                    linux::open_container_tty(p.user.uid, p.user.gid, p.console_size));
+                    linux::open_container_tty(p.user.uid, p.console_size));
     HUSK_TRY(sock.ask(MsgType::kPty, MsgType::kPtyDone, pty.slave_path, pty.master.get()));
   }
   join_session_keyring(x.opts->id);

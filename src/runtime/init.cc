@@ -285,7 +285,6 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock,
   HUSK_TRY(set_names(c));
   if (c.process.terminal) {
     HUSK_TRY_ASSIGN(linux::Pty pty, linux::open_container_tty(c.process.user.uid,
-                                                               c.process.user.gid,
                                                                c.process.console_size));
     HUSK_TRY(sock.ask(MsgType::kPty, MsgType::kPtyDone, pty.slave_path, pty.master.get()));
   }

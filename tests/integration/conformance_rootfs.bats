@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# Conformance with runc for the root filesystem, terminals, user and mount
+# namespaces (issue 11): the pty's group, bind sources a user-namespaced root
+# cannot reach, the createContainer hook's cwd, masked paths under a symlinked
+# /proc or /sys, and containers without a mount namespace of their own.
+
+load helpers
+
+# Starts tests/fixtures/recvtty on $TEST_TMP/console.sock; output in $TEST_TMP/tty.out.
+start_recvtty() {
+  "$FIXTURES/recvtty" "$TEST_TMP/console.sock" "$@" >"$TEST_TMP/tty.out" 2>"$TEST_TMP/tty.err" &
+  RECV_PID=$!
+  BG_PIDS+=("$RECV_PID")
+  wait_for 10 file_has "$TEST_TMP/tty.err" listening
+}
+
+# ---------------------------------------------------------------------------------------
+# 1. The pty's owner: the process's uid, and the group devpts gives it (gid=5 in runc's
+#    default spec), never the process's gid.
+
+@test "tty: run's pty belongs to the user and to devpts's gid=5 (tty)" {
+  update_config '.process.terminal = true | .process.user = {uid: 1000, gid: 100}'
+  set_script 'stat -c "owner %u:%g" $(tty)'
+  start_recvtty
+  oci create --bundle "$BUNDLE" --console-socket "$TEST_TMP/console.sock" "$CID"
+  oci start "$CID"
+  wait_bg "$RECV_PID"
+  run cat "$TEST_TMP/tty.out"
+  expect_match '^owner 1000:5'
+  oci delete --force "$CID"
+}
+
+@test "tty: exec's pty belongs to the user and to devpts's gid=5 (tty)" {
+  set_script 'exec sleep 1000'
+  run_detached
+  start_recvtty
+  oci exec --tty --detach --user 1000:100 --console-socket "$TEST_TMP/console.sock" "$CID" \
+    sh -c 'stat -c "owner %u:%g" $(tty)' >"$TEST_TMP/x.out" 2>&1 || fail "exec: $(cat "$TEST_TMP/x.out")"
+  wait_bg "$RECV_PID"
+  run cat "$TEST_TMP/tty.out"
+  expect_match '^owner 1000:5'
+  oci delete --force "$CID"
+}
+
+@test "tty: without gid= on devpts the pty keeps the opener's group, not the process's" {
+  update_config '.process.terminal = true | .process.user = {uid: 1000, gid: 100}
+    | (.mounts[] | select(.destination == "/dev/pts") | .options) |= map(select(startswith("gid=") | not))'
+  set_script 'stat -c "owner %u:%g" $(tty)'
+  start_recvtty
+  oci create --bundle "$BUNDLE" --console-socket "$TEST_TMP/console.sock" "$CID"
+  oci start "$CID"
+  wait_bg "$RECV_PID"
+  run cat "$TEST_TMP/tty.out"
+  expect_match '^owner 1000:0'
+  oci delete --force "$CID"
+}
