@@ -260,6 +260,11 @@ Result<std::string> container_hooks(SyncSocket& sock, const config::Container& c
     return std::string();
   HUSK_TRY_ASSIGN(Message m, sock.ask(MsgType::kHooks, MsgType::kHooksDone));
   size_t nl = m.payload.find('\n');
+  // As under runc, createContainer hooks run in the rootfs (its self bind,
+  // with the config's mounts): hooks written for runc use "./lib/...".
+  // startContainer hooks run later in process.cwd, inside the new root.
+  if (!h.create_container.empty() && ::chdir(c.root_path.c_str()) < 0)
+    return fail_errno("chdir to rootfs {:?} for createContainer hooks", c.root_path);
   HUSK_TRY(run_hooks("createContainer", h.create_container, m.payload.substr(0, nl)));
   return nl == std::string::npos ? std::string() : m.payload.substr(nl + 1);
 }

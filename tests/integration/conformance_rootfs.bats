@@ -54,3 +54,24 @@ start_recvtty() {
   expect_match '^owner 1000:0'
   oci delete --force "$CID"
 }
+
+# ---------------------------------------------------------------------------------------
+# 3. Hooks' cwd: createContainer runs in the rootfs (runc's hooks use ./lib/...),
+#    startContainer in process.cwd inside the container.
+
+@test "hooks: createContainer runs with the rootfs as its cwd, startContainer in process.cwd" {
+  new_bundle_copy "$BUNDLE"
+  local out=$TEST_TMP/hook-out
+  mkdir "$out"
+  # The createContainer hook runs before pivot_root: host paths are still there.
+  update_config '
+    .hooks.createContainer = [{path: "/bin/sh", args: ["sh", "-c", "pwd -P > \($out)/cc.cwd && touch ./made-by-cc"]}]
+    | .hooks.startContainer = [{path: "/bin/sh", args: ["sh", "-c", "pwd > /tmp/sc.cwd"]}]
+    | .process.cwd = "/home/husk"' --arg out "$out"
+  run_sh 'cat /made-by-cc /tmp/sc.cwd && echo ran'
+  expect_status 0
+  expect_line /home/husk
+  expect_line ran
+  [[ $(<"$out/cc.cwd") == "$(realpath "$BUNDLE/rootfs")" ]] ||
+    fail "createContainer cwd $(<"$out/cc.cwd"), want $BUNDLE/rootfs"
+}
