@@ -164,19 +164,27 @@ Result<void> check_proc_destination(int root_fd, const config::Mount& m, const s
   return fail_quiet(EPERM, "\"{}\" cannot be mounted because it is inside /proc", where);
 }
 
-// runc refuses to mount proc or sysfs through a symlink: an image could
-// otherwise move them somewhere masked paths do not cover.
-Result<void> check_no_symlink(int root_fd, const std::string& dest) {
-  auto resolved = resolve_in_root(root_fd, dest);
-  if (!resolved) return std::unexpected(std::move(resolved).error());
-  if (*resolved != dest)
-    return fail(ELOOP, "must be mounted on an ordinary directory, \"{}\" is a symlink", dest);
+// proc and sysfs go on an ordinary directory of the image, never through a
+// symlink (an image could move them where masked paths do not look) nor on a
+// file. The message holds runc's words, which engines and runc's suite match.
+Result<void> check_ordinary_directory(int root_fd, const config::Mount& m,
+                                      const std::string& dest) {
+  HUSK_TRY_ASSIGN(std::string resolved, resolve_in_root(root_fd, dest));
+  constexpr std::string_view kRunc = "must be mounted on ordinary directory";
+  if (resolved != dest)
+    return fail_quiet(ELOOP, "\"{}\" is a symlink to \"{}\" in the rootfs: filesystem {:?} {}",
+                      dest, resolved, m.type, kRunc);
+  if (auto fd = open_in_root(root_fd, dest, O_PATH)) {
+    struct stat st {};
+    if (::fstat(fd->get(), &st) == 0 && !S_ISDIR(st.st_mode))
+      return fail_quiet(ENOTDIR, "\"{}\" is not a directory: filesystem {:?} {}", dest, m.type,
+                        kRunc);
+  }
   return ok();
 }
 
 Result<void> mount_filesystem_inner(const MountContext& ctx, const config::Mount& m,
                                     const std::string& dest) {
-  if (m.type == "proc" || m.type == "sysfs") HUSK_TRY(check_no_symlink(ctx.root_fd, dest));
   // A tmpfs without "mode=" keeps the mode its directory had in the image,
   // as runc does; one on a directory we create keeps tmpfs's own 1777.
   std::optional<mode_t> image_mode;
@@ -330,6 +338,9 @@ Result<void> mount_entry(const MountContext& ctx, const config::Mount& m) {
                .context("mount \"{}\" on \"{}\"", mount_name(m), clean_path(m.destination)));
   // Type "bind" alone (no "bind" option) is a bind mount too, as in runc.
   if (m.bind() || m.type == "bind") return mount_bind(ctx, m);
+  if (m.type == "proc" || m.type == "sysfs")
+    HUSK_TRY(check_ordinary_directory(ctx.root_fd, m, clean_path(m.destination))
+                 .context("mount \"{}\" on \"{}\"", mount_name(m), clean_path(m.destination)));
   if (m.type == "cgroup") return mount_cgroup(ctx, m);
   if (m.type == "sysfs") return mount_sysfs(ctx, m);
   return mount_filesystem(ctx, m);

@@ -75,3 +75,32 @@ start_recvtty() {
   [[ $(<"$out/cc.cwd") == "$(realpath "$BUNDLE/rootfs")" ]] ||
     fail "createContainer cwd $(<"$out/cc.cwd"), want $BUNDLE/rootfs"
 }
+
+# ---------------------------------------------------------------------------------------
+# 4. proc and sysfs only on ordinary directories: a symlinked /proc or /sys in the image
+#    would carry them (and the masked paths with them) elsewhere. runc's words.
+
+@test "mounts: /proc or /sys a symlink in the rootfs is refused with runc's phrase" {
+  local d
+  for d in proc sys; do
+    new_bundle_copy "$BUNDLE"
+    rm -rf "$BUNDLE/rootfs/$d"
+    ln -s /elsewhere "$BUNDLE/rootfs/$d"
+    run_ctr
+    expect_status 1
+    expect_contains "must be mounted on ordinary directory"
+    expect_contains "\"/$d\" is a symlink to \"/elsewhere\""
+    [[ ! -e $BUNDLE/rootfs/elsewhere ]] || fail "/elsewhere created for /$d"
+    [[ ! -e $ROOT/$CID ]] || fail "state left behind"
+    rm -rf "$BUNDLE"
+  done
+}
+
+@test "mounts: /proc a file in the rootfs is refused" {
+  new_bundle_copy "$BUNDLE"
+  rm -rf "$BUNDLE/rootfs/proc"
+  touch "$BUNDLE/rootfs/proc"
+  run_ctr
+  expect_status 1
+  expect_contains "\"/proc\" is not a directory: filesystem \"proc\" must be mounted on ordinary directory"
+}
