@@ -194,7 +194,12 @@ Result<void> prepare_rootfs(const config::Container& c, const RootfsOptions& o) 
   ctx.new_cgroup_namespace = o.new_cgroup_namespace;
   ctx.new_network_namespace = is_new_namespace(c, config::NamespaceType::kNetwork);
   ctx.mount_label = c.mount_label;
-  for (const auto& m : c.mounts) HUSK_TRY(mount_entry(ctx, m));
+  for (size_t i = 0; i < c.mounts.size(); ++i) {
+    int source_fd = o.bind_sources != nullptr && i < o.bind_sources->size()
+                        ? (*o.bind_sources)[i].get()
+                        : -1;
+    HUSK_TRY(mount_entry(ctx, c.mounts[i], source_fd));
+  }
 
   if (needs_dev_setup(c)) {
     HUSK_TRY(create_devices(root_fd.get(), merge_devices(c.devices), o.in_user_namespace));

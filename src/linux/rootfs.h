@@ -13,13 +13,19 @@
 
 #undef linux  // GNU mode predefines `linux` as 1, which breaks `namespace husk::linux`
 
+#include <vector>
+
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "config/container.h"
 
 namespace husk::linux {
 
 struct RootfsOptions {
   bool in_user_namespace = false;
+  // Per entry of c.mounts: an O_PATH fd of a bind mount's source opened for
+  // us by the runtime (runtime/mount_sources.h), or invalid: bind by path.
+  const std::vector<UniqueFd>* bind_sources = nullptr;
   bool new_cgroup_namespace = false;
   bool no_pivot = false;
 };

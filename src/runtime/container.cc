@@ -17,6 +17,7 @@
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
+#include "runtime/mount_sources.h"
 #include "runtime/seccomp_agent.h"
 #include "runtime/seccomp_cache.h"
 #include "runtime/state.h"
@@ -76,6 +77,7 @@ Result<void> save_config(const StateDir& dir, std::string_view text) {
 
 // Answers the init's requests until it reports ready (or fails).
 Result<void> serve_init(Launched& l, const config::Container& c, const CreateOptions& opts) {
+  MountSources sources;
   for (;;) {
     auto m = l.sock.recv();
     if (!m) {
@@ -97,6 +99,9 @@ Result<void> serve_init(Launched& l, const config::Container& c, const CreateOpt
         l.child = ChildProcess(init, /*reap=*/true);
         break;
       }
+      case MsgType::kMountSource:
+        HUSK_TRY(sources.answer(l.sock, *m, l.child.pid(), c));
+        break;
       case MsgType::kPty:
         HUSK_TRY(take_pty(*m, opts.console_socket, &l.pty_master));
         HUSK_TRY(l.sock.send(MsgType::kPtyDone));

@@ -29,6 +29,7 @@
 #include "linux/scheduling.h"
 #include "linux/sysctl.h"
 #include "runtime/hooks.h"
+#include "runtime/mount_sources.h"
 #include "runtime/seccomp_agent.h"
 #include "runtime/state.h"
 #include "sys/mount_api.h"
@@ -280,8 +281,11 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock,
   // the namespaces: a non-dumpable process cannot write its own timens file.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (::setsid() < 0 && errno != EPERM) return fail_errno("setsid");
+  // Bind sources our root in a user namespace may not reach, opened for us.
+  HUSK_TRY_ASSIGN(std::vector<UniqueFd> bind_sources, request_mount_sources(sock, c));
   linux::RootfsOptions ro{.in_user_namespace = ctx.plan.new_user ||
                                                c.find_namespace(NamespaceType::kUser) != nullptr,
+                          .bind_sources = &bind_sources,
                           .new_cgroup_namespace = ctx.plan.new_cgroup,
                           .no_pivot = ctx.opts->no_pivot};
   HUSK_TRY(linux::prepare_rootfs(c, ro));

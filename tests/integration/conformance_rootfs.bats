@@ -104,3 +104,75 @@ start_recvtty() {
   expect_status 1
   expect_contains "\"/proc\" is not a directory: filesystem \"proc\" must be mounted on ordinary directory"
 }
+
+# ---------------------------------------------------------------------------------------
+# 2. User namespaces: bind sources the mapped root cannot reach (a 0700 host dir) are
+#    opened by the runtime, in the init's mount namespace, and bound from that fd.
+
+userns_config() {
+  update_config '.linux.namespaces += [{type: "user"}]
+    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+}
+
+# Two sources in 0700 dirs owned by the host's root: no mapped uid may search them.
+make_hidden_sources() {
+  local i
+  for i in 1 2; do
+    mkdir -p "$TEST_TMP/hidden-$i/dir"
+    echo "content-$i" >"$TEST_TMP/hidden-$i/dir/file"
+    chmod 700 "$TEST_TMP/hidden-$i"
+  done
+  update_config '.mounts += [
+      {destination: "/mnt", type: "bind", source: $a, options: ["bind"]},
+      {destination: "/srv", type: "bind", source: $b, options: ["rbind", "ro"]}]' \
+    --arg a "$TEST_TMP/hidden-1/dir" --arg b "$TEST_TMP/hidden-2/dir"
+}
+
+@test "userns: bind sources in 0700 host dirs are mounted (run)" {
+  userns_config
+  make_hidden_sources
+  run_sh 'cat /mnt/file /srv/file; id -u'
+  expect_status 0
+  expect_output $'content-1\ncontent-2\n0'
+}
+
+@test "userns: bind sources in 0700 host dirs, then exec sees them" {
+  userns_config
+  make_hidden_sources
+  set_script 'exec sleep 1000'
+  run_detached
+  run oci exec "$CID" cat /mnt/file /srv/file
+  expect_status 0
+  expect_output $'content-1\ncontent-2'
+  oci delete --force "$CID"
+}
+
+@test "userns: a missing bind source fails create with the mount named, nothing left" {
+  userns_config
+  update_config '.mounts += [{destination: "/mnt/x", type: "bind", source: $s, options: ["bind"]}]' \
+    --arg s "$TEST_TMP/no-such-dir"
+  run_ctr
+  expect_status 1
+  expect_contains "mount \"$TEST_TMP/no-such-dir\" on \"/mnt/x\": No such file or directory"
+  [[ ! -e $ROOT/$CID ]] || fail "state left behind"
+}
+
+@test "userns: a bind from a read-only host mount stays locked read-only in the container" {
+  userns_config
+  mkdir -p "$TEST_TMP/hidden/ro"
+  chmod 700 "$TEST_TMP/hidden"
+  mount --bind "$TEST_TMP/hidden/ro" "$TEST_TMP/hidden/ro"
+  defer "umount -l '$TEST_TMP/hidden/ro'"
+  mount -o remount,bind,ro "$TEST_TMP/hidden/ro"
+  update_config '.mounts += [{destination: "/opt", type: "bind", source: $s, options: ["bind"]}]
+    | .process.capabilities |= map_values(. + ["CAP_SYS_ADMIN"])' --arg s "$TEST_TMP/hidden/ro"
+  # The control: a mount of the container's own can be made writable again.
+  add_tmpfs /home ro
+  run_sh 'mount -o remount,bind,rw /home && echo control-rw
+    touch /opt/x 2>&1; mount -o remount,bind,rw /opt 2>&1 && echo remounted-rw; touch /opt/y 2>&1 && echo wrote'
+  expect_line control-rw
+  expect_contains "Read-only file system"
+  expect_no_line remounted-rw
+  expect_no_line wrote
+}
