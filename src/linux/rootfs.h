@@ -34,6 +34,7 @@ Result<void> prepare_rootfs(const config::Container& c, const RootfsOptions& o);
 
 // Makes c.root_path the process's "/" and its cwd. With no_pivot, moves the
 // rootfs onto "/" and chroots (for ramdisk roots, where pivot_root fails).
+// Without a mount namespace of its own (the host's), only chroots.
 Result<void> enter_rootfs(const config::Container& c, bool no_pivot);
 
 Result<void> finalize_rootfs(const config::Container& c);

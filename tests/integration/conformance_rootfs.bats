@@ -176,3 +176,89 @@ make_hidden_sources() {
   expect_no_line remounted-rw
   expect_no_line wrote
 }
+
+# ---------------------------------------------------------------------------------------
+# 5. No mount namespace: the container's mounts live in the host's namespace, on a private
+#    bind of the rootfs the runtime makes and delete detaches; the host's "/" is untouched.
+
+no_mntns_config() {
+  new_bundle_copy "$BUNDLE"
+  update_config '.linux.namespaces |= map(select(.type != "mount"))
+    | del(.linux.maskedPaths) | del(.linux.readonlyPaths)'
+}
+
+# The propagation fields of the host's "/" line in mountinfo.
+host_root_propagation() { awk '$5 == "/" { for (i = 7; $i != "-"; i++) printf "%s ", $i; print "" }' /proc/self/mountinfo; }
+
+mounts_of_bundle() { grep -F -- "$BUNDLE/rootfs" /proc/self/mountinfo || true; }
+
+@test "no mount namespace: the host's namespace, exec in the container's root, delete leaves no mount" {
+  no_mntns_config
+  touch "$BUNDLE/rootfs/in-the-container"
+  local before
+  before=$(host_root_propagation)
+  set_script 'readlink /proc/self/ns/mnt; exec sleep 1000'
+  run_detached
+  wait_for 5 file_has "$TEST_TMP/ctr.out" mnt
+  [[ $(head -n1 "$TEST_TMP/ctr.out") == "$(readlink /proc/self/ns/mnt)" ]] ||
+    fail "container mnt ns $(cat "$TEST_TMP/ctr.out"), host $(readlink /proc/self/ns/mnt)"
+  [[ -n $(mounts_of_bundle) ]] || fail "no mount on the rootfs in the host's namespace"
+  run oci exec "$CID" ls /
+  expect_status 0
+  expect_line in-the-container
+  oci delete --force "$CID"
+  [[ -z $(mounts_of_bundle) ]] || fail "mounts left after delete: $(mounts_of_bundle)"
+  [[ $(host_root_propagation) == "$before" ]] || fail "host / propagation changed: $before -> $(host_root_propagation)"
+}
+
+@test "no mount namespace: a failed create leaves no mount behind" {
+  no_mntns_config
+  update_config '.mounts += [{destination: "/mnt/x", type: "bind", source: $s, options: ["bind"]}]' \
+    --arg s "$TEST_TMP/no-such-dir"
+  run_ctr
+  expect_status 1
+  expect_contains "No such file or directory"
+  [[ -z $(mounts_of_bundle) ]] || fail "mounts left: $(mounts_of_bundle)"
+  [[ ! -e $ROOT/$CID ]] || fail "state left behind"
+}
+
+@test "no mount namespace: run in the foreground cleans up its mounts" {
+  no_mntns_config
+  run_sh 'cat /proc/self/mountinfo | wc -l'
+  expect_status 0
+  [[ -z $(mounts_of_bundle) ]] || fail "mounts left: $(mounts_of_bundle)"
+}
+
+@test "no mount namespace: masked and readonly paths are refused (runc's words), nothing made" {
+  new_bundle_copy "$BUNDLE"
+  update_config '.linux.namespaces |= map(select(.type != "mount"))'
+  run_ctr
+  expect_status 1
+  expect_contains "unable to restrict sys entries without a private MNT namespace"
+  [[ -z $(mounts_of_bundle) ]] || fail "mounts left: $(mounts_of_bundle)"
+  [[ ! -e $ROOT/$CID ]] || fail "state left behind"
+}
+
+@test "no mount namespace: delete leaves a mount alone that is not the one create made" {
+  no_mntns_config
+  set_script 'exec sleep 1000'
+  run_detached
+  # Someone else's mount over the rootfs now: not ours to detach.
+  mount -t tmpfs husk-other "$BUNDLE/rootfs"
+  defer "umount -l '$BUNDLE/rootfs'; umount -l '$BUNDLE/rootfs'"
+  oci delete --force "$CID"
+  grep -qF "husk-other" <(mounts_of_bundle) || fail "the other mount was detached"
+  umount "$BUNDLE/rootfs"
+  umount -l "$BUNDLE/rootfs"
+}
+
+# ---------------------------------------------------------------------------------------
+# 6. rootfsPropagation "unbindable": the container's "/" is unbindable (runtime-tools'
+#    linux_rootfs_propagation); the host's "/" copy must not be, or the rootfs bind fails.
+
+@test "rootfsPropagation unbindable: the container's / is unbindable" {
+  update_config '.linux.rootfsPropagation = "unbindable"'
+  run_sh 'awk '"'"'$5 == "/" { print }'"'"' /proc/self/mountinfo'
+  expect_status 0
+  expect_contains "unbindable"
+}
