@@ -8,7 +8,7 @@
 
 namespace husk::linux {
 
-Result<Pty> open_container_tty(uint32_t uid, uint32_t gid,
+Result<Pty> open_container_tty(uint32_t uid,
                                const std::optional<std::pair<unsigned, unsigned>>& size) {
   Pty pty;
   pty.master = UniqueFd(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
@@ -21,7 +21,8 @@ Result<Pty> open_container_tty(uint32_t uid, uint32_t gid,
   // container could redirect.
   UniqueFd slave(::ioctl(pty.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!slave) return fail_errno("open {}", pty.slave_path);
-  if (::fchown(slave.get(), uid, gid) < 0 && errno != EINVAL)
+  // The group is left as devpts set it (-1): gid=5 of the mount, if any.
+  if (::fchown(slave.get(), uid, static_cast<gid_t>(-1)) < 0 && errno != EINVAL)
     return fail_errno("chown {}", pty.slave_path);
   if (size) {
     winsize ws{};

@@ -22,9 +22,12 @@ struct Pty {
 
 // Opens /dev/ptmx (the container's, after pivot_root), makes the slave the
 // caller's controlling terminal (the caller must lead its session) and its
-// fds 0, 1 and 2, owned by uid:gid so the user's program may reopen it.
-// size is {rows, cols} from process.consoleSize.
-Result<Pty> open_container_tty(uint32_t uid, uint32_t gid,
+// fds 0, 1 and 2, owned by uid so the user's program may reopen it. Its group
+// stays the one devpts gave it: the mount's gid= (5, tty, in runc's default
+// spec), else the opener's; as runc, the process's gid never replaces it, so
+// write(1) and mesg work as on a host. size is {rows, cols} from
+// process.consoleSize.
+Result<Pty> open_container_tty(uint32_t uid,
                                const std::optional<std::pair<unsigned, unsigned>>& size);
 
 }  // namespace husk::linux

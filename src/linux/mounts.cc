@@ -164,19 +164,27 @@ Result<void> check_proc_destination(int root_fd, const config::Mount& m, const s
   return fail_quiet(EPERM, "\"{}\" cannot be mounted because it is inside /proc", where);
 }
 
-// runc refuses to mount proc or sysfs through a symlink: an image could
-// otherwise move them somewhere masked paths do not cover.
-Result<void> check_no_symlink(int root_fd, const std::string& dest) {
-  auto resolved = resolve_in_root(root_fd, dest);
-  if (!resolved) return std::unexpected(std::move(resolved).error());
-  if (*resolved != dest)
-    return fail(ELOOP, "must be mounted on an ordinary directory, \"{}\" is a symlink", dest);
+// proc and sysfs go on an ordinary directory of the image, never through a
+// symlink (an image could move them where masked paths do not look) nor on a
+// file. The message holds runc's words, which engines and runc's suite match.
+Result<void> check_ordinary_directory(int root_fd, const config::Mount& m,
+                                      const std::string& dest) {
+  HUSK_TRY_ASSIGN(std::string resolved, resolve_in_root(root_fd, dest));
+  constexpr std::string_view kRunc = "must be mounted on ordinary directory";
+  if (resolved != dest)
+    return fail_quiet(ELOOP, "\"{}\" is a symlink to \"{}\" in the rootfs: filesystem {:?} {}",
+                      dest, resolved, m.type, kRunc);
+  if (auto fd = open_in_root(root_fd, dest, O_PATH)) {
+    struct stat st {};
+    if (::fstat(fd->get(), &st) == 0 && !S_ISDIR(st.st_mode))
+      return fail_quiet(ENOTDIR, "\"{}\" is not a directory: filesystem {:?} {}", dest, m.type,
+                        kRunc);
+  }
   return ok();
 }
 
 Result<void> mount_filesystem_inner(const MountContext& ctx, const config::Mount& m,
                                     const std::string& dest) {
-  if (m.type == "proc" || m.type == "sysfs") HUSK_TRY(check_no_symlink(ctx.root_fd, dest));
   // A tmpfs without "mode=" keeps the mode its directory had in the image,
   // as runc does; one on a directory we create keeps tmpfs's own 1777.
   std::optional<mode_t> image_mode;
@@ -211,12 +219,14 @@ Result<void> mount_filesystem_inner(const MountContext& ctx, const config::Mount
 }
 
 Result<void> mount_bind_inner(const MountContext& ctx, const config::Mount& m,
-                              const std::string& dest) {
+                              const std::string& dest, int source_fd) {
   struct stat st {};
-  if (::stat(m.source.c_str(), &st) < 0) return fail_errno("");  // a missing source
+  if (source_fd >= 0 ? ::fstat(source_fd, &st) < 0 : ::stat(m.source.c_str(), &st) < 0)
+    return fail_errno("");  // a missing source
   HUSK_TRY_ASSIGN(UniqueFd target, create_mountpoint(ctx.root_fd, dest, S_ISDIR(st.st_mode)));
   HUSK_TRY_ASSIGN(UniqueFd mnt,
-                  bind_onto(AT_FDCWD, m.source.c_str(), (m.flags & MS_REC) != 0,
+                  bind_onto(source_fd >= 0 ? source_fd : AT_FDCWD,
+                            source_fd >= 0 ? "" : m.source.c_str(), (m.flags & MS_REC) != 0,
                             {.fd = target.get(), .root_fd = ctx.root_fd, .path = dest}));
   // A bind mount copies the source's flags; only a remount applies ours.
   if ((m.flags & kPerMountFlags) != 0 || (m.clear_flags & kPerMountFlags) != 0)
@@ -311,9 +321,10 @@ std::string labelled_mount_data(std::string_view type, std::string_view data,
   return data.empty() ? context : fmt::format("{},{}", data, context);
 }
 
-Result<void> mount_bind(const MountContext& ctx, const config::Mount& m) {
+Result<void> mount_bind(const MountContext& ctx, const config::Mount& m, int source_fd) {
   std::string dest = clean_path(m.destination);
-  return mount_bind_inner(ctx, m, dest).context("mount \"{}\" on \"{}\"", m.source, dest);
+  return mount_bind_inner(ctx, m, dest, source_fd)
+      .context("mount \"{}\" on \"{}\"", m.source, dest);
 }
 
 Result<void> mount_filesystem(const MountContext& ctx, const config::Mount& m) {
@@ -322,14 +333,17 @@ Result<void> mount_filesystem(const MountContext& ctx, const config::Mount& m) {
       .context("mount \"{}\" on \"{}\"", mount_name(m), dest);
 }
 
-Result<void> mount_entry(const MountContext& ctx, const config::Mount& m) {
+Result<void> mount_entry(const MountContext& ctx, const config::Mount& m, int source_fd) {
   if (m.idmap)
     return fail(EOPNOTSUPP, "mount \"{}\" on \"{}\": idmapped mounts are not supported",
                 mount_name(m), clean_path(m.destination));
   HUSK_TRY(check_proc_destination(ctx.root_fd, m, clean_path(m.destination))
                .context("mount \"{}\" on \"{}\"", mount_name(m), clean_path(m.destination)));
   // Type "bind" alone (no "bind" option) is a bind mount too, as in runc.
-  if (m.bind() || m.type == "bind") return mount_bind(ctx, m);
+  if (m.bind() || m.type == "bind") return mount_bind(ctx, m, source_fd);
+  if (m.type == "proc" || m.type == "sysfs")
+    HUSK_TRY(check_ordinary_directory(ctx.root_fd, m, clean_path(m.destination))
+                 .context("mount \"{}\" on \"{}\"", mount_name(m), clean_path(m.destination)));
   if (m.type == "cgroup") return mount_cgroup(ctx, m);
   if (m.type == "sysfs") return mount_sysfs(ctx, m);
   return mount_filesystem(ctx, m);

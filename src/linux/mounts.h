@@ -77,8 +77,10 @@ std::string labelled_mount_data(std::string_view type, std::string_view data,
                                 std::string_view label);
 
 // Mounts one entry into the rootfs, target created as needed. Errors read
-// `mount "SRC" on "DEST": reason`.
-Result<void> mount_entry(const MountContext& ctx, const config::Mount& m);
+// `mount "SRC" on "DEST": reason`. A bind mount whose source_fd is given
+// binds that (an O_PATH fd of m.source opened by the runtime, in our mount
+// namespace) instead of looking m.source up.
+Result<void> mount_entry(const MountContext& ctx, const config::Mount& m, int source_fd = -1);
 
 // Changes the per-mount flags of the mount whose fd is given, as
 // MS_BIND|MS_REMOUNT would. A flag the kernel locked (a user namespace keeps
@@ -98,7 +100,7 @@ Result<void> apply_propagation(int mount_fd, unsigned long propagation);
 Result<void> mount_cgroup(const MountContext& ctx, const config::Mount& m);
 
 // Internal helpers shared by mounts.cc and mounts_cgroup.cc.
-Result<void> mount_bind(const MountContext& ctx, const config::Mount& m);
+Result<void> mount_bind(const MountContext& ctx, const config::Mount& m, int source_fd = -1);
 Result<void> mount_filesystem(const MountContext& ctx, const config::Mount& m);
 
 }  // namespace husk::linux

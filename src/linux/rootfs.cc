@@ -57,6 +57,9 @@ Result<void> make_parent_private(const std::string& root) {
 
 Result<void> prepare_root(const config::Container& c, const std::string& root) {
   unsigned long propagation = c.rootfs_propagation != 0 ? c.rootfs_propagation : MS_SLAVE | MS_REC;
+  // An unbindable "/" could not give the rootfs bind below: slave now, and
+  // the new root is made unbindable once it is "/" (enter_rootfs).
+  if (propagation & MS_UNBINDABLE) propagation = MS_SLAVE | MS_REC;
   if (::mount(nullptr, "/", nullptr, propagation, nullptr) < 0)
     return fail_errno("set propagation of \"/\"");
   // Under the default rslave no mount is left shared, so only a configured
@@ -183,7 +186,9 @@ void reopen_stdio_dev_null() {
 Result<void> prepare_rootfs(const config::Container& c, const RootfsOptions& o) {
   HUSK_TRY(check_mount_label(c.mount_label));
   HUSK_TRY_ASSIGN(std::string root, real_root(c));
-  HUSK_TRY(prepare_root(c, root));
+  // Without a mount namespace the runtime bound the rootfs on itself already,
+  // private, in the host's namespace (linux/host_bind.h): "/" is the host's.
+  if (c.has_namespace(config::NamespaceType::kMount)) HUSK_TRY(prepare_root(c, root));
   UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd) return fail_errno("open rootfs \"{}\"", root);
 
@@ -194,7 +199,12 @@ Result<void> prepare_rootfs(const config::Container& c, const RootfsOptions& o) 
   ctx.new_cgroup_namespace = o.new_cgroup_namespace;
   ctx.new_network_namespace = is_new_namespace(c, config::NamespaceType::kNetwork);
   ctx.mount_label = c.mount_label;
-  for (const auto& m : c.mounts) HUSK_TRY(mount_entry(ctx, m));
+  for (size_t i = 0; i < c.mounts.size(); ++i) {
+    int source_fd = o.bind_sources != nullptr && i < o.bind_sources->size()
+                        ? (*o.bind_sources)[i].get()
+                        : -1;
+    HUSK_TRY(mount_entry(ctx, c.mounts[i], source_fd));
+  }
 
   if (needs_dev_setup(c)) {
     HUSK_TRY(create_devices(root_fd.get(), merge_devices(c.devices), o.in_user_namespace));
@@ -206,12 +216,14 @@ Result<void> prepare_rootfs(const config::Container& c, const RootfsOptions& o) 
 Result<void> enter_rootfs(const config::Container& c, bool no_pivot) {
   HUSK_TRY_ASSIGN(std::string root, real_root(c));
   if (::chdir(root.c_str()) < 0) return fail_errno("chdir to rootfs \"{}\"", root);
-  if (no_pivot) {
+  if (!c.has_namespace(config::NamespaceType::kMount)) {
+    // The host's mount namespace: pivot_root or MS_MOVE would move the
+    // host's own root. The cwd is the runtime's bind on the rootfs.
+    if (::chroot(".") < 0) return fail_errno("chroot \"{}\"", root);
+  } else if (no_pivot) {
     HUSK_TRY(move_into(root));
-  } else if (c.has_namespace(config::NamespaceType::kMount)) {
+  } else {
     HUSK_TRY(pivot_into(root));
-  } else if (::chroot(".") < 0) {
-    return fail_errno("chroot \"{}\"", root);
   }
   if (::chdir("/") < 0) return fail_errno("chdir \"/\"");
   // Only now: applied before the pivot it would change the host's "/".

@@ -17,6 +17,7 @@
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/launch.h"
+#include "runtime/mount_sources.h"
 #include "runtime/seccomp_agent.h"
 #include "runtime/seccomp_cache.h"
 #include "runtime/state.h"
@@ -53,8 +54,15 @@ Result<void> check_config(const config::Container& c) {
   struct stat st{};
   if (::stat(c.root_path.c_str(), &st) < 0) return fail_errno("rootfs {:?}", c.root_path);
   if (!S_ISDIR(st.st_mode)) return fail(ENOTDIR, "rootfs {:?}", c.root_path);
-  if (!c.has_namespace(config::NamespaceType::kMount))
-    return fail(0, "a mount namespace is required (linux.namespaces has no \"mount\")");
+  if (!c.has_namespace(config::NamespaceType::kMount)) {
+    // The mounts go into the host's namespace (linux/host_bind.h): only what
+    // can be undone there. (spec/ refuses masked and read-only paths.)
+    if (c.root_path == "/")
+      return fail(0, "root.path \"/\" needs a mount namespace (linux.namespaces has no \"mount\")");
+    if (c.find_namespace(config::NamespaceType::kUser) != nullptr)
+      return fail(0, "a user namespace needs a mount namespace of its own too "
+                     "(linux.namespaces has no \"mount\")");
+  }
   if (c.process.args.empty()) return fail(0, "process.args must not be empty");
   return ok();
 }
@@ -76,6 +84,7 @@ Result<void> save_config(const StateDir& dir, std::string_view text) {
 
 // Answers the init's requests until it reports ready (or fails).
 Result<void> serve_init(Launched& l, const config::Container& c, const CreateOptions& opts) {
+  MountSources sources;
   for (;;) {
     auto m = l.sock.recv();
     if (!m) {
@@ -97,6 +106,9 @@ Result<void> serve_init(Launched& l, const config::Container& c, const CreateOpt
         l.child = ChildProcess(init, /*reap=*/true);
         break;
       }
+      case MsgType::kMountSource:
+        HUSK_TRY(sources.answer(l.sock, *m, l.child.pid(), c));
+        break;
       case MsgType::kPty:
         HUSK_TRY(take_pty(*m, opts.console_socket, &l.pty_master));
         HUSK_TRY(l.sock.send(MsgType::kPtyDone));
@@ -140,6 +152,20 @@ spec::OciState hook_state(const config::Container& c, const CreateOptions& opts,
   s.bundle = c.bundle;
   s.annotations = c.annotations;
   return s;
+}
+
+HostBindGuard::~HostBindGuard() {
+  if (b_) {
+    if (auto r = destroy(); !r) log::warn("{}", r.error().what());
+  }
+}
+
+Result<void> HostBindGuard::destroy() {
+  if (!b_) return ok();
+  linux::HostBind b = std::move(*b_);
+  b_.reset();
+  HUSK_TRY(linux::detach_host_bind(b));
+  return ok();
 }
 
 CgroupGuard::~CgroupGuard() {
@@ -245,6 +271,16 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   st.cgroup = cgroup.get()->saved_state();
   if (made_parents(st.cgroup)) HUSK_TRY(dir.save(st));
   HUSK_TRY(cgroup.get()->set(resources).context("set cgroup resources"));
+  // No mount namespace: the rootfs bind in the host's, recorded first.
+  HostBindGuard rootfs_bind;
+  if (!cfg.has_namespace(config::NamespaceType::kMount)) {
+    HUSK_TRY_ASSIGN(linux::HostBind b,
+                    linux::bind_rootfs_on_itself(cfg.root_path, [&](const linux::HostBind& b) {
+                      st.rootfs_bind = b;
+                      return dir.save(st);
+                    }));
+    rootfs_bind = HostBindGuard(std::move(b));
+  }
   // The init opens exec.fifo once it runs as the container's user, which may
   // be anyone on the host (a non-root user, a mapped uid of a user namespace):
   // 0622 as runc, set past the umask. The state dir (0711) is only searchable.
@@ -294,6 +330,7 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   Launched l{.stack = std::move(stack),
              .dir = std::move(dir),
              .cgroup = std::move(cgroup),
+             .rootfs_bind = std::move(rootfs_bind),
              .sock = std::move(socks.first),
              .child = ChildProcess(pid, true)};
   socks.second.close();
@@ -322,6 +359,7 @@ Result<void> create(const config::Container& cfg, const CreateOptions& opts) {
   // The init now waits on exec.fifo and belongs to whoever reaps orphans.
   l.child.release();
   l.cgroup.release();
+  l.rootfs_bind.release();
   l.dir.disarm();
   l.stack.release();  // the init runs on it until its execve
   return ok();

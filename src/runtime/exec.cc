@@ -111,6 +111,9 @@ struct ExecChild {
   int locked_dir_fd = -1;
   int init_pidfd = -1;
   int join_flags = 0;  // without CLONE_NEWPID
+  // No mount namespace of its own: the container's root (its rootfs bind in
+  // the host's namespace), for chroot; -1 otherwise (setns gives the root).
+  int root_fd = -1;
   std::optional<unsigned long> personality;  // the container's linux.personality
   sigset_t original_mask{};
   Turn* turn = nullptr;  // whose turn it is, with a shared memory (sync.h)
@@ -131,10 +134,15 @@ Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
   if (x.join_flags != 0)
     HUSK_TRY(sys::setns(x.init_pidfd, x.join_flags).context("join the container's namespaces"));
   ::close(x.init_pidfd);
+  if (x.root_fd >= 0) {
+    if (::fchdir(x.root_fd) < 0 || ::chroot(".") < 0)
+      return fail_errno("enter the container's root");
+    ::close(x.root_fd);
+  }
   if (::setsid() < 0) return fail_errno("setsid");
   if (p.terminal) {
     HUSK_TRY_ASSIGN(linux::Pty pty,
-                    linux::open_container_tty(p.user.uid, p.user.gid, p.console_size));
+                    linux::open_container_tty(p.user.uid, p.console_size));
     HUSK_TRY(sock.ask(MsgType::kPty, MsgType::kPtyDone, pty.slave_path, pty.master.get()));
   }
   join_session_keyring(x.opts->id);
@@ -250,6 +258,12 @@ Result<int> exec(const ExecOptions& o) {
   UniqueFd cgroup_fd;
   if (cgroup) cgroup_fd = cgroup->open_for_clone().value_or(UniqueFd());
 
+  // Without a mount namespace the root is the rootfs bind create made, if
+  // it is still that mount (runc 1.1 leaves such a process in the host's /).
+  UniqueFd root_fd;
+  if (st.rootfs_bind) {
+    HUSK_TRY_ASSIGN(root_fd, linux::open_host_bind(*st.rootfs_bind).context("exec"));
+  }
   int flags = namespaces_to_join(st.pid);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (flags & CLONE_NEWPID)
@@ -264,6 +278,7 @@ Result<int> exec(const ExecOptions& o) {
               .locked_dir_fd = dir.fd(),
               .init_pidfd = init_pidfd.get(),
               .join_flags = flags & ~CLONE_NEWPID,
+              .root_fd = root_fd.get(),
               .personality = cfg.personality,
               .original_mask = signals.original_mask(),
               .turn = &turn};

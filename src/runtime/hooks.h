@@ -6,8 +6,10 @@
 //   prestart         runtime, after the namespaces exist   creating
 //   createRuntime    runtime, same point, before pivot     creating
 //   createContainer  the init, in the container's mount    creating
-//                    namespace, before pivot_root
+//                    namespace, before pivot_root, with
+//                    cwd = the rootfs (as runc)
 //   startContainer   the init, after start, before execve  created
+//                    (cwd = process.cwd, in the new root)
 //   poststart        runtime (start/run) after the exec    running
 //   poststop         runtime, when delete removed it       stopped
 //

@@ -29,6 +29,7 @@
 #include "linux/scheduling.h"
 #include "linux/sysctl.h"
 #include "runtime/hooks.h"
+#include "runtime/mount_sources.h"
 #include "runtime/seccomp_agent.h"
 #include "runtime/state.h"
 #include "sys/mount_api.h"
@@ -262,6 +263,11 @@ Result<std::string> container_hooks(SyncSocket& sock, const config::Container& c
     return std::string();
   HUSK_TRY_ASSIGN(Message m, sock.ask(MsgType::kHooks, MsgType::kHooksDone));
   size_t nl = m.payload.find('\n');
+  // As under runc, createContainer hooks run in the rootfs (its self bind,
+  // with the config's mounts): hooks written for runc use "./lib/...".
+  // startContainer hooks run later in process.cwd, inside the new root.
+  if (!h.create_container.empty() && ::chdir(c.root_path.c_str()) < 0)
+    return fail_errno("chdir to rootfs {:?} for createContainer hooks", c.root_path);
   HUSK_TRY(run_hooks("createContainer", h.create_container, m.payload.substr(0, nl)));
   return nl == std::string::npos ? std::string() : m.payload.substr(nl + 1);
 }
@@ -277,8 +283,11 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock,
   // the namespaces: a non-dumpable process cannot write its own timens file.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (::setsid() < 0 && errno != EPERM) return fail_errno("setsid");
+  // Bind sources our root in a user namespace may not reach, opened for us.
+  HUSK_TRY_ASSIGN(std::vector<UniqueFd> bind_sources, request_mount_sources(sock, c));
   linux::RootfsOptions ro{.in_user_namespace = ctx.plan.new_user ||
                                                c.find_namespace(NamespaceType::kUser) != nullptr,
+                          .bind_sources = &bind_sources,
                           .new_cgroup_namespace = ctx.plan.new_cgroup,
                           .no_pivot = ctx.opts->no_pivot};
   HUSK_TRY(linux::prepare_rootfs(c, ro));
@@ -287,7 +296,6 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock,
   HUSK_TRY(set_names(c));
   if (c.process.terminal) {
     HUSK_TRY_ASSIGN(linux::Pty pty, linux::open_container_tty(c.process.user.uid,
-                                                               c.process.user.gid,
                                                                c.process.console_size));
     HUSK_TRY(sock.ask(MsgType::kPty, MsgType::kPtyDone, pty.slave_path, pty.master.get()));
   }

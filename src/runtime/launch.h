@@ -5,9 +5,11 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "cgroup/manager.h"
+#include "linux/host_bind.h"
 #include "spec/state.h"
 #include "sys/process.h"
 
@@ -59,6 +61,28 @@ class CgroupGuard {
   std::unique_ptr<cgroup::Manager> m_;
 };
 
+// Detaches the rootfs bind of a container without a mount namespace
+// (linux/host_bind.h) unless released.
+class HostBindGuard {
+ public:
+  HostBindGuard() = default;
+  explicit HostBindGuard(linux::HostBind b) : b_(std::move(b)) {}
+  HostBindGuard(HostBindGuard&& o) noexcept : b_(std::exchange(o.b_, std::nullopt)) {}
+  HostBindGuard& operator=(HostBindGuard&& o) noexcept {
+    if (this != &o) {
+      this->~HostBindGuard();
+      b_ = std::exchange(o.b_, std::nullopt);
+    }
+    return *this;
+  }
+  ~HostBindGuard();
+  void release() { b_.reset(); }
+  Result<void> destroy();
+
+ private:
+  std::optional<linux::HostBind> b_;
+};
+
 // Member order is destruction order reversed: on failure the init is
 // killed first, then its cgroups go, then the state directory, and its
 // stack (when it shares our memory) is unmapped last.
@@ -66,6 +90,7 @@ struct Launched {
   sys::ChildStack stack;
   StateDir dir;
   CgroupGuard cgroup;
+  HostBindGuard rootfs_bind;  // detached after the init is killed
   SyncSocket sock;
   ChildProcess child;
   ContainerState state;

@@ -90,6 +90,7 @@ Result<int> run(const config::Container& cfg, const CreateOptions& opts) {
   if (opts.detach) {
     pid_t pid = l.child.release();
     l.cgroup.release();
+    l.rootfs_bind.release();
     l.dir.disarm();
     if (notify) {
       // The container is up and ours no more: an error here leaves it running.
@@ -127,16 +128,19 @@ Result<int> run(const config::Container& cfg, const CreateOptions& opts) {
   struct stat removed{};
   if (::fstat(l.dir.fd(), &removed) == 0 && removed.st_nlink == 0) {
     l.cgroup.release();
+    l.rootfs_bind.release();
     l.dir.disarm();
     return code;
   }
   if (opts.keep) {
     // --keep: the stopped container stays, cgroup and all, for `delete`,
     // which runs the poststop hooks.
+    l.rootfs_bind.release();
     l.cgroup.release();
     l.dir.disarm();
     return code;
   }
+  HUSK_TRY(l.rootfs_bind.destroy());
   HUSK_TRY(l.cgroup.destroy().context("remove cgroups"));
   if (!cfg.hooks.poststop.empty()) {
     auto ran = run_hooks("poststop", cfg.hooks.poststop, hook_state_json(l.state, "stopped"));
@@ -250,6 +254,8 @@ Result<void> destroy(const std::string& root, const std::string& id, bool force)
     HUSK_TRY(thaw(st));
   }
   if (s != Status::kStopped) HUSK_TRY(wait_gone(st.pid, st.start_time));
+  // Only the mount create made, checked by its id (linux/host_bind.h).
+  if (st.rootfs_bind) HUSK_TRY(linux::detach_host_bind(*st.rootfs_bind));
   if (!st.cgroup.paths.empty()) {
     HUSK_TRY_ASSIGN(auto cg, cgroup::Manager::load(st.cgroup));
     HUSK_TRY(cg->destroy().context("remove cgroups"));

@@ -145,6 +145,10 @@ Result<void> StateDir::save(const ContainerState& s) const {
   };
   if (s.poststart_hooks) j["poststart_hooks"] = true;
   if (s.poststop_hooks) j["poststop_hooks"] = true;
+  if (s.rootfs_bind)
+    j["rootfs_bind"] = {{"path", s.rootfs_bind->path},
+                        {"mount_id", s.rootfs_bind->mount_id},
+                        {"unique_id", s.rootfs_bind->unique_id}};
   return write_file_atomic(path_ + "/" + kStateFile, j.dump(), 0600);
 }
 
@@ -192,6 +196,15 @@ Result<ContainerState> parse_state_json(std::string_view text) {
   HUSK_TRY(read_field(j, "owner", s.owner));
   HUSK_TRY(read_field(j, "poststart_hooks", s.poststart_hooks));
   HUSK_TRY(read_field(j, "poststop_hooks", s.poststop_hooks));
+  if (auto b = j.find("rootfs_bind"); b != j.end() && b->is_object()) {
+    linux::HostBind hb;
+    HUSK_TRY(read_field(*b, "path", hb.path));
+    HUSK_TRY(read_field(*b, "mount_id", hb.mount_id));
+    HUSK_TRY(read_field(*b, "unique_id", hb.unique_id));
+    if (hb.path.empty() || hb.path.front() != '/' || hb.mount_id == 0)
+      return fail(EINVAL, "rootfs_bind: not a mount");
+    s.rootfs_bind = std::move(hb);
+  }
   if (auto a = j.find("annotations"); a != j.end() && a->is_object()) {
     for (auto& [k, v] : a->items())
       if (v.is_string()) s.annotations[k] = v.get<std::string>();

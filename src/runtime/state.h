@@ -13,12 +13,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "cgroup/manager.h"
 #include "config/container.h"
+#include "linux/host_bind.h"
 
 namespace husk::runtime {
 
@@ -41,6 +43,9 @@ struct ContainerState {
   // the saved config.json (kConfigFile), which they otherwise never parse.
   bool poststart_hooks = false;
   bool poststop_hooks = false;
+  // No mount namespace of its own: the rootfs bind made in the host's
+  // (linux/host_bind.h), recorded before it is attached; delete detaches it.
+  std::optional<linux::HostBind> rootfs_bind;
 };
 
 inline constexpr const char* kStateFile = "state.json";

@@ -126,6 +126,8 @@ std::string_view msg_name(MsgType t) {
     case MsgType::kPtyDone: return "pty-done";
     case MsgType::kSeccomp: return "seccomp";
     case MsgType::kSeccompDone: return "seccomp-done";
+    case MsgType::kMountSource: return "mount-source";
+    case MsgType::kMountSourceFd: return "mount-source-fd";
   }
   return "unknown";
 }

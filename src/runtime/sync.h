@@ -21,6 +21,12 @@
 //   (only with hooks)                         (runtime hooks; then the init runs
 //   prestart, createRuntime hooks             createContainer, and startContainer
 //                        --- kHooksDone -->   after start; hooks.h has the rest)
+//                        <-- kMountSource -  in a user namespace: a bind mount's
+//                                            source (payload: its index in mounts)
+//   opened O_PATH in the init's mount namespace with our credentials
+//   (a 0700 host dir its root cannot search; mount_sources.h)
+//                        --- kMountSourceFd >  the fd (SCM_RIGHTS), or err = errno;
+//                                            neither: open it yourself
 //                        <-- kPty ---------  process.terminal: the pty master
 //   to --console-socket, or kept to proxy the caller's terminal (run)
 //                        --- kPtyDone ---->
@@ -75,6 +81,8 @@ enum class MsgType : uint32_t {
   kPtyDone = 11,   // runtime -> init: the pty master was passed on or kept
   kSeccomp = 12,   // init -> runtime: payload the number of its seccomp notify fd
   kSeccompDone = 13,  // runtime -> init: the agent at listenerPath has the fd
+  kMountSource = 14,  // init -> runtime: payload the index of a bind mount in c.mounts
+  kMountSourceFd = 15,  // runtime -> init: an O_PATH fd of its source, or err (mount_sources.h)
 };
 
 std::string_view msg_name(MsgType t);

@@ -99,9 +99,11 @@ Result<void> check_sysctl(const config::Container& c) {
 Result<void> check_paths(const config::Container& c) {
   bool mount_ns = c.has_namespace(NamespaceType::kMount);
   if (!mount_ns && !c.masked_paths.empty())
-    return fail(0, "linux.maskedPaths: masking paths needs a mount namespace");
+    return fail(0, "linux.maskedPaths: unable to restrict sys entries without a private MNT "
+                   "namespace (masking paths needs a mount namespace)");
   if (!mount_ns && !c.readonly_paths.empty())
-    return fail(0, "linux.readonlyPaths: read-only paths need a mount namespace");
+    return fail(0, "linux.readonlyPaths: unable to restrict sys entries without a private MNT "
+                   "namespace (read-only paths need a mount namespace)");
   for (size_t i = 0; i < c.mounts.size(); ++i)
     if (c.mounts[i].destination.empty() || c.mounts[i].destination.front() != '/')
       return fail(0, "mounts[{}].destination: must be an absolute path", i);

@@ -314,8 +314,17 @@ TEST_F(Rootfs, ErrorsNameTheMountAndReason) {
               auto r = prepare_rootfs(c_, {});
               return r ? std::string("no error") : r.error().what();
             }),
-            "mount \"proc\" on \"/proc2\": must be mounted on an ordinary directory, \"/proc2\" "
-            "is a symlink: Too many levels of symbolic links");
+            "mount \"proc\" on \"/proc2\": \"/proc2\" is a symlink to \"/tmp\" in the rootfs: "
+            "filesystem \"proc\" must be mounted on ordinary directory");
+  // Nor on a file.
+  ASSERT_EQ(::close(::open((root_ + "/proc3").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644)), 0);
+  c_.mounts[0].destination = "/proc3";
+  EXPECT_EQ(in_child([&] {
+              auto r = prepare_rootfs(c_, {});
+              return r ? std::string("no error") : r.error().what();
+            }),
+            "mount \"proc\" on \"/proc3\": \"/proc3\" is not a directory: "
+            "filesystem \"proc\" must be mounted on ordinary directory");
   c_.mounts = {make_mount("/x", "nosuchfs", "", 0)};
   EXPECT_EQ(in_child([&] {
               auto r = prepare_rootfs(c_, {});

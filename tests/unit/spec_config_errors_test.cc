@@ -295,7 +295,9 @@ TEST(SpecConfigErrors, DevicesAndPaths) {
   Json doc = minimal();
   doc["linux"]["namespaces"].erase(4);  // mount
   doc["linux"]["maskedPaths"] = {"/proc/kcore"};
-  EXPECT_EQ(error_of(doc), "config.json: linux.maskedPaths: masking paths needs a mount namespace");
+  EXPECT_EQ(error_of(doc),
+            "config.json: linux.maskedPaths: unable to restrict sys entries without a private MNT "
+            "namespace (masking paths needs a mount namespace)");
 }
 
 TEST(SpecConfigErrors, Seccomp) {
