@@ -193,7 +193,7 @@ Result<void> run_hooks(std::string_view phase, const std::vector<config::Hook>& 
                        std::string_view state_json) {
   for (size_t i = 0; i < hooks.size(); ++i) {
     HUSK_TRY(run_hook(hooks[i], state_json)
-                 .context("error running {} hook #{} ({})", phase, i, hooks[i].path));
+                 .context("error running hook: {} hook #{} ({})", phase, i, hooks[i].path));
   }
   return ok();
 }

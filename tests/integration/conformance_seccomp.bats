@@ -91,8 +91,8 @@ old_profile() {
   add_tmpfs /tmp
   run_ctr
   expect_status 1
-  expect_contains "error running startContainer hook #0 (/bin/sh)"
-  expect_contains "killed by signal 31 (bad system call)"
+  expect_contains "error running hook: startContainer hook #0 (/bin/sh)"
+  expect_contains ": killed by signal 31 (bad system call)"
 }
 
 @test "seccomp: SCMP_ACT_NOTIFY with no agent listening says it cannot reach the agent" {
