@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstddef>
+#include <optional>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -179,6 +181,111 @@ Result<void> add_rules(scmp_filter_ctx ctx, const config::Seccomp& cfg, uint32_t
   return ok();
 }
 
+// --- The ENOSYS stub (see build_seccomp_filter) ---
+
+// x32 syscalls reach the filter as AUDIT_ARCH_X86_64 with this bit set in the number.
+constexpr uint32_t kX32SyscallBit = 0x40000000;
+
+// One architecture the kernel may report, with the highest syscall number the
+// profile names for it: `low` below kX32SyscallBit, `high` at or above it (x32).
+struct StubArch {
+  uint32_t audit_arch;
+  std::optional<uint32_t> low;
+  std::optional<uint32_t> high;
+};
+
+// Whether the profile's default turns away a syscall it does not name: only
+// then can an unnamed new syscall be given ENOSYS instead.
+bool default_denies(const config::Seccomp& cfg) {
+  switch (cfg.default_action) {
+    case SeccompAction::kAllow:
+    case SeccompAction::kLog: return false;
+    case SeccompAction::kErrno: return cfg.default_errno_ret.value_or(EPERM) != ENOSYS;
+    default: return true;
+  }
+}
+
+// The highest number any name of the profile has on `arch`, if any.
+std::optional<uint32_t> highest_syscall(const config::Seccomp& cfg, uint32_t arch) {
+  std::optional<uint32_t> top;
+  for (const auto& rule : cfg.syscalls) {
+    for (const auto& name : rule.names) {
+      // Negative: unknown, or a pseudo number for a multiplexed call (x86 socketcall).
+      int nr = seccomp_syscall_resolve_name_arch(arch, name.c_str());
+      if (nr >= 0 && (!top || static_cast<uint32_t>(nr) > *top)) top = static_cast<uint32_t>(nr);
+    }
+  }
+  return top;
+}
+
+// The architectures of the filter, as the kernel reports them, with their limits.
+std::vector<StubArch> stub_arches(scmp_filter_ctx ctx, const config::Seccomp& cfg) {
+  std::vector<StubArch> out;
+  auto entry = [&out](uint32_t audit_arch) -> StubArch& {
+    for (auto& a : out)
+      if (a.audit_arch == audit_arch) return a;
+    return out.emplace_back(StubArch{audit_arch, {}, {}});
+  };
+  for (const auto& a : kArches) {
+    if (seccomp_arch_exist(ctx, a.token) != 0) continue;
+    std::optional<uint32_t> top = highest_syscall(cfg, a.token);
+    if (!top) continue;
+    if (a.token == SCMP_ARCH_X32) {
+      entry(SCMP_ARCH_X86_64).high = top;  // libseccomp numbers x32 calls with the bit set
+    } else {
+      entry(a.token).low = top;
+    }
+  }
+  return out;
+}
+
+sock_filter insn(uint16_t code, uint32_t k, uint8_t jt = 0, uint8_t jf = 0) {
+  return sock_filter{code, jt, jf, k};
+}
+
+// The stub, laid out as:
+//   ld arch
+//   per architecture: jeq ARCH,0,skip; ld nr; [jset X32_BIT]; jgt MAX -> enosys, else -> filter
+//   ja filter            (an architecture without an entry)
+//   enosys: ret ERRNO(ENOSYS)
+//   filter: libseccomp's program
+// Every jump is forward and short: the stub is at most a few dozen instructions.
+std::vector<uint8_t> enosys_stub(const std::vector<StubArch>& arches) {
+  if (arches.empty()) return {};
+  size_t size = 1 + 2;
+  for (const auto& a : arches) size += a.audit_arch == SCMP_ARCH_X86_64 ? 5 : 3;
+  const size_t enosys = size - 1, filter = size;
+  std::vector<sock_filter> code;
+  code.reserve(size);
+  auto to = [&code](size_t target) {  // the offset from the next instruction to `target`
+    return static_cast<uint8_t>(target - code.size() - 1);
+  };
+  // jgt max: ENOSYS above it, libseccomp's program otherwise; no max: the program.
+  auto limit = [&](const std::optional<uint32_t>& max) {
+    if (max) {
+      code.push_back(insn(BPF_JMP | BPF_JGT | BPF_K, *max, to(enosys), to(filter)));
+    } else {
+      code.push_back(insn(BPF_JMP | BPF_JA | BPF_K, to(filter)));
+    }
+  };
+  code.push_back(insn(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+  for (const auto& a : arches) {
+    bool split = a.audit_arch == SCMP_ARCH_X86_64;
+    code.push_back(insn(BPF_JMP | BPF_JEQ | BPF_K, a.audit_arch, 0, split ? 4 : 2));
+    code.push_back(insn(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+    if (split) {
+      code.push_back(insn(BPF_JMP | BPF_JSET | BPF_K, kX32SyscallBit, 0, 1));
+      limit(a.high);
+    }
+    limit(a.low);
+  }
+  code.push_back(insn(BPF_JMP | BPF_JA | BPF_K, to(filter)));
+  code.push_back(insn(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+  std::vector<uint8_t> out(code.size() * sizeof(sock_filter));
+  std::memcpy(out.data(), code.data(), out.size());
+  return out;
+}
+
 bool any_notify(const config::Seccomp& cfg) {
   for (const auto& rule : cfg.syscalls)
     if (rule.action == SeccompAction::kNotify) return true;
@@ -190,7 +297,8 @@ bool any_notify(const config::Seccomp& cfg) {
 SeccompFilter::SeccompFilter(SeccompFilter&& o) noexcept
     : ctx_(std::exchange(o.ctx_, nullptr)),
       load_flags_(o.load_flags_),
-      uses_notify_(o.uses_notify_) {}
+      uses_notify_(o.uses_notify_),
+      enosys_stub_(std::move(o.enosys_stub_)) {}
 
 SeccompFilter& SeccompFilter::operator=(SeccompFilter&& o) noexcept {
   if (this != &o) {
@@ -198,6 +306,7 @@ SeccompFilter& SeccompFilter::operator=(SeccompFilter&& o) noexcept {
     ctx_ = std::exchange(o.ctx_, nullptr);
     load_flags_ = o.load_flags_;
     uses_notify_ = o.uses_notify_;
+    enosys_stub_ = std::move(o.enosys_stub_);
   }
   return *this;
 }
@@ -246,6 +355,7 @@ Result<SeccompFilter> build_seccomp_filter(const config::Seccomp& cfg) {
     (void)seccomp_attr_set(filter.ctx_, SCMP_FLTATR_CTL_OPTIMIZE, 2);  // optional speed-up
   HUSK_TRY(add_architectures(filter.ctx_, cfg.architectures));
   HUSK_TRY(add_rules(filter.ctx_, cfg, default_action));
+  if (default_denies(cfg)) filter.enosys_stub_ = enosys_stub(stub_arches(filter.ctx_, cfg));
   return filter;
 }
 
@@ -255,7 +365,7 @@ Result<std::vector<uint8_t>> export_bpf(const SeccompFilter& filter) {
   if (!fd) return fail_errno("export seccomp filter: memfd_create");
   if (int rc = seccomp_export_bpf(filter.ctx(), fd.get()); rc < 0)
     return fail(-rc, "export seccomp filter");
-  std::vector<uint8_t> out;
+  std::vector<uint8_t> out = filter.enosys_stub();
   uint8_t buf[4096];
   for (off_t off = 0;;) {
     ssize_t n = ::pread(fd.get(), buf, sizeof buf, off);
@@ -265,7 +375,7 @@ Result<std::vector<uint8_t>> export_bpf(const SeccompFilter& filter) {
     out.insert(out.end(), buf, buf + n);
     off += n;
   }
-  if (out.empty() || out.size() % sizeof(sock_filter) != 0)
+  if (out.size() == filter.enosys_stub().size() || out.size() % sizeof(sock_filter) != 0)
     return fail(EIO, "export seccomp filter: bad program size {}", out.size());
   return out;
 }
@@ -307,7 +417,7 @@ Result<CompiledSeccomp> compile_seccomp(const config::Seccomp& cfg) {
 
 std::string seccomp_cache_key(const config::Seccomp& cfg) {
   // One line per field; strings are length-prefixed, so no two profiles share a key.
-  std::string key = fmt::format("husk-seccomp-key 1\nlibseccomp {} api {}\n", libseccomp_version(),
+  std::string key = fmt::format("husk-seccomp-key 2\nlibseccomp {} api {}\n", libseccomp_version(),
                                 seccomp_api_get());
   auto str = [&key](std::string_view s) { key += fmt::format("{}:{} ", s.size(), s); };
   auto opt = [&key](const std::optional<uint32_t>& v) {

@@ -32,12 +32,16 @@ class SeccompFilter {
   unsigned long load_flags() const { return load_flags_; }
   // Some rule uses SCMP_ACT_NOTIFY: loading yields a listener fd.
   bool uses_notify() const { return uses_notify_; }
+  // The ENOSYS stub export_bpf puts in front of libseccomp's program (struct
+  // sock_filter array; empty when the profile needs none, see build_seccomp_filter).
+  const std::vector<uint8_t>& enosys_stub() const { return enosys_stub_; }
 
  private:
   friend Result<SeccompFilter> build_seccomp_filter(const config::Seccomp& cfg);
   void* ctx_ = nullptr;
   unsigned long load_flags_ = 0;
   bool uses_notify_ = false;
+  std::vector<uint8_t> enosys_stub_;
 };
 
 // The libseccomp action value for an action and its optional errno
@@ -46,9 +50,23 @@ uint32_t seccomp_action_value(config::SeccompAction action, std::optional<uint32
 
 // Builds the filter without touching the calling process. Unknown syscall
 // names are skipped, as are rules whose action equals the default action.
+//
+// ENOSYS for syscalls newer than the profile: a profile whose default action
+// denies (ERRNO other than ENOSYS, KILL, TRAP, TRACE) would otherwise give a
+// syscall added to the kernel after the profile was written that default,
+// EPERM for most, and glibc falls back to an older syscall only on ENOSYS
+// (clone3 -> clone, faccessat2 -> faccessat, ...). libseccomp cannot compare
+// syscall numbers, so the filter gets a stub in front of libseccomp's program:
+// for each architecture in the filter, a syscall number above the highest one
+// the profile names for that architecture (in any rule, whatever its action)
+// returns ENOSYS; everything else goes on to libseccomp's program unchanged. On
+// x86_64 the x32 calls (bit 30 set) are compared with the profile's highest x32
+// number, or left to libseccomp when the filter has no x32. An architecture the
+// profile names no syscall for gets no stub, nor does an ALLOW or LOG default.
 Result<SeccompFilter> build_seccomp_filter(const config::Seccomp& cfg);
 
-// The filter as a BPF program (struct sock_filter array, 8 bytes each).
+// The filter as a BPF program (struct sock_filter array, 8 bytes each): the
+// ENOSYS stub, then libseccomp's export.
 Result<std::vector<uint8_t>> export_bpf(const SeccompFilter& filter);
 
 // A filter ready for seccomp(2). Compiling costs milliseconds (tens with the

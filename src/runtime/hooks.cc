@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <string>
 #include <utility>
 
 #include "base/file.h"
@@ -80,7 +82,13 @@ class HookWatch {
 
 std::string describe(int status) {
   if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
+  if (WIFSIGNALED(status)) {
+    // "killed by signal 31 (bad system call)": the number, and the words runc (Go) prints.
+    const char* d = ::sigdescr_np(WTERMSIG(status));
+    std::string what = d != nullptr ? d : "unknown signal";
+    what[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
+    return fmt::format("killed by signal {} ({})", WTERMSIG(status), what);
+  }
   return fmt::format("wait status {}", status);
 }
 
@@ -184,7 +192,8 @@ Result<void> run_hook(const config::Hook& h, std::string_view state_json) {
 Result<void> run_hooks(std::string_view phase, const std::vector<config::Hook>& hooks,
                        std::string_view state_json) {
   for (size_t i = 0; i < hooks.size(); ++i) {
-    HUSK_TRY(run_hook(hooks[i], state_json).context("{} hook #{} ({})", phase, i, hooks[i].path));
+    HUSK_TRY(run_hook(hooks[i], state_json)
+                 .context("error running hook: {} hook #{} ({})", phase, i, hooks[i].path));
   }
   return ok();
 }

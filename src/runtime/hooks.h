@@ -27,7 +27,10 @@
 namespace husk::runtime {
 
 // Runs hooks in order and stops at the first failure:
-//   `<phase> hook #<i> (<path>): exit status 3: <its output>`
+//   `error running hook: <phase> hook #<i> (<path>): exit status 3: <its output>`
+//   `error running hook: <phase> hook #<i> (<path>): killed by signal 31 (bad system call)`
+// ("error running hook" and the signal's words are what runc says, and engines and
+// runc's tests look for.)
 Result<void> run_hooks(std::string_view phase, const std::vector<config::Hook>& hooks,
                        std::string_view state_json);
 

@@ -50,7 +50,8 @@ Result<void> check_is_listener(int fd) {
 // connection, the fd by SCM_RIGHTS with the JSON.
 Result<void> send_to_agent(const std::string& path, std::string_view json, int fd) {
   auto s = sys::connect_unix_stream(path);
-  if (!s) return fail(s.error().code, "connect to the seccomp agent at listenerPath {:?}", path);
+  if (!s)
+    return fail(s.error().code, "failed to connect with seccomp agent at listenerPath {:?}", path);
   iovec iov{const_cast<char*>(json.data()), json.size()};
   auto sent = sys::send_message(s->get(), &iov, 1, fd);
   if (!sent) return fail(sent.error().code, "send the seccomp notify fd to {:?}", path);

@@ -174,3 +174,29 @@ task_status() { ctrc tasks ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 
   [[ $binary == "$ENG_WRAPPER" ]] || fail "shim options ($opts): $(cat "$opts" 2>&1)"
   eng_expect_verbs c-opts create start
 }
+
+@test "containerd: a spec with a user namespace and uid/gid mappings (ctr run --config)" {
+  # ctr 1.6 runs --uidmap/--gidmap containers with the shim's default runc, whatever
+  # --runc-binary says; a whole spec of ours (ctr oci spec, plus the namespace and the
+  # mappings) goes through the BinaryName option like any other.
+  # The image's rootfs, in a dir the mapped root (host uid 200000) can search.
+  mkdir -p "$ENG_TMP/userns-rootfs"
+  tar -xf "$ENG_ROOTFS_TAR" -C "$ENG_TMP/userns-rootfs"
+  ctrc oci spec | jq '.process.args = ["sh", "-c", $script]
+      | .process.terminal = false
+      | .root = {path: $rootfs, readonly: true}
+      | .linux.namespaces += [{type: "user"}]
+      | .linux.uidMappings = [{containerID: 0, hostID: 200000, size: 65536}]
+      | .linux.gidMappings = [{containerID: 0, hostID: 200000, size: 65536}]' \
+    --arg script 'cat /proc/self/uid_map /proc/self/gid_map; echo "uid=$(id -u)"' \
+    --arg rootfs "$ENG_TMP/userns-rootfs" >"$ENG_TMP/userns-spec.json"
+  run ctr_run --rm --config "$ENG_TMP/userns-spec.json" c-userns
+  expect_status 0
+  # /proc/self/{uid,gid}_map: inside, host start, length (whitespace-padded columns).
+  [[ $(awk 'NR == 1 { print $1, $2, $3 }' <<<"$output") == "0 200000 65536" ]] ||
+    fail "uid_map: $output"
+  [[ $(awk 'NR == 2 { print $1, $2, $3 }' <<<"$output") == "0 200000 65536" ]] ||
+    fail "gid_map: $output"
+  expect_line "uid=0"
+  eng_expect_verbs c-userns create start delete
+}

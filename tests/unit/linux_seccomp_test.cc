@@ -190,16 +190,17 @@ TEST(Seccomp, EveryActionTranslates) {
 TEST(Seccomp, UnknownSyscallIsSkipped) {
   Seccomp cfg;
   cfg.default_action = SeccompAction::kKillProcess;
-  cfg.syscalls = {rule({"no_such_syscall_husk", "getpid"}, SeccompAction::kAllow)};
+  cfg.syscalls = {rule({"no_such_syscall_husk", "getuid"}, SeccompAction::kAllow)};
   auto bpf = compile(cfg);
-  EXPECT_EQ(run_filter(bpf, sys(SYS_getpid)), SCMP_ACT_ALLOW);
-  EXPECT_EQ(run_filter(bpf, sys(SYS_getuid)), SCMP_ACT_KILL_PROCESS);
+  EXPECT_EQ(run_filter(bpf, sys(SYS_getuid)), SCMP_ACT_ALLOW);
+  EXPECT_EQ(run_filter(bpf, sys(SYS_getpid)), SCMP_ACT_KILL_PROCESS);
 }
 
 TEST(Seccomp, RuleEqualToDefaultIsSkipped) {
   Seccomp base;
   base.default_action = SeccompAction::kErrno;
-  base.syscalls = {rule({"getpid"}, SeccompAction::kAllow)};
+  // getppid is above getuid and getgid: the redundant rules leave the ENOSYS stub as it is.
+  base.syscalls = {rule({"getpid", "getppid"}, SeccompAction::kAllow)};
   Seccomp redundant = base;
   // ERRNO without errnoRet is ERRNO(EPERM), the same as the default.
   redundant.syscalls.push_back(rule({"getuid"}, SeccompAction::kErrno));
@@ -267,7 +268,7 @@ TEST(Seccomp, OperatorsCompareAll64Bits) {
 TEST(Seccomp, ArchitecturesAreAdded) {
   Seccomp cfg;
   cfg.default_action = SeccompAction::kErrno;
-  cfg.syscalls = {rule({"getpid"}, SeccompAction::kAllow)};
+  cfg.syscalls = {rule({"getpid", "getppid"}, SeccompAction::kAllow)};
   Call i386_getpid{20, AUDIT_ARCH_I386, {}};
   // Without the arch, a foreign-arch syscall gets libseccomp's bad-arch kill.
   EXPECT_EQ(run_filter(compile(cfg), i386_getpid), SCMP_ACT_KILL_THREAD);
@@ -278,6 +279,94 @@ TEST(Seccomp, ArchitecturesAreAdded) {
   EXPECT_EQ(run_filter(bpf, sys(SYS_getpid)), SCMP_ACT_ALLOW);
 }
 #endif
+
+// --- ENOSYS for syscalls newer than the profile ---
+
+constexpr uint32_t kEnosys = SCMP_ACT_ERRNO(ENOSYS);
+
+// A profile written before clone3: it names syscalls up to getppid only.
+Seccomp old_profile(SeccompAction default_action) {
+  Seccomp cfg;
+  cfg.default_action = default_action;
+  cfg.syscalls = {rule({"getpid", "getppid"}, SeccompAction::kAllow),
+                  rule({"kill"}, SeccompAction::kErrno, {}, EACCES)};
+  return cfg;
+}
+
+TEST(Seccomp, SyscallNewerThanTheProfileGetsEnosys) {
+  auto bpf = compile(old_profile(SeccompAction::kErrno));
+  EXPECT_EQ(run_filter(bpf, sys(SYS_getppid)), SCMP_ACT_ALLOW);       // the highest it names
+  EXPECT_EQ(run_filter(bpf, sys(SYS_kill)), SCMP_ACT_ERRNO(EACCES));  // its own rule
+  EXPECT_EQ(run_filter(bpf, sys(SYS_getuid)), SCMP_ACT_ERRNO(EPERM));  // older, not named
+  EXPECT_EQ(run_filter(bpf, sys(SYS_getppid + 1)), kEnosys);
+  EXPECT_EQ(run_filter(bpf, sys(SYS_clone3)), kEnosys);
+  EXPECT_EQ(run_filter(bpf, sys(1000)), kEnosys);
+}
+
+TEST(Seccomp, EverDenyingDefaultGetsTheStub) {
+  for (auto action : {SeccompAction::kKillProcess, SeccompAction::kKillThread,
+                      SeccompAction::kTrap, SeccompAction::kTrace}) {
+    auto bpf = compile(old_profile(action));
+    EXPECT_EQ(run_filter(bpf, sys(SYS_getuid)), seccomp_action_value(action, {}));
+    EXPECT_EQ(run_filter(bpf, sys(SYS_clone3)), kEnosys) << static_cast<int>(action);
+  }
+}
+
+TEST(Seccomp, AllowingOrEnosysDefaultGetsNoStub) {
+  Seccomp allow = old_profile(SeccompAction::kAllow);
+  Seccomp log = old_profile(SeccompAction::kLog);
+  Seccomp enosys = old_profile(SeccompAction::kErrno);
+  enosys.default_errno_ret = ENOSYS;
+  for (const auto* cfg : {&allow, &log, &enosys}) {
+    auto f = build_seccomp_filter(*cfg);
+    ASSERT_TRUE(f) << f.error().what();
+    EXPECT_TRUE(f->enosys_stub().empty());
+  }
+  EXPECT_EQ(run_filter(compile(allow), sys(SYS_clone3)), SCMP_ACT_ALLOW);
+  EXPECT_EQ(run_filter(compile(log), sys(SYS_clone3)), SCMP_ACT_LOG);
+  // An empty profile names nothing: no limit to compare with, the default decides.
+  Seccomp empty;
+  empty.default_action = SeccompAction::kErrno;
+  auto f = build_seccomp_filter(empty);
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(f->enosys_stub().empty());
+  EXPECT_EQ(run_filter(compile(empty), sys(SYS_clone3)), SCMP_ACT_ERRNO(EPERM));
+}
+
+#if defined(__x86_64__)
+TEST(Seccomp, EachArchitectureHasItsOwnLimit) {
+  constexpr uint32_t kX32 = 0x40000000;
+  Seccomp cfg = old_profile(SeccompAction::kErrno);
+  cfg.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+  cfg.syscalls.push_back(rule({"clone3"}, SeccompAction::kErrno, {}, EPERM));  // known, denied
+  cfg.syscalls.push_back(rule({"getpid"}, SeccompAction::kAllow));
+  auto bpf = compile(cfg);
+  // x86_64 and x32 know clone3 (435): only what comes after it is new.
+  EXPECT_EQ(run_filter(bpf, sys(SYS_clone3)), SCMP_ACT_ERRNO(EPERM));
+  EXPECT_EQ(run_filter(bpf, sys(SYS_clone3 + 1)), kEnosys);
+  EXPECT_EQ(run_filter(bpf, Call{static_cast<int>(kX32 | 435), 0, {}}), SCMP_ACT_ERRNO(EPERM));
+  EXPECT_EQ(run_filter(bpf, Call{static_cast<int>(kX32 | 436), 0, {}}), kEnosys);
+  EXPECT_EQ(run_filter(bpf, Call{static_cast<int>(kX32 | 39), 0, {}}), SCMP_ACT_ALLOW);
+  // i386 numbers are its own: getuid 24 below its getppid 64, 436 above its clone3 435.
+  EXPECT_EQ(run_filter(bpf, Call{24, AUDIT_ARCH_I386, {}}), SCMP_ACT_ERRNO(EPERM));
+  EXPECT_EQ(run_filter(bpf, Call{436, AUDIT_ARCH_I386, {}}), kEnosys);
+
+  // Without x32 in the filter, an x32 call is left to libseccomp, whatever its number.
+  cfg.architectures = {"SCMP_ARCH_X86_64"};
+  Seccomp allow_default = cfg;
+  allow_default.default_action = SeccompAction::kAllow;  // no stub at all
+  auto no_x32 = compile(cfg);
+  Call x32_new{static_cast<int>(kX32 | 1000), 0, {}};
+  EXPECT_EQ(run_filter(no_x32, x32_new), run_filter(compile(allow_default), x32_new));
+  EXPECT_NE(run_filter(no_x32, x32_new), kEnosys);
+  EXPECT_EQ(run_filter(no_x32, sys(1000)), kEnosys);
+}
+#endif
+
+TEST(Seccomp, CacheKeyChangesWithTheStub) {
+  // Programs cached before the stub existed must not be taken for new ones.
+  EXPECT_EQ(seccomp_cache_key(Seccomp{}).rfind("husk-seccomp-key 2\n", 0), 0u);
+}
 
 TEST(Seccomp, KnownArchitectureNamesResolve) {
   for (const char* name :
@@ -459,6 +548,20 @@ TEST(Seccomp, LoadedFilterActsInAChild) {
     if (::syscall(SYS_getppid) != -1 || errno != EXDEV) return 2;
     if (::kill(::getpid(), 0) != -1 || errno != ENOTTY) return 3;
     if (::syscall(SYS_getpid) <= 0) return 4;
+    return 0;
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(Seccomp, KernelRunsTheStub) {
+  Seccomp cfg = old_profile(SeccompAction::kErrno);
+  cfg.syscalls.push_back(rule({"exit_group", "exit"}, SeccompAction::kAllow));  // for _exit
+  int rc = in_filtered_child(cfg, [](const UniqueFd&) {
+    if (::syscall(SYS_getppid) <= 0) return 1;
+    if (::syscall(SYS_getuid) != -1 || errno != EPERM) return 2;
+    if (::syscall(SYS_clone3, nullptr, 0) != -1 || errno != ENOSYS) return 3;
+    if (::syscall(1000, 0, 0, 0) != -1 || errno != ENOSYS) return 4;
+    if (::kill(::getpid(), 0) != -1 || errno != EACCES) return 5;
     return 0;
   });
   EXPECT_EQ(rc, 0);
