@@ -271,14 +271,18 @@ Result<void> FsManager::set_devices(const std::vector<config::DeviceRule>& rules
 Result<void> FsManager::set_unified(const std::map<std::string, std::string>& unified) {
   if (unified.empty()) return ok();
   const Hierarchy* h = v2();
-  if (h == nullptr) return fail(0, "linux.resources.unified: this host has no cgroup v2 hierarchy");
+  // runc calls these "invalid configuration"; engines and its tests look for the words.
+  if (h == nullptr)
+    return fail(0,
+                "invalid configuration: linux.resources.unified: this host has no cgroup v2 "
+                "hierarchy");
   for (const auto& [key, value] : unified) {
     std::string controller = key.substr(0, key.find('.'));
     const Hierarchy* owner = find(controller);
     if (owner != nullptr && !owner->v2)
       return fail(0,
-                  "linux.resources.unified[{:?}]: the {} controller is on cgroup v1 on this "
-                  "host",
+                  "invalid configuration: linux.resources.unified[{:?}]: the {} controller "
+                  "is on cgroup v1 on this host",
                   key, controller);
     if (owner != nullptr)
       HUSK_TRY(enable_v2(*h, controller).context("linux.resources.unified[{:?}]", key));

@@ -27,6 +27,7 @@ class FsManager final : public Manager {
   Mode mode() const override { return mode_; }
   SavedState saved_state() const override;
   std::string path(std::string_view controller) const override;
+  Result<size_t> check_preexisting() override;
   Result<void> create() override;
   Result<void> apply(pid_t pid, bool placed_in_v2) override;
   Result<UniqueFd> open_for_clone() override;

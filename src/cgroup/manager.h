@@ -89,6 +89,10 @@ class Manager {
   // empty when there is none.
   virtual std::string path(std::string_view controller) const = 0;
 
+  // Before create(), runc's checks of a cgroup that exists already: fails when
+  // it is frozen in any hierarchy (the init would freeze in it and create would
+  // hang); else returns how many processes it holds (0 when it does not exist).
+  virtual Result<size_t> check_preexisting() = 0;
   // Makes every directory (v1 cpuset ones get their parent's cpus/mems).
   // Existing directories are reused and never recorded as created.
   virtual Result<void> create() = 0;

@@ -222,6 +222,12 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   HUSK_TRY_ASSIGN(auto manager, cgroup::Manager::make({.cgroups_path = cfg.cgroups_path,
                                                        .id = opts.id,
                                                        .systemd = opts.systemd_cgroup}));
+  // As runc: a frozen cgroup is refused before anything exists; processes
+  // already in it are only warned about (they share its limits, and what
+  // kills the container's cgroup kills them too).
+  HUSK_TRY_ASSIGN(size_t present, manager->check_preexisting().context("create cgroups"));
+  if (present != 0)
+    log::warn("container's cgroup is not empty: {} process(es) found", present);
   HUSK_TRY_ASSIGN(StateDir dir, StateDir::create(opts.root, opts.id));
   ContainerState st;
   st.id = opts.id;

@@ -287,6 +287,10 @@ Result<int> exec(const ExecOptions& o) {
     sock.share_turn(&turn, Turn::kRuntime);
   }
   if (cgroup) HUSK_TRY(cgroup->apply(pid, cgroup_fd.valid()).context("join cgroups"));
+  // --ignore-paused: the process is frozen with the container from here on and
+  // goes on at `resume`, which needs the lock. It is in the container's cgroup
+  // already, so a `delete` meanwhile kills it with the rest.
+  if (status == Status::kPaused) dir.unlock();
   HUSK_TRY(sock.send(MsgType::kGo));
   UniqueFd master;
   for (bool ready = false; !ready;) {

@@ -159,8 +159,8 @@ TEST(CgroupManager, UnsupportedFieldsOnThisHostAreClearErrors) {
   r = {};
   r.unified = {{"memory.high", "1"}};
   EXPECT_EQ(err(r),
-            "linux.resources.unified[\"memory.high\"]: the memory controller is on "
-            "cgroup v1 on this host");
+            "invalid configuration: linux.resources.unified[\"memory.high\"]: the memory "
+            "controller is on cgroup v1 on this host");
   r = {};
   r.rdma = {{"mlx5_0", {1, 1}}};
   EXPECT_EQ(err(r), "linux.resources.rdma: the rdma controller is not available on this host");
@@ -180,7 +180,9 @@ TEST(CgroupManager, UnsupportedFieldsOnThisHostAreClearErrors) {
   r.unified = {{"pids.max", "1"}};
   auto res = (*plain)->set(r);
   ASSERT_FALSE(res);
-  EXPECT_EQ(res.error().what(), "linux.resources.unified: this host has no cgroup v2 hierarchy");
+  EXPECT_EQ(res.error().what(),
+            "invalid configuration: linux.resources.unified: this host has no cgroup v2 "
+            "hierarchy");
 }
 
 // Wherever the container has a cgroup2 directory the child can be born in it;
@@ -259,6 +261,46 @@ TEST(CgroupManager, FreezerStateFromV1File) {
   // The fixture obeys: writing THAWED reads back THAWED.
   ASSERT_TRUE((*m)->thaw());
   EXPECT_EQ(d.read("freezer/c1/freezer.state"), "THAWED");
+}
+
+// runc's checks before create: nothing there is fine, processes are counted,
+// a frozen directory in any hierarchy (v1 freezer or cgroup2) is refused.
+TEST(CgroupManager, CheckPreexistingCountsProcessesAndRefusesFrozen) {
+  FixtureDir d;
+  Layout l = hybrid_layout(d);
+  auto m = Manager::make({"/c1", "c1", false}, l, {});
+  ASSERT_TRUE(m);
+  auto n = (*m)->check_preexisting();
+  ASSERT_TRUE(n) << n.error().what();
+  EXPECT_EQ(*n, 0u);
+  d.write("unified/c1/cgroup.procs", "10\n11\n");
+  d.write("freezer/c1/freezer.state", "THAWED\n");
+  n = (*m)->check_preexisting();
+  ASSERT_TRUE(n) << n.error().what();
+  EXPECT_EQ(*n, 2u);
+  d.write("freezer/c1/freezer.state", "FROZEN\n");
+  n = (*m)->check_preexisting();
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().what(), fmt::format("container's cgroup unexpectedly frozen "
+                                          "({}/freezer.state reads FROZEN)",
+                                          d / "freezer/c1"));
+  d.write("freezer/c1/freezer.state", "THAWED\n");
+  d.write("unified/c1/cgroup.freeze", "1\n");
+  n = (*m)->check_preexisting();
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().what().find("unified/c1/cgroup.freeze reads 1"), std::string::npos);
+
+  Layout v2;
+  v2.mode = Mode::kV2;
+  v2.v2_mount = d / "v2";
+  v2.v2_controllers = {"cpu", "memory", "pids"};
+  d.write("v2/c2/cgroup.freeze", "0\n");
+  d.write("v2/c2/cgroup.procs", "7\n");
+  auto p = Manager::make({"/c2", "c2", false}, v2, {});
+  ASSERT_TRUE(p);
+  EXPECT_EQ((*p)->check_preexisting().value_or(99), 1u);
+  d.write("v2/c2/cgroup.freeze", "1\n");
+  EXPECT_FALSE((*p)->check_preexisting());
 }
 
 TEST(CgroupManager, OomKillCountFromV1OomControl) {

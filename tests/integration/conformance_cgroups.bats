@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# runc 1.1.5's behaviour around the container's cgroup, where engines and runc's own suite
+# depend on it: exec's exit status for its own failures (255), exec into a paused container,
+# a cgroup that exists before the container (holding processes, or frozen), the wording of
+# a configuration the host's cgroups cannot take, `exec --cgroup`, and device rules.
+# Every test also runs against runc (HUSK_OCI=/usr/sbin/runc) unless it is husk_only.
+
+load helpers
+
+# A cgroupsPath of the test's own, absolute, so the leak check of helpers.bash (which
+# looks for "$CID" under each hierarchy) covers every directory the runtime made.
+set_own_cgroups_path() { update_config '.linux.cgroupsPath = $p' --arg p "/$CID"; }
+
+# The directory of the container's cgroup that a freezer uses: v1 freezer or cgroup2.
+freezer_dir() {
+  if [[ -d /sys/fs/cgroup/freezer ]]; then
+    echo "/sys/fs/cgroup/freezer/$CID"
+  else
+    echo "/sys/fs/cgroup/$CID"
+  fi
+}
+
+start_sleeper() {
+  set_args sleep 1000
+  run_detached
+}
+
+# ---------------------------------------------------------------------------------------
+# exec: exit statuses, paused containers
+
+@test "exec: the runtime's own failures exit 255, the program's status passes through" {
+  start_sleeper
+  run oci exec "$CID" sh -c 'exit 42'
+  expect_status 42
+  run oci exec "$CID" false
+  expect_status 1
+  run oci exec --pid-file /non-existent/dir/pid "$CID" true
+  expect_status 255
+  run oci exec "$CID" no-such-program
+  expect_status 255
+  run oci exec no-such-container-husk true
+  expect_status 255
+  oci delete --force "$CID"
+}
+
+@test "exec: a paused container is refused with 255 unless --ignore-paused" {
+  set_own_cgroups_path
+  start_sleeper
+  oci pause "$CID"
+  run oci exec "$CID" echo ok
+  expect_status 255
+  expect_contains "cannot exec in a paused container"
+  # --ignore-paused: the process joins the frozen container and runs once it is resumed;
+  # the exec holds nothing that resume needs meanwhile.
+  (sleep 2; oci resume "$CID") &
+  BG_PIDS+=($!)
+  local t0=$SECONDS
+  # Output to a file: a process left frozen would hold a pipe open for good.
+  status=0
+  TIMEOUT=20 oci exec --ignore-paused "$CID" echo ok >"$TEST_TMP/out" 2>&1 || status=$?
+  output=$(<"$TEST_TMP/out")
+  expect_status 0
+  expect_output ok
+  (( SECONDS - t0 >= 1 )) || fail "the process ran before the container was resumed"
+  [[ $(oci state "$CID" | jq -r .status) == running ]] || fail "not running after resume"
+  oci delete --force "$CID"
+}
+
+# ---------------------------------------------------------------------------------------
+# A cgroup that exists before the container
+
+@test "create/run: a cgroup already holding processes is used, with a warning" {
+  set_own_cgroups_path
+  start_sleeper
+  local first=$CID
+  # The runtime's stderr to a file: a detached init holds its stdio open, so bats' run
+  # would wait for it.
+  CID=$first-b
+  oci run --detach --bundle "$BUNDLE" "$CID" >/dev/null 2>"$TEST_TMP/err" ||
+    fail "run: $(<"$TEST_TMP/err")"
+  grep -q "container's cgroup is not empty: 1 process(es) found" "$TEST_TMP/err" ||
+    fail "no warning: $(<"$TEST_TMP/err")"
+  CID=$first-c
+  oci create --bundle "$BUNDLE" "$CID" >/dev/null 2>"$TEST_TMP/err" ||
+    fail "create: $(<"$TEST_TMP/err")"
+  grep -q "container's cgroup is not empty: 2 process(es) found" "$TEST_TMP/err" ||
+    fail "no warning: $(<"$TEST_TMP/err")"
+  oci delete --force "$first-c"
+  oci delete --force "$first-b"
+  oci delete --force "$first"
+  CID=$first
+}
+
+@test "create/run: a frozen cgroup is refused at once and nothing is left" {
+  set_own_cgroups_path
+  local fz
+  fz=$(freezer_dir)
+  mkdir "$fz"
+  defer "rmdir $fz"
+  if [[ -e $fz/freezer.state ]]; then echo FROZEN >"$fz/freezer.state"; else echo 1 >"$fz/cgroup.freeze"; fi
+  local verb
+  for verb in run create; do
+    # Output to a file: an init frozen in there would hold a pipe open for good.
+    status=0
+    TIMEOUT=20 oci "$verb" --bundle "$BUNDLE" "$CID" >"$TEST_TMP/out" 2>&1 || status=$?
+    output=$(<"$TEST_TMP/out")
+    expect_status 1
+    expect_contains "container's cgroup unexpectedly frozen"
+    [[ ! -e $ROOT/$CID ]] || fail "$verb left its state dir"
+    # Only the directory the test made exists: the runtime made none.
+    local left
+    left=$(leftover_cgroups | grep -vx "$fz" || true)
+    [[ -z $left ]] || fail "$verb left cgroups: $left"
+  done
+  [[ -d $fz ]] || fail "the pre-existing cgroup was removed"
+  if [[ -e $fz/freezer.state ]]; then echo THAWED >"$fz/freezer.state"; else echo 0 >"$fz/cgroup.freeze"; fi
+  rmdir "$fz"
+}
+
+# ---------------------------------------------------------------------------------------
+# Configuration the host's cgroups cannot take
+
+@test "run: linux.resources.unified for a v1 controller is an invalid configuration" {
+  [[ -d /sys/fs/cgroup/memory ]] || skip "memory is not a cgroup v1 controller here"
+  set_own_cgroups_path
+  update_config '.linux.resources.unified = {"memory.min": "131072"}'
+  run oci run --detach --bundle "$BUNDLE" "$CID"
+  expect_status 1
+  expect_contains "invalid configuration"
+  [[ ${#lines[@]} -eq 1 ]] || fail "want one line: $output"
+  [[ ! -e $ROOT/$CID ]] || fail "state left"
+}
