@@ -52,6 +52,14 @@ struct SavedState {
   std::vector<std::string> created;
 };
 
+// exec --cgroup: each argument is PATH (alone: every hierarchy) or
+// CONTROLLER[,CONTROLLER...]:PATH, as runc 1.1 takes them. Returns saved with
+// those sub-cgroups joined onto the container's directories (a controller
+// moves its whole hierarchy, co-mounted ones included), each kept inside the
+// container's cgroup ("/" is the container's own). Pure: nothing is opened.
+Result<SavedState> sub_cgroup_state(const SavedState& saved,
+                                    const std::vector<std::string>& args);
+
 struct Options {
   std::string cgroups_path;  // linux.cgroupsPath; "" when absent
   std::string id;            // the container id, the cgroup name when cgroups_path is ""

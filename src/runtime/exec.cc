@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstring>
 
 #include "base/file.h"
 #include "base/log.h"
@@ -89,6 +90,19 @@ Result<uint32_t> parse_id(std::string_view s, std::string_view what) {
   if (ec != std::errc() || end != s.data() + s.size() || s.empty())
     return fail(0, "--user: invalid {} {:?}", what, s);
   return v;
+}
+
+// exec --cgroup: the sub-cgroups are the container's to make; a missing one
+// fails before any process exists (in runc's words, which its tests match).
+Result<void> check_sub_cgroups(const cgroup::SavedState& target) {
+  for (const auto& [key, dir] : target.paths) {
+    std::string procs = dir + "/cgroup.procs";
+    if (::access(procs.c_str(), F_OK) == 0) continue;
+    int code = errno;
+    return fail_quiet(code, "--cgroup: no sub-cgroup for adding pid: {}: {}", procs,
+                      code == ENOENT ? "no such file or directory" : std::strerror(code));
+  }
+  return ok();
 }
 
 void set_env(std::vector<std::string>& env, const std::string& kv) {
@@ -243,7 +257,11 @@ Result<int> exec(const ExecOptions& o) {
 
   std::unique_ptr<cgroup::Manager> cgroup;
   if (!st.cgroup.paths.empty()) {
-    HUSK_TRY_ASSIGN(cgroup, cgroup::Manager::load(st.cgroup));
+    HUSK_TRY_ASSIGN(cgroup::SavedState target, cgroup::sub_cgroup_state(st.cgroup, o.cgroups));
+    if (!o.cgroups.empty()) HUSK_TRY(check_sub_cgroups(target));
+    HUSK_TRY_ASSIGN(cgroup, cgroup::Manager::load(target));
+  } else if (!o.cgroups.empty()) {
+    return fail(0, "--cgroup: the container has no cgroup");
   }
   UniqueFd cgroup_fd;
   if (cgroup) cgroup_fd = cgroup->open_for_clone().value_or(UniqueFd());

@@ -130,3 +130,50 @@ start_sleeper() {
   [[ ${#lines[@]} -eq 1 ]] || fail "want one line: $output"
   [[ ! -e $ROOT/$CID ]] || fail "state left"
 }
+
+# ---------------------------------------------------------------------------------------
+# exec --cgroup
+
+@test "exec --cgroup: into sub-cgroups, PATH and CONTROLLER:PATH, never out of the container" {
+  set_own_cgroups_path
+  # The container makes its sub-cgroups itself, through a writable cgroup mount.
+  update_config '.mounts |= map(if .type == "cgroup" then .options -= ["ro"] else . end)
+    | .process.capabilities.bounding += ["CAP_SYS_ADMIN"]
+    | .process.capabilities.effective += ["CAP_SYS_ADMIN"]
+    | .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+  start_sleeper
+  run oci exec --cgroup .. "$CID" true
+  expect_status 255
+  expect_contains " .. is not a sub cgroup path"
+  run oci exec --cgroup nonexistent "$CID" true
+  expect_status 255
+  expect_match "adding pid.*/$CID/nonexistent/cgroup.procs: no such file"
+  run oci exec --cgroup whaaat:/ "$CID" true
+  expect_status 255
+  expect_contains "unknown controller "
+  # "/" is the container's own cgroup.
+  run oci exec --cgroup / "$CID" cat /proc/self/cgroup
+  expect_status 0
+  [[ -z $(grep -v ":/$CID\$" <<<"$output") ]] || fail "not in the container's cgroup: $output"
+  if [[ -d /sys/fs/cgroup/memory ]]; then
+    oci exec "$CID" mkdir -p /sys/fs/cgroup/memory/submem /sys/fs/cgroup/pids/subpids
+    run oci exec --cgroup memory:submem --cgroup pids:subpids "$CID" cat /proc/self/cgroup
+    expect_status 0
+    expect_match ":memory:/$CID/submem\$"
+    expect_match ":pids:/$CID/subpids\$"
+    # Other hierarchies stay at the container's cgroup.
+    expect_match ":freezer:/$CID\$"
+    run oci exec --cgroup cpu:nonexistent "$CID" true
+    expect_status 255
+    expect_match "/$CID/nonexistent/cgroup.procs: no such file"
+  else
+    oci exec "$CID" mkdir /sys/fs/cgroup/sub
+    run oci exec --cgroup sub "$CID" cat /proc/self/cgroup
+    expect_status 0
+    expect_line "0::/sub"
+    run oci exec --cgroup memory:sub "$CID" true
+    expect_status 255
+    expect_contains "unknown controller "
+  fi
+  oci delete --force "$CID"
+}

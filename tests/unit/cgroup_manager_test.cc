@@ -316,3 +316,66 @@ TEST(CgroupManager, OomKillCountFromV1OomControl) {
 
 }  // namespace
 }  // namespace husk::cgroup
+
+namespace husk::cgroup {
+namespace {
+
+// exec --cgroup, as runc 1.1 takes it: PATH alone moves every hierarchy, a
+// CONTROLLER: prefix moves that controller's hierarchy (co-mounted ones too).
+TEST(CgroupSubCgroups, PathsJoinedAndKeptInside) {
+  SavedState s;
+  s.paths = {{"cpu", "/cg/cpu,cpuacct/c1"},
+             {"cpuacct", "/cg/cpu,cpuacct/c1"},
+             {"memory", "/cg/memory/c1"},
+             {"", "/cg/unified/c1"}};
+  s.created = {"/cg/memory/c1"};
+  auto err = [&](std::vector<std::string> args) {
+    auto r = sub_cgroup_state(s, args);
+    return r ? std::string("(ok)") : r.error().what();
+  };
+  auto same = sub_cgroup_state(s, {});
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->paths, s.paths);
+  EXPECT_TRUE(same->created.empty());
+
+  auto all = sub_cgroup_state(s, {"sub/x"});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->paths.at("memory"), "/cg/memory/c1/sub/x");
+  EXPECT_EQ(all->paths.at(""), "/cg/unified/c1/sub/x");
+  EXPECT_EQ(all->paths.at("cpuacct"), "/cg/cpu,cpuacct/c1/sub/x");
+  auto root = sub_cgroup_state(s, {"/"});
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->paths, s.paths);
+  auto abs = sub_cgroup_state(s, {"/a/./b/../c"});
+  ASSERT_TRUE(abs);
+  EXPECT_EQ(abs->paths.at("memory"), "/cg/memory/c1/a/c");
+
+  auto some = sub_cgroup_state(s, {"memory:submem", "cpu:subcpu"});
+  ASSERT_TRUE(some);
+  EXPECT_EQ(some->paths.at("memory"), "/cg/memory/c1/submem");
+  EXPECT_EQ(some->paths.at("cpu"), "/cg/cpu,cpuacct/c1/subcpu");
+  EXPECT_EQ(some->paths.at("cpuacct"), "/cg/cpu,cpuacct/c1/subcpu");  // co-mounted
+  EXPECT_EQ(some->paths.at(""), "/cg/unified/c1");                    // untouched
+  EXPECT_EQ(err({"cpu,cpuacct:subcpu"}), "(ok)");
+
+  EXPECT_EQ(err({".."}), "--cgroup: .. is not a sub cgroup path");
+  EXPECT_EQ(err({"a/../../x"}), "--cgroup: a/../../x is not a sub cgroup path");
+  EXPECT_EQ(err({"memory:../.."}), "--cgroup: ../.. is not a sub cgroup path");
+  EXPECT_EQ(err({"whaaat:/"}), "--cgroup: unknown controller \"whaaat\"");
+  EXPECT_EQ(err({":/"}), "--cgroup: unknown controller \"\"");
+  EXPECT_EQ(err({"a:b:c"}), "--cgroup: invalid argument \"a:b:c\"");
+  EXPECT_EQ(err({"x", "memory:y"}),
+            "--cgroup: \"x\" lacks its CONTROLLER: prefix (needed with several)");
+  EXPECT_EQ(err({"cpu:a", "cpuacct:b"}), "--cgroup: two sub-cgroups for the hierarchy of cpuacct");
+
+  // Pure v2: one directory, no controller names.
+  SavedState v2;
+  v2.paths = {{"", "/sys/fs/cgroup/c1"}};
+  auto foo = sub_cgroup_state(v2, {"foobar"});
+  ASSERT_TRUE(foo);
+  EXPECT_EQ(foo->paths.at(""), "/sys/fs/cgroup/c1/foobar");
+  EXPECT_FALSE(sub_cgroup_state(v2, {"memory:foobar"}));
+}
+
+}  // namespace
+}  // namespace husk::cgroup
