@@ -177,3 +177,53 @@ start_sleeper() {
   fi
   oci delete --force "$CID"
 }
+
+# ---------------------------------------------------------------------------------------
+# Device rules
+
+# /dev/kmsg made by linux.devices, CAP_SYSLOG so that only the device cgroup decides.
+kmsg_config() {
+  update_config '.linux.resources.devices = $rules
+    | .linux.devices = [{path: "/dev/kmsg", type: "c", major: 1, minor: 11}]
+    | .process.capabilities.bounding += ["CAP_SYSLOG"]
+    | .process.capabilities.effective += ["CAP_SYSLOG"]
+    | .process.capabilities.permitted += ["CAP_SYSLOG"]' --argjson rules "$1"
+}
+
+@test "devices: a linux.devices node gets no rule of its own, deny all keeps it closed" {
+  kmsg_config '[{"allow": false, "access": "rwm"}]'
+  start_sleeper
+  run oci exec "$CID" sh -c 'echo husk-test >/dev/kmsg'
+  expect_status 1
+  expect_contains "Operation not permitted"
+  run oci exec "$CID" head -c 1 /dev/kmsg
+  expect_status 1
+  expect_contains "Operation not permitted"
+  # An update leaves the rules alone.
+  oci update --pids-limit 42 "$CID"
+  run oci exec "$CID" head -c 1 /dev/kmsg
+  expect_status 1
+  # The defaults still apply.
+  run oci exec "$CID" sh -c 'echo x >/dev/null && echo null-ok'
+  expect_line null-ok
+  oci delete --force "$CID"
+  # Allowed by the config's own rule, it opens.
+  kmsg_config '[{"allow": false, "access": "rwm"},
+                {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "r"}]'
+  start_sleeper
+  run oci exec "$CID" sh -c 'head -c 1 /dev/kmsg >/dev/null && echo read-ok'
+  expect_line read-ok
+  oci delete --force "$CID"
+}
+
+@test "devices: a deny rule's access \"rwa\" denies all, and updates never open a gap" {
+  kmsg_config '[{"allow": false, "access": "rwm"},
+                {"allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa"}]'
+  add_mount /mnt bind "$TEST_TMP" rbind rw
+  set_script 'while :; do head -c 100 /dev/kmsg 2>/dev/null >>/mnt/leak; done'
+  run_detached
+  local i
+  for i in $(seq 10); do oci update --pids-limit 30 "$CID"; done
+  oci delete --force "$CID"
+  [[ ! -s $TEST_TMP/leak ]] || fail "read /dev/kmsg: $(head -c 200 "$TEST_TMP/leak")"
+}
