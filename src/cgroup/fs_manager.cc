@@ -147,16 +147,22 @@ Result<void> FsManager::make_dirs(const Hierarchy& h) {
     std::string parent = cur;
     cur += "/";
     cur += part;
+    bool existed = false;
     if (::mkdir(cur.c_str(), 0755) < 0) {
-      if (errno == EEXIST) continue;
-      return fail_errno("create cgroup {}", cur);
+      if (errno != EEXIST) return fail_errno("create cgroup {}", cur);
+      existed = true;
+    } else {
+      created_.push_back(cur);
     }
-    created_.push_back(cur);
+    // A v1 cpuset needs cpus and mems before it can hold a task or a child
+    // with them. A parent made by someone else with plain mkdir (a pod's
+    // cgroup) has neither: it gets its parent's, top down, as runc does.
     if (!h.v2 && h.has("cpuset")) {
       HUSK_TRY_ASSIGN(UniqueFd pfd, open_dir(parent));
       HUSK_TRY_ASSIGN(UniqueFd fd, open_dir(cur));
       HUSK_TRY(v1::init_cpuset(pfd.get(), fd.get()).context("initialise cpuset {}", cur));
     }
+    if (existed) continue;
     if (h.v2 && cur != h.dir) {
       // Hand down what this directory got to the levels we create below it.
       // Best effort: set() enables what it needs and reports what fails.

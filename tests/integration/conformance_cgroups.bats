@@ -227,3 +227,28 @@ kmsg_config() {
   oci delete --force "$CID"
   [[ ! -s $TEST_TMP/leak ]] || fail "read /dev/kmsg: $(head -c 200 "$TEST_TMP/leak")"
 }
+
+# ---------------------------------------------------------------------------------------
+# A parent (pod) cgroup made by someone else
+
+@test "pod cgroup: a plain-mkdir v1 cpuset parent is filled in; the pod's cpu limit holds" {
+  [[ -d /sys/fs/cgroup/cpuset && -d /sys/fs/cgroup/cpu ]] || skip "needs v1 cpu and cpuset"
+  local pod=/$CID-pod h
+  for h in cpu cpuset; do mkdir "/sys/fs/cgroup/$h$pod"; done
+  # Cleanup if the test fails midway: the container's, then the pod's.
+  defer "rmdir /sys/fs/cgroup/cpu$pod /sys/fs/cgroup/cpuset$pod"
+  echo 50000 >"/sys/fs/cgroup/cpu$pod/cpu.cfs_quota_us"
+  update_config '.linux.cgroupsPath = $p' --arg p "$pod/$CID"
+  start_sleeper
+  [[ -n $(</sys/fs/cgroup/cpuset$pod/cpuset.cpus) ]] || fail "the pod's cpuset.cpus is empty"
+  # 60% of a period is more than the pod's 50%: the kernel says no.
+  run oci update --cpu-quota 60000 "$CID"
+  expect_status 1
+  # 30% with a shorter period fits.
+  run oci update --cpu-period 10000 --cpu-quota 3000 "$CID"
+  expect_status 0
+  [[ $(<"/sys/fs/cgroup/cpu$pod/$CID/cpu.cfs_period_us") == 10000 ]] || fail "period"
+  [[ $(<"/sys/fs/cgroup/cpu$pod/$CID/cpu.cfs_quota_us") == 3000 ]] || fail "quota"
+  oci delete --force "$CID"
+  for h in cpu cpuset; do rmdir "/sys/fs/cgroup/$h$pod"; done
+}

@@ -88,6 +88,35 @@ TEST(CgroupManager, CreateRecordsOnlyNewDirectoriesAndDestroyKeepsParents) {
   EXPECT_TRUE((*loaded)->saved_state().created.empty());
 }
 
+// A v1 cpuset parent made with plain mkdir (a pod's cgroup) has empty cpus
+// and mems; it gets its parent's, top down, before the container's below it.
+TEST(CgroupManager, CreateFillsEmptyCpusetParents) {
+  FixtureDir d;
+  Layout l;
+  l.mode = Mode::kV1;
+  l.v1.push_back({d / "cpuset", "/", {"cpuset"}});
+  d.write("cpuset/cpuset.cpus", "0-3\n");
+  d.write("cpuset/cpuset.mems", "0\n");
+  for (const char* dir : {"cpuset/pod", "cpuset/pod/c1"}) {
+    d.write(std::string(dir) + "/cpuset.cpus", "\n");
+    d.write(std::string(dir) + "/cpuset.mems", "\n");
+  }
+  auto m = Manager::make({"/pod/c1", "c1", false}, l, {});
+  ASSERT_TRUE(m);
+  auto r = (*m)->create();
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(d.read("cpuset/pod/cpuset.cpus"), "0-3");
+  EXPECT_EQ(d.read("cpuset/pod/cpuset.mems"), "0");
+  EXPECT_EQ(d.read("cpuset/pod/c1/cpuset.cpus"), "0-3");
+  EXPECT_TRUE((*m)->saved_state().created.empty());
+  // One that has its own values keeps them.
+  d.write("cpuset/pod/cpuset.cpus", "1\n");
+  d.write("cpuset/pod/c1/cpuset.cpus", "\n");
+  ASSERT_TRUE((*m)->create());
+  EXPECT_EQ(d.read("cpuset/pod/cpuset.cpus"), "1\n");
+  EXPECT_EQ(d.read("cpuset/pod/c1/cpuset.cpus"), "1");
+}
+
 TEST(CgroupManager, DestroyKeepsACreatedParentStillInUse) {
   FixtureDir d;
   Layout l = hybrid_layout(d);
