@@ -71,13 +71,13 @@ Result<std::unique_ptr<Manager>> Manager::make(const Options& opts, const Layout
     HUSK_TRY_ASSIGN(std::string cg, container_cgroup_path(opts.cgroups_path, opts.id,
                                                           own_path(v.controllers.front())));
     HUSK_TRY_ASSIGN(std::string dir, cgroup_dir(v.mount_point, v.root, cg));
-    hs.push_back({false, v.mount_point, v.controllers, dir});
+    hs.push_back({false, v.mount_point, v.controllers, dir, v.root});
   }
   if (layout.has_v2()) {
     HUSK_TRY_ASSIGN(std::string cg,
                     container_cgroup_path(opts.cgroups_path, opts.id, own_path("")));
     HUSK_TRY_ASSIGN(std::string dir, cgroup_dir(layout.v2_mount, layout.v2_root, cg));
-    hs.push_back({true, layout.v2_mount, layout.v2_controllers, dir});
+    hs.push_back({true, layout.v2_mount, layout.v2_controllers, dir, layout.v2_root});
   }
   return std::unique_ptr<Manager>(new FsManager(layout.mode, std::move(hs), {}));
 }
@@ -94,7 +94,7 @@ Result<std::unique_ptr<Manager>> Manager::load(const SavedState& saved, const La
     if (key.empty()) {
       if (!layout.has_v2()) return fail(ENOENT, "the saved cgroup {} needs a cgroup2 mount", dir);
       if (mounts.insert(layout.v2_mount).second)
-        hs.push_back({true, layout.v2_mount, layout.v2_controllers, dir});
+        hs.push_back({true, layout.v2_mount, layout.v2_controllers, dir, layout.v2_root});
       continue;
     }
     const V1Hierarchy* v = layout.v1_for(key);
@@ -103,7 +103,7 @@ Result<std::unique_ptr<Manager>> Manager::load(const SavedState& saved, const La
       continue;
     }
     if (mounts.insert(v->mount_point).second)
-      hs.push_back({false, v->mount_point, v->controllers, dir});
+      hs.push_back({false, v->mount_point, v->controllers, dir, v->root});
   }
   return std::unique_ptr<Manager>(new FsManager(layout.mode, std::move(hs), saved.created));
 }
@@ -196,6 +196,21 @@ Result<void> FsManager::apply(pid_t pid, bool placed_in_v2) {
     HUSK_TRY(write_at(fd.get(), "cgroup.procs", text).context("move {} into {}", pid, h.dir));
   }
   return ok();
+}
+
+Result<void> FsManager::apply_beside_init(pid_t pid, std::string_view init_cgroup) {
+  const Hierarchy* h = v2();
+  if (h == nullptr) return fail(0, "no cgroup2 hierarchy to join the init's cgroup in");
+  HUSK_TRY_ASSIGN(OwnCgroups init, parse_proc_cgroup(init_cgroup));
+  auto it = init.find("");
+  if (it == init.end()) return fail(ENOENT, "the init has no cgroup2 cgroup");
+  HUSK_TRY_ASSIGN(std::string dir, cgroup_dir(h->mount_point, h->root, it->second));
+  // The init may have moved anywhere it could reach: only below the container's.
+  if (!dir.starts_with(h->dir + "/"))
+    return fail(EPERM, "the init's cgroup {} is not inside the container's {}", dir, h->dir);
+  HUSK_TRY_ASSIGN(UniqueFd fd, open_dir(dir));
+  return write_at(fd.get(), "cgroup.procs", std::to_string(pid))
+      .context("adding pid {} to cgroups: {}", pid, dir);
 }
 
 Result<UniqueFd> FsManager::open_for_clone() {

@@ -107,6 +107,12 @@ class Manager {
   // Moves pid into the container's cgroup in every hierarchy; with
   // placed_in_v2, not in the cgroup2 one, where clone3 put it (below).
   virtual Result<void> apply(pid_t pid, bool placed_in_v2 = false) = 0;
+  // exec on cgroup v2, where the container's own directory refused the pid
+  // (EBUSY: the init moved below it and a domain controller is on there): as
+  // runc, the process joins the init's cgroup2 cgroup instead. init_cgroup is
+  // the init's /proc/PID/cgroup text; that directory must be inside the
+  // container's.
+  virtual Result<void> apply_beside_init(pid_t pid, std::string_view init_cgroup) = 0;
   // The container's directory in the cgroup2 hierarchy (pure v2 or hybrid), to
   // pass to clone3 with CLONE_INTO_CGROUP: the child is born there, which
   // spares the cgroup.procs write that waits longest (0.6 ms on the hybrid

@@ -99,10 +99,24 @@ Result<void> check_sub_cgroups(const cgroup::SavedState& target) {
     std::string procs = dir + "/cgroup.procs";
     if (::access(procs.c_str(), F_OK) == 0) continue;
     int code = errno;
-    return fail_quiet(code, "--cgroup: no sub-cgroup for adding pid: {}: {}", procs,
+    return fail_quiet(code, "--cgroup: adding pid to cgroups: {}: {}", procs,
                       code == ENOENT ? "no such file or directory" : std::strerror(code));
   }
   return ok();
+}
+
+// The process into the container's cgroup (or the --cgroup sub-cgroups). On
+// cgroup v2 the container's own directory refuses it (EBUSY) once the init has
+// moved to a sub-cgroup and a domain controller is on: without --cgroup it
+// then joins the init's cgroup, as runc does.
+Result<void> join_cgroups(cgroup::Manager& cg, pid_t pid, bool placed_in_v2, pid_t init,
+                          const ExecOptions& o) {
+  auto joined = cg.apply(pid, placed_in_v2);
+  if (joined || joined.error().code != EBUSY || !o.cgroups.empty() || cg.path("").empty())
+    return std::move(joined).context("join cgroups");
+  HUSK_TRY_ASSIGN(std::string text, read_file(fmt::format("/proc/{}/cgroup", init)));
+  log::debug("exec: {}; joining the init's cgroup", joined.error().what());
+  return cg.apply_beside_init(pid, text).context("join the init's cgroup");
 }
 
 void set_env(std::vector<std::string>& env, const std::string& kv) {
@@ -304,7 +318,7 @@ Result<int> exec(const ExecOptions& o) {
     turn.begin();
     sock.share_turn(&turn, Turn::kRuntime);
   }
-  if (cgroup) HUSK_TRY(cgroup->apply(pid, cgroup_fd.valid()).context("join cgroups"));
+  if (cgroup) HUSK_TRY(join_cgroups(*cgroup, pid, cgroup_fd.valid(), st.pid, o));
   // --ignore-paused: the process is frozen with the container from here on and
   // goes on at `resume`, which needs the lock. It is in the container's cgroup
   // already, so a `delete` meanwhile kills it with the rest.

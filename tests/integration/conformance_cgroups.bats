@@ -252,3 +252,32 @@ kmsg_config() {
   oci delete --force "$CID"
   for h in cpu cpuset; do rmdir "/sys/fs/cgroup/$h$pod"; done
 }
+
+@test "exec: on cgroup v2, joins the init's cgroup when the container's own refuses processes" {
+  local v2=/sys/fs/cgroup/unified
+  [[ -d $v2 ]] || v2=/sys/fs/cgroup
+  [[ -e $v2/cgroup.controllers ]] || skip "no cgroup2 hierarchy"
+  set_own_cgroups_path
+  start_sleeper
+  local cg=$v2/$CID ctrl
+  ctrl=$(awk '{print $1}' "$cg/cgroup.controllers")
+  [[ -n $ctrl ]] || skip "no controller available in the container's cgroup2 directory"
+  # The init moves below the container's cgroup and a controller is enabled there: the
+  # kernel then refuses processes in the container's cgroup itself (EBUSY).
+  mkdir "$cg/foobar"
+  echo "$CTR_PID" >"$cg/foobar/cgroup.procs"
+  echo "+$ctrl" >"$cg/cgroup.subtree_control"
+  run oci exec "$CID" cat /proc/self/cgroup
+  expect_status 0
+  expect_match "^0::/$CID/foobar\$"
+  # Asked for explicitly, the container's own cgroup fails as the kernel says.
+  run oci exec --cgroup / "$CID" true
+  expect_status 255
+  expect_contains "Device or resource busy"
+  if [[ $v2 == /sys/fs/cgroup ]]; then  # pure v2 (hybrid: PATH alone names v1 ones too)
+    run oci exec --cgroup foobar "$CID" cat /proc/self/cgroup
+    expect_status 0
+    expect_line "0::/$CID/foobar"
+  fi
+  oci delete --force "$CID"
+}

@@ -117,6 +117,26 @@ TEST(CgroupManager, CreateFillsEmptyCpusetParents) {
   EXPECT_EQ(d.read("cpuset/pod/c1/cpuset.cpus"), "1");
 }
 
+// exec's v2 fallback: the init's cgroup2 cgroup, only inside the container's.
+TEST(CgroupManager, ApplyBesideInitJoinsTheInitsSubCgroup) {
+  FixtureDir d;
+  Layout v2;
+  v2.mode = Mode::kV2;
+  v2.v2_mount = d / "v2";
+  v2.v2_controllers = {"memory"};
+  d.write("v2/c1/foobar/cgroup.procs", "");
+  auto m = Manager::make({"/c1", "c1", false}, v2, {});
+  ASSERT_TRUE(m);
+  auto r = (*m)->apply_beside_init(4242, "0::/c1/foobar\n");
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(d.read("v2/c1/foobar/cgroup.procs"), "4242");
+  auto out = (*m)->apply_beside_init(4242, "0::/elsewhere\n");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, EPERM);
+  EXPECT_FALSE((*m)->apply_beside_init(4242, "0::/c1\n"));  // the container's own: not below
+  EXPECT_FALSE((*m)->apply_beside_init(4242, "3:memory:/c1/foobar\n"));
+}
+
 TEST(CgroupManager, DestroyKeepsACreatedParentStillInUse) {
   FixtureDir d;
   Layout l = hybrid_layout(d);
