@@ -154,15 +154,18 @@ start_sleeper() {
   # "/" is the container's own cgroup.
   run oci exec --cgroup / "$CID" cat /proc/self/cgroup
   expect_status 0
-  [[ -z $(grep -v ":/$CID\$" <<<"$output") ]] || fail "not in the container's cgroup: $output"
-  if [[ -d /sys/fs/cgroup/memory ]]; then
-    oci exec "$CID" mkdir -p /sys/fs/cgroup/memory/submem /sys/fs/cgroup/pids/subpids
-    run oci exec --cgroup memory:submem --cgroup pids:subpids "$CID" cat /proc/self/cgroup
+  # (tests/fixtures/runc-ref keeps runc's memory hierarchy elsewhere: not checked there)
+  local others
+  others=$(grep -v ":/$CID\$" <<<"$output" | { if oci_is_reference; then grep -v ":memory:"; else cat; fi; } || true)
+  [[ -z $others ]] || fail "not in the container's cgroup: $others"
+  if [[ -d /sys/fs/cgroup/pids ]]; then
+    oci exec "$CID" mkdir -p /sys/fs/cgroup/freezer/subfz /sys/fs/cgroup/pids/subpids
+    run oci exec --cgroup freezer:subfz --cgroup pids:subpids "$CID" cat /proc/self/cgroup
     expect_status 0
-    expect_match ":memory:/$CID/submem\$"
+    expect_match ":freezer:/$CID/subfz\$"
     expect_match ":pids:/$CID/subpids\$"
     # Other hierarchies stay at the container's cgroup.
-    expect_match ":freezer:/$CID\$"
+    expect_match ":devices:/$CID\$"
     run oci exec --cgroup cpu:nonexistent "$CID" true
     expect_status 255
     expect_match "/$CID/nonexistent/cgroup.procs: no such file"
@@ -236,7 +239,7 @@ kmsg_config() {
   local pod=/$CID-pod h
   for h in cpu cpuset; do mkdir "/sys/fs/cgroup/$h$pod"; done
   # Cleanup if the test fails midway: the container's, then the pod's.
-  defer "rmdir /sys/fs/cgroup/cpu$pod /sys/fs/cgroup/cpuset$pod"
+  defer "rmdir /sys/fs/cgroup/*$pod/$CID /sys/fs/cgroup/*$pod"
   echo 50000 >"/sys/fs/cgroup/cpu$pod/cpu.cfs_quota_us"
   update_config '.linux.cgroupsPath = $p' --arg p "$pod/$CID"
   start_sleeper
@@ -251,12 +254,21 @@ kmsg_config() {
   [[ $(<"/sys/fs/cgroup/cpu$pod/$CID/cpu.cfs_quota_us") == 3000 ]] || fail "quota"
   oci delete --force "$CID"
   for h in cpu cpuset; do rmdir "/sys/fs/cgroup/$h$pod"; done
+  # husk removes the pod directories it made in the other hierarchies; runc leaves them.
+  local left=(/sys/fs/cgroup/*"$pod")
+  if [[ -d ${left[0]} ]]; then
+    oci_is_reference || fail "pod directories left: ${left[*]}"
+    rmdir "${left[@]}"
+  fi
 }
 
 @test "exec: on cgroup v2, joins the init's cgroup when the container's own refuses processes" {
   local v2=/sys/fs/cgroup/unified
   [[ -d $v2 ]] || v2=/sys/fs/cgroup
   [[ -e $v2/cgroup.controllers ]] || skip "no cgroup2 hierarchy"
+  if [[ $v2 != /sys/fs/cgroup ]] && oci_is_reference; then
+    skip "runc 1.1 falls back to the init's cgroup on a pure v2 host only"
+  fi
   set_own_cgroups_path
   start_sleeper
   local cg=$v2/$CID ctrl
@@ -273,7 +285,7 @@ kmsg_config() {
   # Asked for explicitly, the container's own cgroup fails as the kernel says.
   run oci exec --cgroup / "$CID" true
   expect_status 255
-  expect_contains "Device or resource busy"
+  expect_match "[Dd]evice or resource busy"
   if [[ $v2 == /sys/fs/cgroup ]]; then  # pure v2 (hybrid: PATH alone names v1 ones too)
     run oci exec --cgroup foobar "$CID" cat /proc/self/cgroup
     expect_status 0
