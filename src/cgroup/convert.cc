@@ -86,23 +86,34 @@ std::string device_rule_line(const config::DeviceRule& rule) {
   return fmt::format("{} {}:{} {}", rule.type, num(rule.major), num(rule.minor), rule.access);
 }
 
-std::vector<config::DeviceRule> default_device_rules() {
+std::vector<config::DeviceRule> default_device_rules(const std::vector<std::string>& listed) {
+  struct Default {
+    const char* path;  // null: a rule for no one device node
+    config::DeviceRule rule;
+  };
   auto rule = [](char type, std::optional<int64_t> major, std::optional<int64_t> minor,
                  const char* access) {
     return config::DeviceRule{true, type, major, minor, access};
   };
-  return {
-      rule('c', std::nullopt, std::nullopt, "m"),  // mknod of any char device
-      rule('b', std::nullopt, std::nullopt, "m"),  // and any block device
-      rule('c', 1, 3, "rwm"),                      // /dev/null
-      rule('c', 1, 8, "rwm"),                      // /dev/random
-      rule('c', 1, 7, "rwm"),                      // /dev/full
-      rule('c', 5, 0, "rwm"),                      // /dev/tty
-      rule('c', 1, 5, "rwm"),                      // /dev/zero
-      rule('c', 1, 9, "rwm"),                      // /dev/urandom
-      rule('c', 136, std::nullopt, "rwm"),         // /dev/pts/*
-      rule('c', 5, 2, "rwm"),                      // /dev/ptmx
+  const Default defaults[] = {
+      {nullptr, rule('c', std::nullopt, std::nullopt, "m")},  // mknod of any char device
+      {nullptr, rule('b', std::nullopt, std::nullopt, "m")},  // and any block device
+      {"/dev/null", rule('c', 1, 3, "rwm")},
+      {"/dev/random", rule('c', 1, 8, "rwm")},
+      {"/dev/full", rule('c', 1, 7, "rwm")},
+      {"/dev/tty", rule('c', 5, 0, "rwm")},
+      {"/dev/zero", rule('c', 1, 5, "rwm")},
+      {"/dev/urandom", rule('c', 1, 9, "rwm")},
+      {nullptr, rule('c', 136, std::nullopt, "rwm")},  // /dev/pts/*
+      {nullptr, rule('c', 5, 2, "rwm")},               // /dev/ptmx
   };
+  std::vector<config::DeviceRule> out;
+  for (const auto& d : defaults) {
+    if (d.path != nullptr && std::find(listed.begin(), listed.end(), d.path) != listed.end())
+      continue;
+    out.push_back(d.rule);
+  }
+  return out;
 }
 
 std::string hugetlb_limit_file_v1(std::string_view page_size) {

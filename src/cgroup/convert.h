@@ -51,8 +51,11 @@ std::string device_value_line(int64_t major, int64_t minor, uint64_t value);
 // A v1 devices.allow/devices.deny line: "c 1:3 rwm", "a *:* rwm", "b 8:* r".
 std::string device_rule_line(const config::DeviceRule& rule);
 // runc's default allowed devices (null, zero, full, tty, random, urandom,
-// pts, ptmx, "m" on every c/b), to append after a spec's own rules.
-std::vector<config::DeviceRule> default_device_rules();
+// pts, ptmx, "m" on every c/b), to append after a spec's own rules. As runc,
+// a default device whose path the config lists itself (listed: linux.devices
+// paths) gets no rule here: the config's own rules decide for it.
+std::vector<config::DeviceRule> default_device_rules(
+    const std::vector<std::string>& listed = {});
 
 // hugetlb files for a page size name ("2MB").
 std::string hugetlb_limit_file_v1(std::string_view page_size);  // hugetlb.2MB.limit_in_bytes

@@ -71,13 +71,13 @@ Result<std::unique_ptr<Manager>> Manager::make(const Options& opts, const Layout
     HUSK_TRY_ASSIGN(std::string cg, container_cgroup_path(opts.cgroups_path, opts.id,
                                                           own_path(v.controllers.front())));
     HUSK_TRY_ASSIGN(std::string dir, cgroup_dir(v.mount_point, v.root, cg));
-    hs.push_back({false, v.mount_point, v.controllers, dir});
+    hs.push_back({false, v.mount_point, v.controllers, dir, v.root});
   }
   if (layout.has_v2()) {
     HUSK_TRY_ASSIGN(std::string cg,
                     container_cgroup_path(opts.cgroups_path, opts.id, own_path("")));
     HUSK_TRY_ASSIGN(std::string dir, cgroup_dir(layout.v2_mount, layout.v2_root, cg));
-    hs.push_back({true, layout.v2_mount, layout.v2_controllers, dir});
+    hs.push_back({true, layout.v2_mount, layout.v2_controllers, dir, layout.v2_root});
   }
   return std::unique_ptr<Manager>(new FsManager(layout.mode, std::move(hs), {}));
 }
@@ -94,7 +94,7 @@ Result<std::unique_ptr<Manager>> Manager::load(const SavedState& saved, const La
     if (key.empty()) {
       if (!layout.has_v2()) return fail(ENOENT, "the saved cgroup {} needs a cgroup2 mount", dir);
       if (mounts.insert(layout.v2_mount).second)
-        hs.push_back({true, layout.v2_mount, layout.v2_controllers, dir});
+        hs.push_back({true, layout.v2_mount, layout.v2_controllers, dir, layout.v2_root});
       continue;
     }
     const V1Hierarchy* v = layout.v1_for(key);
@@ -103,7 +103,7 @@ Result<std::unique_ptr<Manager>> Manager::load(const SavedState& saved, const La
       continue;
     }
     if (mounts.insert(v->mount_point).second)
-      hs.push_back({false, v->mount_point, v->controllers, dir});
+      hs.push_back({false, v->mount_point, v->controllers, dir, v->root});
   }
   return std::unique_ptr<Manager>(new FsManager(layout.mode, std::move(hs), saved.created));
 }
@@ -147,16 +147,22 @@ Result<void> FsManager::make_dirs(const Hierarchy& h) {
     std::string parent = cur;
     cur += "/";
     cur += part;
+    bool existed = false;
     if (::mkdir(cur.c_str(), 0755) < 0) {
-      if (errno == EEXIST) continue;
-      return fail_errno("create cgroup {}", cur);
+      if (errno != EEXIST) return fail_errno("create cgroup {}", cur);
+      existed = true;
+    } else {
+      created_.push_back(cur);
     }
-    created_.push_back(cur);
+    // A v1 cpuset needs cpus and mems before it can hold a task or a child
+    // with them. A parent made by someone else with plain mkdir (a pod's
+    // cgroup) has neither: it gets its parent's, top down, as runc does.
     if (!h.v2 && h.has("cpuset")) {
       HUSK_TRY_ASSIGN(UniqueFd pfd, open_dir(parent));
       HUSK_TRY_ASSIGN(UniqueFd fd, open_dir(cur));
       HUSK_TRY(v1::init_cpuset(pfd.get(), fd.get()).context("initialise cpuset {}", cur));
     }
+    if (existed) continue;
     if (h.v2 && cur != h.dir) {
       // Hand down what this directory got to the levels we create below it.
       // Best effort: set() enables what it needs and reports what fails.
@@ -190,6 +196,21 @@ Result<void> FsManager::apply(pid_t pid, bool placed_in_v2) {
     HUSK_TRY(write_at(fd.get(), "cgroup.procs", text).context("move {} into {}", pid, h.dir));
   }
   return ok();
+}
+
+Result<void> FsManager::apply_beside_init(pid_t pid, std::string_view init_cgroup) {
+  const Hierarchy* h = v2();
+  if (h == nullptr) return fail(0, "no cgroup2 hierarchy to join the init's cgroup in");
+  HUSK_TRY_ASSIGN(OwnCgroups init, parse_proc_cgroup(init_cgroup));
+  auto it = init.find("");
+  if (it == init.end()) return fail(ENOENT, "the init has no cgroup2 cgroup");
+  HUSK_TRY_ASSIGN(std::string dir, cgroup_dir(h->mount_point, h->root, it->second));
+  // The init may have moved anywhere it could reach: only below the container's.
+  if (!dir.starts_with(h->dir + "/"))
+    return fail(EPERM, "the init's cgroup {} is not inside the container's {}", dir, h->dir);
+  HUSK_TRY_ASSIGN(UniqueFd fd, open_dir(dir));
+  return write_at(fd.get(), "cgroup.procs", std::to_string(pid))
+      .context("adding pid {} to cgroups: {}", pid, dir);
 }
 
 Result<UniqueFd> FsManager::open_for_clone() {
@@ -271,14 +292,18 @@ Result<void> FsManager::set_devices(const std::vector<config::DeviceRule>& rules
 Result<void> FsManager::set_unified(const std::map<std::string, std::string>& unified) {
   if (unified.empty()) return ok();
   const Hierarchy* h = v2();
-  if (h == nullptr) return fail(0, "linux.resources.unified: this host has no cgroup v2 hierarchy");
+  // runc calls these "invalid configuration"; engines and its tests look for the words.
+  if (h == nullptr)
+    return fail(0,
+                "invalid configuration: linux.resources.unified: this host has no cgroup v2 "
+                "hierarchy");
   for (const auto& [key, value] : unified) {
     std::string controller = key.substr(0, key.find('.'));
     const Hierarchy* owner = find(controller);
     if (owner != nullptr && !owner->v2)
       return fail(0,
-                  "linux.resources.unified[{:?}]: the {} controller is on cgroup v1 on this "
-                  "host",
+                  "invalid configuration: linux.resources.unified[{:?}]: the {} controller "
+                  "is on cgroup v1 on this host",
                   key, controller);
     if (owner != nullptr)
       HUSK_TRY(enable_v2(*h, controller).context("linux.resources.unified[{:?}]", key));

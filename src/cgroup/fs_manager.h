@@ -16,6 +16,7 @@ struct Hierarchy {
   std::string mount_point;
   std::vector<std::string> controllers;  // v1: the mount's; v2: the root's cgroup.controllers
   std::string dir;                       // absolute path of the container's cgroup
+  std::string root = "/";                // the cgroup mounted at mount_point
   bool has(std::string_view controller) const;
 };
 
@@ -27,8 +28,10 @@ class FsManager final : public Manager {
   Mode mode() const override { return mode_; }
   SavedState saved_state() const override;
   std::string path(std::string_view controller) const override;
+  Result<size_t> check_preexisting() override;
   Result<void> create() override;
   Result<void> apply(pid_t pid, bool placed_in_v2) override;
+  Result<void> apply_beside_init(pid_t pid, std::string_view init_cgroup) override;
   Result<UniqueFd> open_for_clone() override;
   Result<void> set(const config::Resources& r) override;
   Result<void> freeze() override;

@@ -208,6 +208,29 @@ Result<FreezerState> FsManager::freezer_state() {
   return parse_flat_keyed(events)["frozen"] == 1 ? FreezerState::kFrozen : FreezerState::kFreezing;
 }
 
+Result<size_t> FsManager::check_preexisting() {
+  // Each hierarchy that can freeze: on a hybrid host the init is born in the
+  // cgroup2 directory (CLONE_INTO_CGROUP) and a frozen one holds it there too.
+  for (const auto& h : hierarchies_) {
+    if (!h.v2 && !h.has("freezer")) continue;
+    auto fd = open_dir(h.dir);
+    if (!fd && fd.error().code == ENOENT) continue;
+    if (!fd) return std::unexpected(fd.error());
+    std::string_view file = h.v2 ? "cgroup.freeze" : "freezer.state";
+    if (!exists_at(fd->get(), file)) continue;
+    HUSK_TRY_ASSIGN(std::string state, read_at(fd->get(), file));
+    if (h.v2 ? trim(state) == "1" : trim(state) != "THAWED")
+      return fail(0, "container's cgroup unexpectedly frozen ({}/{} reads {})", h.dir, file,
+                  trim(state));
+  }
+  const Hierarchy* h = procs_hierarchy();
+  if (h == nullptr) return 0;
+  auto list = pids_recursive(h->dir);
+  if (!list && list.error().code == ENOENT) return 0;
+  if (!list) return std::unexpected(list.error());
+  return list->size();
+}
+
 Result<std::vector<pid_t>> FsManager::pids() {
   const Hierarchy* h = procs_hierarchy();
   if (h == nullptr) return std::vector<pid_t>();

@@ -52,6 +52,14 @@ struct SavedState {
   std::vector<std::string> created;
 };
 
+// exec --cgroup: each argument is PATH (alone: every hierarchy) or
+// CONTROLLER[,CONTROLLER...]:PATH, as runc 1.1 takes them. Returns saved with
+// those sub-cgroups joined onto the container's directories (a controller
+// moves its whole hierarchy, co-mounted ones included), each kept inside the
+// container's cgroup ("/" is the container's own). Pure: nothing is opened.
+Result<SavedState> sub_cgroup_state(const SavedState& saved,
+                                    const std::vector<std::string>& args);
+
 struct Options {
   std::string cgroups_path;  // linux.cgroupsPath; "" when absent
   std::string id;            // the container id, the cgroup name when cgroups_path is ""
@@ -89,12 +97,22 @@ class Manager {
   // empty when there is none.
   virtual std::string path(std::string_view controller) const = 0;
 
+  // Before create(), runc's checks of a cgroup that exists already: fails when
+  // it is frozen in any hierarchy (the init would freeze in it and create would
+  // hang); else returns how many processes it holds (0 when it does not exist).
+  virtual Result<size_t> check_preexisting() = 0;
   // Makes every directory (v1 cpuset ones get their parent's cpus/mems).
   // Existing directories are reused and never recorded as created.
   virtual Result<void> create() = 0;
   // Moves pid into the container's cgroup in every hierarchy; with
   // placed_in_v2, not in the cgroup2 one, where clone3 put it (below).
   virtual Result<void> apply(pid_t pid, bool placed_in_v2 = false) = 0;
+  // exec on cgroup v2, where the container's own directory refused the pid
+  // (EBUSY: the init moved below it and a domain controller is on there): as
+  // runc, the process joins the init's cgroup2 cgroup instead. init_cgroup is
+  // the init's /proc/PID/cgroup text; that directory must be inside the
+  // container's.
+  virtual Result<void> apply_beside_init(pid_t pid, std::string_view init_cgroup) = 0;
   // The container's directory in the cgroup2 hierarchy (pure v2 or hybrid), to
   // pass to clone3 with CLONE_INTO_CGROUP: the child is born there, which
   // spares the cgroup.procs write that waits longest (0.6 ms on the hybrid

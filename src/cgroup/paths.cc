@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cgroup/manager.h"
 #include "cgroup/text.h"
 
 namespace husk::cgroup {
@@ -77,6 +78,53 @@ Result<std::string> cgroup_dir(std::string_view mount_point, std::string_view mo
   }
   if (below == "/") below = "";
   return fmt::format("{}{}", mount_point, below);
+}
+
+namespace {
+
+// base + sub, or an error when sub climbs out of base.
+Result<std::string> join_sub(const std::string& base, std::string_view sub) {
+  std::string clean = clean_cgroup_path(sub);
+  while (clean.starts_with('/')) clean.erase(0, 1);
+  if (clean == ".." || clean.starts_with("../"))
+    return fail(0, "--cgroup: {} is not a sub cgroup path", sub);
+  if (clean.empty() || clean == ".") return base;
+  return base + "/" + clean;
+}
+
+}  // namespace
+
+Result<SavedState> sub_cgroup_state(const SavedState& saved,
+                                    const std::vector<std::string>& args) {
+  SavedState out = saved;
+  out.created.clear();  // nothing of exec's is ever removed by it
+  if (args.empty()) return out;
+  std::map<std::string, std::string> moved;  // container dir -> sub-cgroup dir
+  for (const auto& arg : args) {
+    auto parts = split(arg, ':');
+    if (parts.size() > 2) return fail(0, "--cgroup: invalid argument {:?}", arg);
+    if (parts.size() == 1) {
+      if (args.size() != 1)
+        return fail(0, "--cgroup: {:?} lacks its CONTROLLER: prefix (needed with several)", arg);
+      for (auto& [key, dir] : out.paths) {
+        HUSK_TRY_ASSIGN(dir, join_sub(saved.paths.at(key), arg));
+      }
+      return out;
+    }
+    for (auto ctrl : split(parts[0], ',')) {
+      auto it = saved.paths.find(std::string(ctrl));
+      if (ctrl.empty() || it == saved.paths.end())
+        return fail(0, "--cgroup: unknown controller {:?}", ctrl);
+      HUSK_TRY_ASSIGN(std::string dir, join_sub(it->second, parts[1]));
+      auto [m, fresh] = moved.emplace(it->second, dir);
+      if (!fresh && m->second != dir)
+        return fail(0, "--cgroup: two sub-cgroups for the hierarchy of {}", ctrl);
+    }
+  }
+  // Every controller of a moved hierarchy moves with it.
+  for (auto& [key, dir] : out.paths)
+    if (auto m = moved.find(saved.paths.at(key)); m != moved.end()) dir = m->second;
+  return out;
 }
 
 }  // namespace husk::cgroup

@@ -181,19 +181,18 @@ Result<void> CgroupGuard::destroy() {
 }
 
 // linux.resources, with runc's device rules: the config's own, then the
-// devices every container may use, then each device it was given.
+// devices every container may use. A linux.devices entry gets a node, not a
+// rule (runc 1.1): access to it is what linux.resources.devices says, so a
+// "deny all" there keeps it closed.
 Result<config::Resources> container_resources(const config::Container& c) {
   config::Resources r;
   if (!c.resources_json.empty()) {
     HUSK_TRY_ASSIGN(r, spec::parse_resources_json(c.resources_json, "config.json",
                                                   "linux.resources"));
   }
-  for (auto& rule : cgroup::default_device_rules()) r.devices.push_back(rule);
-  for (const auto& d : c.devices) {
-    if (d.type == 'p') continue;
-    r.devices.push_back(config::DeviceRule{.allow = true, .type = d.type == 'u' ? 'c' : d.type,
-                                           .major = d.major, .minor = d.minor, .access = "rwm"});
-  }
+  std::vector<std::string> listed;
+  for (const auto& d : c.devices) listed.push_back(d.path);
+  for (auto& rule : cgroup::default_device_rules(listed)) r.devices.push_back(rule);
   return r;
 }
 
@@ -252,6 +251,12 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   HUSK_TRY_ASSIGN(auto manager, cgroup::Manager::make({.cgroups_path = cfg.cgroups_path,
                                                        .id = opts.id,
                                                        .systemd = opts.systemd_cgroup}));
+  // As runc: a frozen cgroup is refused before anything exists; processes
+  // already in it are only warned about (they share its limits, and what
+  // kills the container's cgroup kills them too).
+  HUSK_TRY_ASSIGN(size_t present, manager->check_preexisting().context("create cgroups"));
+  if (present != 0)
+    log::warn("container's cgroup is not empty: {} process(es) found", present);
   HUSK_TRY_ASSIGN(StateDir dir, StateDir::create(opts.root, opts.id));
   ContainerState st;
   st.id = opts.id;

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstring>
 
 #include "base/file.h"
 #include "base/log.h"
@@ -89,6 +90,33 @@ Result<uint32_t> parse_id(std::string_view s, std::string_view what) {
   if (ec != std::errc() || end != s.data() + s.size() || s.empty())
     return fail(0, "--user: invalid {} {:?}", what, s);
   return v;
+}
+
+// exec --cgroup: the sub-cgroups are the container's to make; a missing one
+// fails before any process exists (in runc's words, which its tests match).
+Result<void> check_sub_cgroups(const cgroup::SavedState& target) {
+  for (const auto& [key, dir] : target.paths) {
+    std::string procs = dir + "/cgroup.procs";
+    if (::access(procs.c_str(), F_OK) == 0) continue;
+    int code = errno;
+    return fail_quiet(code, "--cgroup: adding pid to cgroups: {}: {}", procs,
+                      code == ENOENT ? "no such file or directory" : std::strerror(code));
+  }
+  return ok();
+}
+
+// The process into the container's cgroup (or the --cgroup sub-cgroups). On
+// cgroup v2 the container's own directory refuses it (EBUSY) once the init has
+// moved to a sub-cgroup and a domain controller is on: without --cgroup it
+// then joins the init's cgroup, as runc does.
+Result<void> join_cgroups(cgroup::Manager& cg, pid_t pid, bool placed_in_v2, pid_t init,
+                          const ExecOptions& o) {
+  auto joined = cg.apply(pid, placed_in_v2);
+  if (joined || joined.error().code != EBUSY || !o.cgroups.empty() || cg.path("").empty())
+    return std::move(joined).context("join cgroups");
+  HUSK_TRY_ASSIGN(std::string text, read_file(fmt::format("/proc/{}/cgroup", init)));
+  log::debug("exec: {}; joining the init's cgroup", joined.error().what());
+  return cg.apply_beside_init(pid, text).context("join the init's cgroup");
 }
 
 void set_env(std::vector<std::string>& env, const std::string& kv) {
@@ -253,7 +281,11 @@ Result<int> exec(const ExecOptions& o) {
 
   std::unique_ptr<cgroup::Manager> cgroup;
   if (!st.cgroup.paths.empty()) {
-    HUSK_TRY_ASSIGN(cgroup, cgroup::Manager::load(st.cgroup));
+    HUSK_TRY_ASSIGN(cgroup::SavedState target, cgroup::sub_cgroup_state(st.cgroup, o.cgroups));
+    if (!o.cgroups.empty()) HUSK_TRY(check_sub_cgroups(target));
+    HUSK_TRY_ASSIGN(cgroup, cgroup::Manager::load(target));
+  } else if (!o.cgroups.empty()) {
+    return fail(0, "--cgroup: the container has no cgroup");
   }
   UniqueFd cgroup_fd;
   if (cgroup) cgroup_fd = cgroup->open_for_clone().value_or(UniqueFd());
@@ -303,7 +335,11 @@ Result<int> exec(const ExecOptions& o) {
     turn.begin();
     sock.share_turn(&turn, Turn::kRuntime);
   }
-  if (cgroup) HUSK_TRY(cgroup->apply(pid, cgroup_fd.valid()).context("join cgroups"));
+  if (cgroup) HUSK_TRY(join_cgroups(*cgroup, pid, cgroup_fd.valid(), st.pid, o));
+  // --ignore-paused: the process is frozen with the container from here on and
+  // goes on at `resume`, which needs the lock. It is in the container's cgroup
+  // already, so a `delete` meanwhile kills it with the rest.
+  if (status == Status::kPaused) dir.unlock();
   HUSK_TRY(sock.send(MsgType::kGo));
   UniqueFd master;
   for (bool ready = false; !ready;) {

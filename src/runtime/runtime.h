@@ -78,6 +78,9 @@ struct ExecOptions {
   bool detach = false;
   bool ignore_paused = false;
   int preserve_fds = 0;
+  // --cgroup [CONTROLLER[,CONTROLLER]:]PATH: sub-cgroups of the container's to
+  // put the process in (cgroup::sub_cgroup_state).
+  std::vector<std::string> cgroups;
 };
 
 // Runs the process; in the foreground returns its exit status (128+N when

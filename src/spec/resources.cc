@@ -60,6 +60,10 @@ Result<config::DeviceRule> parse_device_rule(const Node& n) {
   if (r.minor && *r.minor < 0) return n["minor"].fail("{} is not a device number", *r.minor);
   HUSK_TRY_ASSIGN(r.access, n["access"].str_or("rwm"));
   if (r.access.empty()) r.access = "rwm";
+  // A deny rule may say "a" (all), as in runc's own tests ("rwa"): it denies
+  // all three, which is what runc's device rules end up doing with it. An
+  // allow rule gets no such reading (runc fails on it too).
+  if (!r.allow && r.access.find('a') != std::string::npos) r.access = "rwm";
   for (char ch : r.access)
     if (ch != 'r' && ch != 'w' && ch != 'm')
       return n["access"].fail("access {:?} is not a subset of \"rwm\"", r.access);

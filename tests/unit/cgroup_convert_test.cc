@@ -99,6 +99,14 @@ TEST(CgroupConvert, DefaultDevicesIncludeNullAndPts) {
   EXPECT_TRUE(pts);
 }
 
+// As runc: a default device the config lists itself (by path) gets no rule.
+TEST(CgroupConvert, DefaultDevicesLeaveOutWhatTheConfigLists) {
+  EXPECT_EQ(default_device_rules().size(), 10u);
+  auto rules = default_device_rules({"/dev/null", "/dev/kmsg"});
+  EXPECT_EQ(rules.size(), 9u);
+  for (const auto& r : rules) EXPECT_FALSE(r.type == 'c' && r.major == 1 && r.minor == 3);
+}
+
 TEST(CgroupConvert, HugetlbFileNames) {
   EXPECT_EQ(hugetlb_limit_file_v1("2MB"), "hugetlb.2MB.limit_in_bytes");
   EXPECT_EQ(hugetlb_rsvd_file_v1("1GB"), "hugetlb.1GB.rsvd.limit_in_bytes");

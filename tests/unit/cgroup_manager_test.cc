@@ -88,6 +88,55 @@ TEST(CgroupManager, CreateRecordsOnlyNewDirectoriesAndDestroyKeepsParents) {
   EXPECT_TRUE((*loaded)->saved_state().created.empty());
 }
 
+// A v1 cpuset parent made with plain mkdir (a pod's cgroup) has empty cpus
+// and mems; it gets its parent's, top down, before the container's below it.
+TEST(CgroupManager, CreateFillsEmptyCpusetParents) {
+  FixtureDir d;
+  Layout l;
+  l.mode = Mode::kV1;
+  l.v1.push_back({d / "cpuset", "/", {"cpuset"}});
+  d.write("cpuset/cpuset.cpus", "0-3\n");
+  d.write("cpuset/cpuset.mems", "0\n");
+  for (const char* dir : {"cpuset/pod", "cpuset/pod/c1"}) {
+    d.write(std::string(dir) + "/cpuset.cpus", "\n");
+    d.write(std::string(dir) + "/cpuset.mems", "\n");
+  }
+  auto m = Manager::make({"/pod/c1", "c1", false}, l, {});
+  ASSERT_TRUE(m);
+  auto r = (*m)->create();
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(d.read("cpuset/pod/cpuset.cpus"), "0-3");
+  EXPECT_EQ(d.read("cpuset/pod/cpuset.mems"), "0");
+  EXPECT_EQ(d.read("cpuset/pod/c1/cpuset.cpus"), "0-3");
+  EXPECT_TRUE((*m)->saved_state().created.empty());
+  // One that has its own values keeps them.
+  d.write("cpuset/pod/cpuset.cpus", "1\n");
+  d.write("cpuset/pod/c1/cpuset.cpus", "\n");
+  ASSERT_TRUE((*m)->create());
+  EXPECT_EQ(d.read("cpuset/pod/cpuset.cpus"), "1\n");
+  EXPECT_EQ(d.read("cpuset/pod/c1/cpuset.cpus"), "1");
+}
+
+// exec's v2 fallback: the init's cgroup2 cgroup, only inside the container's.
+TEST(CgroupManager, ApplyBesideInitJoinsTheInitsSubCgroup) {
+  FixtureDir d;
+  Layout v2;
+  v2.mode = Mode::kV2;
+  v2.v2_mount = d / "v2";
+  v2.v2_controllers = {"memory"};
+  d.write("v2/c1/foobar/cgroup.procs", "");
+  auto m = Manager::make({"/c1", "c1", false}, v2, {});
+  ASSERT_TRUE(m);
+  auto r = (*m)->apply_beside_init(4242, "0::/c1/foobar\n");
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(d.read("v2/c1/foobar/cgroup.procs"), "4242");
+  auto out = (*m)->apply_beside_init(4242, "0::/elsewhere\n");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, EPERM);
+  EXPECT_FALSE((*m)->apply_beside_init(4242, "0::/c1\n"));  // the container's own: not below
+  EXPECT_FALSE((*m)->apply_beside_init(4242, "3:memory:/c1/foobar\n"));
+}
+
 TEST(CgroupManager, DestroyKeepsACreatedParentStillInUse) {
   FixtureDir d;
   Layout l = hybrid_layout(d);
@@ -159,8 +208,8 @@ TEST(CgroupManager, UnsupportedFieldsOnThisHostAreClearErrors) {
   r = {};
   r.unified = {{"memory.high", "1"}};
   EXPECT_EQ(err(r),
-            "linux.resources.unified[\"memory.high\"]: the memory controller is on "
-            "cgroup v1 on this host");
+            "invalid configuration: linux.resources.unified[\"memory.high\"]: the memory "
+            "controller is on cgroup v1 on this host");
   r = {};
   r.rdma = {{"mlx5_0", {1, 1}}};
   EXPECT_EQ(err(r), "linux.resources.rdma: the rdma controller is not available on this host");
@@ -180,7 +229,9 @@ TEST(CgroupManager, UnsupportedFieldsOnThisHostAreClearErrors) {
   r.unified = {{"pids.max", "1"}};
   auto res = (*plain)->set(r);
   ASSERT_FALSE(res);
-  EXPECT_EQ(res.error().what(), "linux.resources.unified: this host has no cgroup v2 hierarchy");
+  EXPECT_EQ(res.error().what(),
+            "invalid configuration: linux.resources.unified: this host has no cgroup v2 "
+            "hierarchy");
 }
 
 // Wherever the container has a cgroup2 directory the child can be born in it;
@@ -261,6 +312,46 @@ TEST(CgroupManager, FreezerStateFromV1File) {
   EXPECT_EQ(d.read("freezer/c1/freezer.state"), "THAWED");
 }
 
+// runc's checks before create: nothing there is fine, processes are counted,
+// a frozen directory in any hierarchy (v1 freezer or cgroup2) is refused.
+TEST(CgroupManager, CheckPreexistingCountsProcessesAndRefusesFrozen) {
+  FixtureDir d;
+  Layout l = hybrid_layout(d);
+  auto m = Manager::make({"/c1", "c1", false}, l, {});
+  ASSERT_TRUE(m);
+  auto n = (*m)->check_preexisting();
+  ASSERT_TRUE(n) << n.error().what();
+  EXPECT_EQ(*n, 0u);
+  d.write("unified/c1/cgroup.procs", "10\n11\n");
+  d.write("freezer/c1/freezer.state", "THAWED\n");
+  n = (*m)->check_preexisting();
+  ASSERT_TRUE(n) << n.error().what();
+  EXPECT_EQ(*n, 2u);
+  d.write("freezer/c1/freezer.state", "FROZEN\n");
+  n = (*m)->check_preexisting();
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().what(), fmt::format("container's cgroup unexpectedly frozen "
+                                          "({}/freezer.state reads FROZEN)",
+                                          d / "freezer/c1"));
+  d.write("freezer/c1/freezer.state", "THAWED\n");
+  d.write("unified/c1/cgroup.freeze", "1\n");
+  n = (*m)->check_preexisting();
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().what().find("unified/c1/cgroup.freeze reads 1"), std::string::npos);
+
+  Layout v2;
+  v2.mode = Mode::kV2;
+  v2.v2_mount = d / "v2";
+  v2.v2_controllers = {"cpu", "memory", "pids"};
+  d.write("v2/c2/cgroup.freeze", "0\n");
+  d.write("v2/c2/cgroup.procs", "7\n");
+  auto p = Manager::make({"/c2", "c2", false}, v2, {});
+  ASSERT_TRUE(p);
+  EXPECT_EQ((*p)->check_preexisting().value_or(99), 1u);
+  d.write("v2/c2/cgroup.freeze", "1\n");
+  EXPECT_FALSE((*p)->check_preexisting());
+}
+
 TEST(CgroupManager, OomKillCountFromV1OomControl) {
   FixtureDir d;
   Layout l = hybrid_layout(d);
@@ -270,6 +361,69 @@ TEST(CgroupManager, OomKillCountFromV1OomControl) {
   auto n = (*m)->oom_kill_count();
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 3u);
+}
+
+}  // namespace
+}  // namespace husk::cgroup
+
+namespace husk::cgroup {
+namespace {
+
+// exec --cgroup, as runc 1.1 takes it: PATH alone moves every hierarchy, a
+// CONTROLLER: prefix moves that controller's hierarchy (co-mounted ones too).
+TEST(CgroupSubCgroups, PathsJoinedAndKeptInside) {
+  SavedState s;
+  s.paths = {{"cpu", "/cg/cpu,cpuacct/c1"},
+             {"cpuacct", "/cg/cpu,cpuacct/c1"},
+             {"memory", "/cg/memory/c1"},
+             {"", "/cg/unified/c1"}};
+  s.created = {"/cg/memory/c1"};
+  auto err = [&](std::vector<std::string> args) {
+    auto r = sub_cgroup_state(s, args);
+    return r ? std::string("(ok)") : r.error().what();
+  };
+  auto same = sub_cgroup_state(s, {});
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->paths, s.paths);
+  EXPECT_TRUE(same->created.empty());
+
+  auto all = sub_cgroup_state(s, {"sub/x"});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->paths.at("memory"), "/cg/memory/c1/sub/x");
+  EXPECT_EQ(all->paths.at(""), "/cg/unified/c1/sub/x");
+  EXPECT_EQ(all->paths.at("cpuacct"), "/cg/cpu,cpuacct/c1/sub/x");
+  auto root = sub_cgroup_state(s, {"/"});
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->paths, s.paths);
+  auto abs = sub_cgroup_state(s, {"/a/./b/../c"});
+  ASSERT_TRUE(abs);
+  EXPECT_EQ(abs->paths.at("memory"), "/cg/memory/c1/a/c");
+
+  auto some = sub_cgroup_state(s, {"memory:submem", "cpu:subcpu"});
+  ASSERT_TRUE(some);
+  EXPECT_EQ(some->paths.at("memory"), "/cg/memory/c1/submem");
+  EXPECT_EQ(some->paths.at("cpu"), "/cg/cpu,cpuacct/c1/subcpu");
+  EXPECT_EQ(some->paths.at("cpuacct"), "/cg/cpu,cpuacct/c1/subcpu");  // co-mounted
+  EXPECT_EQ(some->paths.at(""), "/cg/unified/c1");                    // untouched
+  EXPECT_EQ(err({"cpu,cpuacct:subcpu"}), "(ok)");
+
+  EXPECT_EQ(err({".."}), "--cgroup: .. is not a sub cgroup path");
+  EXPECT_EQ(err({"a/../../x"}), "--cgroup: a/../../x is not a sub cgroup path");
+  EXPECT_EQ(err({"memory:../.."}), "--cgroup: ../.. is not a sub cgroup path");
+  EXPECT_EQ(err({"whaaat:/"}), "--cgroup: unknown controller \"whaaat\"");
+  EXPECT_EQ(err({":/"}), "--cgroup: unknown controller \"\"");
+  EXPECT_EQ(err({"a:b:c"}), "--cgroup: invalid argument \"a:b:c\"");
+  EXPECT_EQ(err({"x", "memory:y"}),
+            "--cgroup: \"x\" lacks its CONTROLLER: prefix (needed with several)");
+  EXPECT_EQ(err({"cpu:a", "cpuacct:b"}), "--cgroup: two sub-cgroups for the hierarchy of cpuacct");
+
+  // Pure v2: one directory, no controller names.
+  SavedState v2;
+  v2.paths = {{"", "/sys/fs/cgroup/c1"}};
+  auto foo = sub_cgroup_state(v2, {"foobar"});
+  ASSERT_TRUE(foo);
+  EXPECT_EQ(foo->paths.at(""), "/sys/fs/cgroup/c1/foobar");
+  EXPECT_FALSE(sub_cgroup_state(v2, {"memory:foobar"}));
 }
 
 }  // namespace

@@ -101,6 +101,14 @@ TEST(SpecResources, ErrorsNameTheJsonPath) {
   EXPECT_EQ(e(R"({"devices": [{"allow": true, "access": "rwx"}]})"),
             "config.json: linux.resources.devices[0].access: access \"rwx\" is not a subset of "
             "\"rwm\"");
+  // "a" reads as all three on a deny rule only (runc's "rwa" in its own tests).
+  EXPECT_EQ(e(R"({"devices": [{"allow": true, "access": "rwa"}]})"),
+            "config.json: linux.resources.devices[0].access: access \"rwa\" is not a subset of "
+            "\"rwm\"");
+  auto deny = parse(R"({"devices": [{"allow": false, "type": "c", "major": 1, "minor": 11,
+                                      "access": "ra"}]})");
+  ASSERT_TRUE(deny) << deny.error().what();
+  EXPECT_EQ(deny->devices.at(0).access, "rwm");
   EXPECT_EQ(e(R"({"cpu": {"shares": -5}})"),
             "config.json: linux.resources.cpu.shares: -5 is out of range");
   EXPECT_EQ(e(R"({"hugepageLimits": [{"pageSize": "2M", "limit": 1}]})"),

@@ -34,6 +34,9 @@ void add_exec(CLI::App& app, const GlobalArgs& g, Action& action) {
   sub->add_option("--preserve-fds", o.preserve_fds, "pass N additional fds to the process")
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--ignore-paused", o.ignore_paused, "allow exec in a paused container");
+  sub->add_option("--cgroup", o.cgroups,
+                  "run the process in an (existing) sub-cgroup: [CONTROLLER[,...]:]PATH")
+      ->allow_extra_args(false);
   // Everything after the id is the command, flags included: `exec ID sh -c x`.
   sub->prefix_command();
   sub->callback([&g, &action, a, sub] {

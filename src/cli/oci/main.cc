@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
   // One verb when the command line names one; all of them otherwise, so that --help lists
   // them and a misspelt verb gets the error below.
   oci::Action action;
-  if (const Verb* verb = find_verb(app, argc, argv)) {
+  const Verb* verb = find_verb(app, argc, argv);
+  if (verb != nullptr) {
     // CVE-2019-5736 (runtime/exe_seal.h): before any container exists.
     if (verb->starts_processes) {
       if (auto sealed = runtime::seal_own_executable(argv, environ); !sealed) {
@@ -136,7 +137,8 @@ int main(int argc, char** argv) {
     std::string msg = result.error().what();
     if (!g.log.empty()) log::error("{}", msg);
     std::fprintf(stderr, "%s\n", msg.c_str());
-    return 1;
+    // As runc: exec's own failures exit 255, apart from any status of the program.
+    return verb != nullptr && verb->name == "exec" ? 255 : 1;
   }
   return *result;
 }
