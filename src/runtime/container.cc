@@ -329,8 +329,8 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
                                          stack, init_entry, &ctx));
   // Each step of --debug also names runc's message for it: the logs of both
   // read alike, and runc's own tests look for them.
-  log::debug("init {} cloned into its namespaces (runc says: \"nsexec container setup\"); it {}",
-             pid, stack.valid() ? "shares our memory until its execve" : "runs in a copy of our memory");
+  log::debug("init {} {} (cloned into its namespaces; runc says: \"nsexec container setup\")", pid,
+             stack.valid() ? "shares our memory until its execve" : "runs in a copy of our memory");
 
   Launched l{.stack = std::move(stack),
              .dir = std::move(dir),

@@ -323,7 +323,7 @@ Result<int> exec(const ExecOptions& o) {
   HUSK_TRY_ASSIGN(auto initial_cpus, linux::InitialCpuAffinity::apply(process));
   HUSK_TRY_ASSIGN(pid_t pid, spawn_child(0, cgroup_fd, stack, exec_entry, &x));
   initial_cpus.restore();
-  log::debug("process {} cloned into the container (runc says: \"nsexec container setup\"); it {}",
+  log::debug("process {} {} (cloned into the container; runc says: \"nsexec container setup\")",
              pid, stack.valid() ? "shares our memory until its execve" : "runs in a copy of our memory");
 
   // The socket before the child: on failure the child is killed before its
