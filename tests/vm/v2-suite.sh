@@ -97,7 +97,7 @@ rmdir_new_cgroups() {
 verbs=
 has_verb() {
   [[ -n $verbs ]] || verbs=$("$bin" --help 2>&1)
-  grep -qE "^  $1([ ,]|\$)" <<<"$verbs"
+  grep -qE "^ +$1([ ,]|\$)" <<<"$verbs"
 }
 
 # --- bundles and containers -----------------------------------------------------------------
@@ -315,6 +315,7 @@ t_io() {
       throttleReadBpsDevice: [{major: $maj, minor: $min, rate: 4194304}],
       throttleWriteIOPSDevice: [{major: $maj, minor: $min, rate: 100}]}
     | .linux.devices = [{path: \"/dev/vmram\", type: \"b\", major: $maj, minor: $min}]
+    | .linux.resources.devices += [{allow: true, type: \"b\", major: $maj, minor: $min, access: \"rwm\"}]
     | .linux.namespaces += [{type: \"cgroup\"}]" \
     sh -c 'cat /proc/self/cgroup
       dd if=/dev/vmram of=/dev/null bs=64k count=16 iflag=direct 2>/dev/null && cat /sys/fs/cgroup/io.stat'
