@@ -150,6 +150,28 @@ eng_expect_call() {
 ${calls:-(none)}"
 }
 
+# The engines' --user and user-namespace cases, checked the same way for each engine.
+# ENG_IDS_SCRIPT prints what eng_expect_ids checks; ENG_MAPS_SCRIPT what eng_expect_maps does.
+ENG_IDS_SCRIPT='echo "uid=$(id -u) gid=$(id -g)"; grep -E "^(Uid|Gid):" /proc/self/status'
+ENG_MAPS_SCRIPT='cat /proc/self/uid_map /proc/self/gid_map; echo "uid=$(id -u)"'
+
+# eng_expect_ids ID: $output (of ENG_IDS_SCRIPT) shows uid and gid ID, the real, effective,
+# saved and filesystem ones all switched.
+eng_expect_ids() {
+  expect_line "uid=$1 gid=$1"
+  expect_line "$(printf 'Uid:\t%s\t%s\t%s\t%s' "$1" "$1" "$1" "$1")"
+  expect_line "$(printf 'Gid:\t%s\t%s\t%s\t%s' "$1" "$1" "$1" "$1")"
+}
+
+# eng_expect_maps HOST SIZE: $output (of ENG_MAPS_SCRIPT) shows uid and gid maps of 0 to
+# HOST for SIZE ids, and root inside. /proc/self/{uid,gid}_map: inside, host start, length
+# (whitespace-padded columns).
+eng_expect_maps() {
+  [[ $(awk 'NR == 1 { print $1, $2, $3 }' <<<"$output") == "0 $1 $2" ]] || fail "uid_map: $output"
+  [[ $(awk 'NR == 2 { print $1, $2, $3 }' <<<"$output") == "0 $1 $2" ]] || fail "gid_map: $output"
+  expect_line "uid=0"
+}
+
 # eng_last_created [ERE]: the container id of the last logged `create` call (of the last one
 # whose line matches ERE, when given); nothing when there was none.
 eng_last_created() {

@@ -39,9 +39,7 @@ create_start() {
 }
 
 @test "create + start: a user namespace with uid and gid mappings runs" {
-  update_config '.linux.namespaces += [{type: "user"}]
-    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-    | .linux.gidMappings = [{containerID: 0, hostID: 200000, size: 65536}]'
+  user_namespace 100000 200000
   set_args sh -c 'id -u; cat /proc/self/uid_map'
   create_start
   expect_output "0
@@ -49,10 +47,8 @@ $(printf '%10s %10s %10s' 0 100000 65536)"
 }
 
 @test "create + start: a mapped non-root user in a user namespace runs" {
-  update_config '.linux.namespaces += [{type: "user"}]
-    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-    | .process.user = {uid: 1000, gid: 1000}'
+  user_namespace 100000
+  update_config '.process.user = {uid: 1000, gid: 1000}'
   set_args id -u
   create_start
   expect_output 1000

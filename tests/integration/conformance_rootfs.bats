@@ -6,14 +6,6 @@
 
 load helpers
 
-# Starts tests/fixtures/recvtty on $TEST_TMP/console.sock; output in $TEST_TMP/tty.out.
-start_recvtty() {
-  "$FIXTURES/recvtty" "$TEST_TMP/console.sock" "$@" >"$TEST_TMP/tty.out" 2>"$TEST_TMP/tty.err" &
-  RECV_PID=$!
-  BG_PIDS+=("$RECV_PID")
-  wait_for 10 file_has "$TEST_TMP/tty.err" listening
-}
-
 # ---------------------------------------------------------------------------------------
 # 1. The pty's owner: the process's uid, and the group devpts gives it (gid=5 in runc's
 #    default spec), never the process's gid.
@@ -110,9 +102,7 @@ start_recvtty() {
 #    opened by the runtime, in the init's mount namespace, and bound from that fd.
 
 userns_config() {
-  update_config '.linux.namespaces += [{type: "user"}]
-    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+  user_namespace 100000
 }
 
 # Two sources in 0700 dirs owned by the host's root: no mapped uid may search them.
@@ -211,6 +201,12 @@ mounts_of_bundle() { grep -F -- "$BUNDLE/rootfs" /proc/self/mountinfo || true; }
   [[ $(host_root_propagation) == "$before" ]] || fail "host / propagation changed: $before -> $(host_root_propagation)"
 }
 
+# What a refused or failed create must leave: no mount on the bundle's rootfs, no state.
+expect_nothing_left() {
+  [[ -z $(mounts_of_bundle) ]] || fail "mounts left: $(mounts_of_bundle)"
+  [[ ! -e $ROOT/$CID ]] || fail "state left behind"
+}
+
 @test "no mount namespace: a failed create leaves no mount behind" {
   no_mntns_config
   update_config '.mounts += [{destination: "/mnt/x", type: "bind", source: $s, options: ["bind"]}]' \
@@ -218,8 +214,7 @@ mounts_of_bundle() { grep -F -- "$BUNDLE/rootfs" /proc/self/mountinfo || true; }
   run_ctr
   expect_status 1
   expect_contains "No such file or directory"
-  [[ -z $(mounts_of_bundle) ]] || fail "mounts left: $(mounts_of_bundle)"
-  [[ ! -e $ROOT/$CID ]] || fail "state left behind"
+  expect_nothing_left
 }
 
 @test "no mount namespace: run in the foreground cleans up its mounts" {
@@ -235,8 +230,7 @@ mounts_of_bundle() { grep -F -- "$BUNDLE/rootfs" /proc/self/mountinfo || true; }
   run_ctr
   expect_status 1
   expect_contains "unable to restrict sys entries without a private MNT namespace"
-  [[ -z $(mounts_of_bundle) ]] || fail "mounts left: $(mounts_of_bundle)"
-  [[ ! -e $ROOT/$CID ]] || fail "state left behind"
+  expect_nothing_left
 }
 
 @test "no mount namespace: delete leaves a mount alone that is not the one create made" {

@@ -83,9 +83,7 @@ run_both() {
 }
 
 @test "differential: user namespace with mappings" {
-  update_config '.linux.namespaces += [{type: "user"}]
-    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+  user_namespace 100000
   run_both
 }
 

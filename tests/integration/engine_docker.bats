@@ -116,11 +116,9 @@ dk() {
 
 @test "docker: --user 65534:65534 runs the program as that uid and gid" {
   run dk run --runtime husk --rm --network none --name d-user --user 65534:65534 "$ENG_IMAGE" \
-    sh -c 'echo "uid=$(id -u) gid=$(id -g)"; grep -E "^(Uid|Gid):" /proc/self/status'
+    sh -c "$ENG_IDS_SCRIPT"
   expect_status 0
-  expect_line "uid=65534 gid=65534"
-  expect_line "$(printf 'Uid:\t65534\t65534\t65534\t65534')"
-  expect_line "$(printf 'Gid:\t65534\t65534\t65534\t65534')"
+  eng_expect_ids 65534
   local id
   id=$(eng_last_created)
   eng_expect_verbs "$id" create start

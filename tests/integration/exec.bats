@@ -201,14 +201,6 @@ EOF
 # ---------------------------------------------------------------------------------------
 # Terminals
 
-# Starts tests/fixtures/recvtty on $TEST_TMP/console.sock; output in $TEST_TMP/tty.out.
-start_recvtty() {
-  "$FIXTURES/recvtty" "$TEST_TMP/console.sock" "$@" >"$TEST_TMP/tty.out" 2>"$TEST_TMP/tty.err" &
-  RECV_PID=$!
-  BG_PIDS+=("$RECV_PID")
-  wait_for 10 file_has "$TEST_TMP/tty.err" listening
-}
-
 @test "terminal: create --console-socket hands the pty master over; the program's stdio is the pty" {
   update_config '.process.terminal = true'
   set_script 'tty; test -t 0 && test -t 1 && test -t 2 && echo all-ttys; stty size'

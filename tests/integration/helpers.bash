@@ -143,6 +143,23 @@ add_mount() {
 
 add_tmpfs() { local dest=$1; shift; add_mount "$dest" tmpfs tmpfs "$@"; }
 
+# user_namespace HOST_UID [HOST_GID]: a user namespace whose ids 0..65535 are the host's
+# HOST_UID.. and HOST_GID.. (default HOST_UID).
+user_namespace() {
+  update_config '.linux.namespaces += [{type: "user"}]
+    | .linux.uidMappings = [{containerID: 0, hostID: $u, size: 65536}]
+    | .linux.gidMappings = [{containerID: 0, hostID: $g, size: 65536}]' \
+    --argjson u "$1" --argjson g "${2:-$1}"
+}
+
+# Starts tests/fixtures/recvtty on $TEST_TMP/console.sock; output in $TEST_TMP/tty.out.
+start_recvtty() {
+  "$FIXTURES/recvtty" "$TEST_TMP/console.sock" "$@" >"$TEST_TMP/tty.out" 2>"$TEST_TMP/tty.err" &
+  RECV_PID=$!
+  BG_PIDS+=("$RECV_PID")
+  wait_for 10 file_has "$TEST_TMP/tty.err" listening
+}
+
 # ---------------------------------------------------------------------------------------
 # Running the runtime
 

@@ -150,9 +150,7 @@ husk-box"
 }
 
 @test "user namespace: uid and gid mappings" {
-  update_config '.linux.namespaces += [{type: "user"}]
-    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-    | .linux.gidMappings = [{containerID: 0, hostID: 200000, size: 65536}]'
+  user_namespace 100000 200000
   run_sh 'cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; stat -c %u /bin/busybox'
   expect_status 0
   expect_output "$(printf '%10s %10s %10s\n' 0 100000 65536 0 200000 65536)

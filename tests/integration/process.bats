@@ -144,9 +144,8 @@ $(diff <(echo "$want") <(sort <<<"$output"))"
   run oci --debug --log "$TEST_TMP/other-oom.log" run --bundle "$BUNDLE" "$CID"
   expect_status 0
   [[ $(mode other-oom) == "runs in a copy of our memory" ]] || fail "other oom: $(mode other-oom)"
-  update_config 'del(.process.oomScoreAdj) | .linux.namespaces += [{type: "user"}]
-    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+  user_namespace 100000
+  update_config 'del(.process.oomScoreAdj)'
   run oci --debug --log "$TEST_TMP/userns.log" run --bundle "$BUNDLE" "$CID"
   expect_status 0
   [[ $(mode userns) == "runs in a copy of our memory" ]] || fail "user namespace: $(mode userns)"

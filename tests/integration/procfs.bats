@@ -99,10 +99,8 @@ CapBnd:	$s"
 # opens its procfs before any mount of the container, and falls back to a detached clone of
 # /proc's top mount where a new instance is refused (here: the host's pid namespace).
 @test "procfs: a user-namespaced container writes its sysctl" {
-  update_config '.linux.namespaces += [{type: "user"}]
-    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-    | .linux.sysctl = {"net.ipv4.ip_default_ttl": "42"}'
+  user_namespace 100000
+  update_config '.linux.sysctl = {"net.ipv4.ip_default_ttl": "42"}'
   run_sh 'cat /proc/sys/net/ipv4/ip_default_ttl'
   expect_status 0
   expect_output 42

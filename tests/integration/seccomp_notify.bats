@@ -144,9 +144,7 @@ expect_process_state() {
 }
 
 @test "seccomp notify: in a user namespace (the init in a memory of its own), run and exec" {
-  update_config '.linux.namespaces += [{type: "user"}]
-    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+  user_namespace 100000
   start_agent
   run_sh --pid-file "$TEST_TMP/ctr.pid" "$MKDIRS"
   expect_status 0
