@@ -4,35 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include "spec/config.h"
+#include "spec_test_util.h"
 
 namespace husk::spec {
 namespace {
 
-using Json = nlohmann::json;
-
-// The smallest config that passes; each test breaks one thing.
-Json minimal() {
-  return Json::parse(R"({
-    "ociVersion": "1.2.0",
-    "root": {"path": "rootfs"},
-    "process": {"args": ["sh"], "cwd": "/"},
-    "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
-                             {"type": "uts"}, {"type": "mount"}]}
-  })");
-}
-
-std::string error_of(const Json& doc) {
-  auto r = parse_config(doc.dump(), "/b");
-  if (r) return "<parsed>";
-  EXPECT_EQ(r.error().code, 0) << r.error().what();
-  return r.error().what();
-}
-
-std::string error_with(const std::string& pointer, const Json& value) {
-  Json doc = minimal();
-  doc[Json::json_pointer(pointer)] = value;
-  return error_of(doc);
-}
+using namespace husk::spec::testing;
 
 std::string error_without(const std::string& pointer) {
   Json doc = minimal();

@@ -6,33 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "spec/config.h"
+#include "spec_test_util.h"
 
 namespace husk::spec {
 namespace {
 
-using Json = nlohmann::json;
-
-Json minimal() {
-  return Json::parse(R"({
-    "ociVersion": "1.2.0",
-    "root": {"path": "rootfs"},
-    "process": {"args": ["sh"], "cwd": "/"},
-    "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}
-  })");
-}
-
-Result<config::Container> parse_with(const std::string& pointer, const Json& value) {
-  Json doc = minimal();
-  doc[Json::json_pointer(pointer)] = value;
-  return parse_config(doc.dump(), "/b");
-}
-
-std::string error_with(const std::string& pointer, const Json& value) {
-  auto r = parse_with(pointer, value);
-  if (r) return "<parsed>";
-  EXPECT_EQ(r.error().code, 0) << r.error().what();
-  return r.error().what();
-}
+using namespace husk::spec::testing;
 
 TEST(SpecSched, SchedulerValues) {
   auto r = parse_with("/process/scheduler", Json::parse(R"({"policy": "SCHED_FIFO",
