@@ -131,17 +131,31 @@ Result<UniqueFd> mount_fs_onto(const FsSpec& s, const MountTarget& t) {
   return mnt;
 }
 
+namespace {
+
+// A remount refused with EPERM: a user namespace keeps the flags it inherited
+// locked (ro, nosuid, nodev, noexec). Returns those the retry must keep; fails
+// when the user asked to clear one of them, or when none is missing from want
+// (then the EPERM was for something else).
+Result<unsigned long> locked_flags_to_keep(int mount_fd, unsigned long want,
+                                           unsigned long clear_flags) {
+  struct statfs sf {};
+  if (::fstatfs(mount_fd, &sf) < 0) return fail_errno("remount: statfs");
+  unsigned long locked = statfs_to_ms_flags(sf.f_flags) & kLockableFlags;
+  if (locked & clear_flags) return fail(EPERM, "remount: flags locked by the kernel");
+  if ((locked & ~want) == 0) return fail(EPERM, "remount");
+  return locked;
+}
+
+}  // namespace
+
 Result<void> set_mount_flags(int mount_fd, unsigned long flags, unsigned long clear_flags) {
   unsigned long want = flags & kPerMountFlags;
   if (!sys::has_new_mount_api()) {
     unsigned long f = MS_BIND | MS_REMOUNT | want;
     auto r = legacy_mount(nullptr, mount_fd, nullptr, f, "");
     if (r || r.error().code != EPERM) return std::move(r).context("remount");
-    struct statfs sf {};
-    if (::fstatfs(mount_fd, &sf) < 0) return fail_errno("remount: statfs");
-    unsigned long locked = statfs_to_ms_flags(sf.f_flags) & kLockableFlags;
-    if (locked & clear_flags) return fail(EPERM, "remount: flags locked by the kernel");
-    if ((locked & ~f) == 0) return fail(EPERM, "remount");
+    HUSK_TRY_ASSIGN(unsigned long locked, locked_flags_to_keep(mount_fd, want, clear_flags));
     return legacy_mount(nullptr, mount_fd, nullptr, f | locked, "").context("remount");
   }
   uint64_t set = plain_attrs(want);
@@ -152,13 +166,7 @@ Result<void> set_mount_flags(int mount_fd, unsigned long flags, unsigned long cl
   }
   auto r = sys::mount_setattr(mount_fd, "", AT_EMPTY_PATH, set, clr);
   if (r || r.error().code != EPERM) return std::move(r).context("remount");
-  // A user namespace keeps what it inherited locked: keep those flags,
-  // unless the user asked for one of them to be cleared.
-  struct statfs sf {};
-  if (::fstatfs(mount_fd, &sf) < 0) return fail_errno("remount: statfs");
-  unsigned long locked = statfs_to_ms_flags(sf.f_flags) & kLockableFlags;
-  if (locked & clear_flags) return fail(EPERM, "remount: flags locked by the kernel");
-  if ((locked & ~want) == 0) return fail(EPERM, "remount");
+  HUSK_TRY_ASSIGN(unsigned long locked, locked_flags_to_keep(mount_fd, want, clear_flags));
   return sys::mount_setattr(mount_fd, "", AT_EMPTY_PATH, set | plain_attrs(locked),
                             clr & ~plain_attrs(locked))
       .context("remount");
