@@ -17,11 +17,13 @@ struct Verb {
   std::string_view name;
   AddVerb add;
   bool starts_processes = false;  // runs runtime code inside a container: sealed binary first
+  int failure_status = 1;         // exit status of the runtime's own failures
 };
 // runc's order, which is the order --help lists them in.
 constexpr std::array kVerbs{
     Verb{"run", husk::oci::add_run, true},   Verb{"create", husk::oci::add_create, true},
-    Verb{"exec", husk::oci::add_exec, true}, Verb{"start", husk::oci::add_start},
+    // As runc: exec's own failures exit 255, apart from any status of the program.
+    Verb{"exec", husk::oci::add_exec, true, 255}, Verb{"start", husk::oci::add_start},
     Verb{"kill", husk::oci::add_kill},       Verb{"delete", husk::oci::add_delete},
     Verb{"state", husk::oci::add_state},     Verb{"list", husk::oci::add_list},
     Verb{"spec", husk::oci::add_spec},       Verb{"pause", husk::oci::add_pause},
@@ -31,37 +33,27 @@ constexpr std::array kVerbs{
     Verb{"checkpoint", husk::oci::add_checkpoint}, Verb{"restore", husk::oci::add_restore},
 };
 
-// The verb named on the command line, found without parsing it: the first word that is
-// not a global option of app or such an option's value. Building one verb's CLI11
-// subcommand instead of fifteen is most of the parser's share of a container start.
-const Verb* find_verb(const CLI::App& app, int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--") return nullptr;
-    if (arg.starts_with('-')) {
-      // "--root DIR" takes the next word; "--root=DIR" and flags do not.
-      const CLI::Option* opt = app.get_option_no_throw(std::string(arg));
-      if (opt != nullptr && opt->get_expected_min() > 0) ++i;
-      continue;
-    }
-    for (const Verb& v : kVerbs) {
-      if (v.name == arg) return &v;
-    }
-    return nullptr;
-  }
-  return nullptr;
-}
-
-// The first word that is neither an option nor an option's value (see find_verb).
+// The first word that is neither an option nor an option's value, found without parsing
+// the command line: the verb's name when there is one.
 std::string_view first_word(const CLI::App& app, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") return {};
     if (!arg.starts_with('-')) return arg;
+    // "--root DIR" takes the next word; "--root=DIR" and flags do not.
     const CLI::Option* opt = app.get_option_no_throw(std::string(arg));
     if (opt != nullptr && opt->get_expected_min() > 0) ++i;
   }
   return {};
+}
+
+// The verb named by word. Building one verb's CLI11 subcommand instead of all of them is
+// most of the parser's share of a container start.
+const Verb* find_verb(std::string_view word) {
+  for (const Verb& v : kVerbs) {
+    if (v.name == word) return &v;
+  }
+  return nullptr;
 }
 
 bool asks_for_help(int argc, char** argv) {
@@ -101,7 +93,8 @@ int main(int argc, char** argv) {
   // One verb when the command line names one; all of them otherwise, so that --help lists
   // them and a misspelt verb gets the error below.
   oci::Action action;
-  const Verb* verb = find_verb(app, argc, argv);
+  const std::string_view word = first_word(app, argc, argv);
+  const Verb* verb = find_verb(word);
   if (verb != nullptr) {
     // CVE-2019-5736 (runtime/exe_seal.h): before any container exists.
     if (verb->starts_processes) {
@@ -112,8 +105,9 @@ int main(int argc, char** argv) {
     }
     verb->add(app, g, action);
   } else {
-    if (std::string_view word = first_word(app, argc, argv); !word.empty() && asks_for_help(argc, argv)) {
-      std::fprintf(stderr, "No help topic for '%.*s'\n", static_cast<int>(word.size()), word.data());
+    if (!word.empty() && asks_for_help(argc, argv)) {
+      std::fprintf(stderr, "No help topic for '%.*s'\n", static_cast<int>(word.size()),
+                   word.data());
       return 3;
     }
     for (const Verb& v : kVerbs) v.add(app, g, action);
@@ -137,8 +131,7 @@ int main(int argc, char** argv) {
     std::string msg = result.error().what();
     if (!g.log.empty()) log::error("{}", msg);
     std::fprintf(stderr, "%s\n", msg.c_str());
-    // As runc: exec's own failures exit 255, apart from any status of the program.
-    return verb != nullptr && verb->name == "exec" ? 255 : 1;
+    return verb != nullptr ? verb->failure_status : 1;
   }
   return *result;
 }
