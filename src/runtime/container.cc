@@ -346,6 +346,7 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   HUSK_TRY(l.cgroup.get()->apply(pid, cgroup_fd.valid()).context("join cgroups"));
   HUSK_TRY(l.sock.send(MsgType::kGo));
   HUSK_TRY(serve_init(l, cfg, opts).context("container init"));
+  if (opts.on_ready) HUSK_TRY(opts.on_ready(l.child.pid()));
 
   st.pid = l.child.pid();
   HUSK_TRY_ASSIGN(st.start_time, sys::process_start_time(st.pid));

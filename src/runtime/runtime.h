@@ -29,6 +29,11 @@ struct CreateOptions {
   bool keep = false;                // run: leave the stopped container for delete
   bool systemd_cgroup = false;      // --systemd-cgroup
   std::string notify_socket;        // the caller's NOTIFY_SOCKET (notify.h)
+  // Runs in the caller's process once the init is set up in its namespaces
+  // and waits for start, before the state is saved: `husk run` plumbs the
+  // container's network here (/proc/<pid>/ns/net). A failure aborts the
+  // create, which then undoes everything it made.
+  std::function<Result<void>(pid_t init_pid)> on_ready;
 };
 
 // create: the init is set up and waits for start (exec fifo in the state dir).

@@ -1,0 +1,77 @@
+// Links, addresses, routes and traffic control through libnl-route-3, in the
+// network namespace the socket was opened in. Never shells out to ip or tc.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "net/addr.h"
+
+struct nl_sock;
+
+namespace husk::net {
+
+// Opens the network namespace of pid (/proc/<pid>/ns/net).
+Result<UniqueFd> open_netns_of(pid_t pid);
+
+class Netlink {
+ public:
+  // A socket in the caller's network namespace.
+  static Result<Netlink> open();
+  // A socket in the namespace netns_fd names: the thread enters it, opens the
+  // socket (which stays bound to that namespace) and returns to its own.
+  static Result<Netlink> open_in(int netns_fd);
+  Netlink(Netlink&&) noexcept;
+  Netlink& operator=(Netlink&&) noexcept;
+  ~Netlink();
+
+  // ifindex, or nullopt when no such link.
+  Result<std::optional<int>> link_index(const std::string& name);
+  // Creates a bridge (if missing) with the given addresses, and sets it up.
+  // Idempotent: an existing bridge keeps its addresses; missing ones are added.
+  Result<int> ensure_bridge(const std::string& name, const std::vector<std::pair<IpAddr, int>>& addrs);
+  // A veth pair: host_name here, peer_name moved into peer_netns_fd (and
+  // left down there). Error EEXIST names host_name.
+  Result<void> create_veth(const std::string& host_name, const std::string& peer_name,
+                           int peer_netns_fd, std::optional<uint32_t> mtu = std::nullopt);
+  Result<void> set_master(const std::string& name, const std::string& bridge);
+  Result<void> set_up(const std::string& name);
+  Result<void> add_address(const std::string& name, const IpAddr& addr, int prefix_len);
+  // Default route (0.0.0.0/0 or ::/0) via gw.
+  Result<void> add_default_route(const IpAddr& gw);
+  // Deletes a link; a missing one is not an error.
+  Result<void> delete_link(const std::string& name);
+  // The destination prefixes of the main table's routes (both families), for
+  // the subnet clash check; default routes are left out.
+  Result<std::vector<Prefix>> route_prefixes();
+
+  // Traffic control (the CNI bandwidth plugin's model):
+  // a tbf qdisc as the root of name's egress: rate in bytes/s, burst bytes.
+  Result<void> set_tbf(const std::string& name, uint64_t rate, uint64_t burst);
+  // An ifb device (created, up) that receives everything entering `name`
+  // (ingress qdisc + a match-all u32 filter with a mirred redirect), so a tbf
+  // on the ifb shapes what `name` receives (the container's egress).
+  Result<void> redirect_ingress(const std::string& name, const std::string& ifb);
+
+ private:
+  explicit Netlink(nl_sock* s);
+  nl_sock* sock_ = nullptr;
+};
+
+// Runs f in the network namespace netns_fd (setns there and back), for
+// /proc/sys/net writes that must land in that namespace.
+Result<void> in_netns(int netns_fd, const std::function<Result<void>()>& f);
+
+// Writes a sysctl under /proc/sys/net of the caller's namespace,
+// e.g. sysctl_net("ipv4/ip_forward", "1"); returns the previous value.
+Result<std::string> sysctl_net(const std::string& key, const std::string& value);
+
+}  // namespace husk::net
