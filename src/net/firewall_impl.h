@@ -29,7 +29,7 @@ struct NftElement {
 Result<void> check_bridge(const std::string& bridge);
 Result<void> check_container(const std::string& container);
 std::string nft_quoted(std::string_view s);
-std::string port_key(Proto p, uint16_t port);                         // "tcp . 8080"
+std::string port_key(Proto p, uint16_t port);                                 // "tcp . 8080"
 std::string network_chain(const std::string& bridge, std::string_view what);  // nw-B-what
 // What add_network makes, without the comments.
 std::vector<NftElement> network_elements(const Network& n);

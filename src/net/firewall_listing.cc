@@ -81,10 +81,8 @@ NftRule rule_of(const Json& r) {
   if (first.is_object() && first.contains("match")) {
     const Json& m = first["match"];
     if (m.is_object() && m.contains("left") && str_of(m, "op") == "==") {
-      std::string key = str_of(m["left"].is_object() && m["left"].contains("meta")
-                                   ? m["left"]["meta"]
-                                   : Json(),
-                               "key");
+      std::string key = str_of(
+          m["left"].is_object() && m["left"].contains("meta") ? m["left"]["meta"] : Json(), "key");
       if (!key.empty() && m.contains("right") && m["right"].is_string()) {
         out.meta_key = key;
         out.meta_value = m["right"].get<std::string>();

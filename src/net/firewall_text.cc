@@ -73,9 +73,7 @@ std::vector<std::string> network_chains(const Network& n) {
 
 std::string nft_quoted(std::string_view s) { return fmt::format("\"{}\"", s); }
 
-std::string port_key(Proto p, uint16_t port) {
-  return fmt::format("{} . {}", proto_name(p), port);
-}
+std::string port_key(Proto p, uint16_t port) { return fmt::format("{} . {}", proto_name(p), port); }
 
 std::string delete_text(std::string_view table, const std::vector<NftElement>& elements,
                         const std::vector<std::string>& chains) {
@@ -98,11 +96,16 @@ std::string base(std::string_view table) {
   line("add map inet {} post_from {{ type ifname : verdict; }}\n");
   line("add map inet {} post_to {{ type ifname : verdict; }}\n");
   line("add map inet {} ports {{ type inet_proto . inet_service : verdict; }}\n");
-  line("add chain inet {} forward {{ type filter hook forward priority filter; policy accept; }}\n");
-  line("add chain inet {} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}\n");
+  line(
+      "add chain inet {} forward {{ type filter hook forward priority filter; policy accept; }}\n");
+  line(
+      "add chain inet {} prerouting {{ type nat hook prerouting priority dstnat; policy accept; "
+      "}}\n");
   // nft 1.0.6 takes no `dstnat` keyword on the nat output hook: its value.
   line("add chain inet {} output {{ type nat hook output priority -100; policy accept; }}\n");
-  line("add chain inet {} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}\n");
+  line(
+      "add chain inet {} postrouting {{ type nat hook postrouting priority srcnat; policy accept; "
+      "}}\n");
   // Flushed and refilled: the base chains' rules are whatever this husk writes.
   line("flush chain inet {} forward\n");
   line("add rule inet {} forward iifname vmap @fwd_from\n");
@@ -185,8 +188,8 @@ Result<std::string> add_ports(const std::string& container, const IpAddr& ipv4,
   if (ipv6 && ipv6->family != Family::kV6)
     return fail(EINVAL, "{} is not an IPv6 address", ipv6->str());
   std::string chain = chain_for(container);
-  std::string out = fmt::format("add chain inet {} {} {{ comment {}; }}\n", table, chain,
-                                nft_quoted(container));
+  std::string out =
+      fmt::format("add chain inet {} {} {{ comment {}; }}\n", table, chain, nft_quoted(container));
   out += fmt::format("flush chain inet {} {}\n", table, chain);
   // Rules for one host address before those for any: the first DNAT wins.
   std::string specific, any;

@@ -20,29 +20,30 @@ Network default_network() {
 IpAddr ip(const char* s) { return IpAddr::parse(s).value(); }
 
 TEST(NetFirewallText, BaseHasTheTableSetsMapsAndHookChains) {
-  EXPECT_EQ(nft_text::base("t"),
-            "add table inet t\n"
-            "add set inet t bridges { type ifname; }\n"
-            "add map inet t fwd_from { type ifname : verdict; }\n"
-            "add map inet t fwd_to { type ifname : verdict; }\n"
-            "add map inet t post_from { type ifname : verdict; }\n"
-            "add map inet t post_to { type ifname : verdict; }\n"
-            "add map inet t ports { type inet_proto . inet_service : verdict; }\n"
-            "add chain inet t forward { type filter hook forward priority filter; policy accept; }\n"
-            "add chain inet t prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
-            "add chain inet t output { type nat hook output priority -100; policy accept; }\n"
-            "add chain inet t postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
-            "flush chain inet t forward\n"
-            "add rule inet t forward iifname vmap @fwd_from\n"
-            "add rule inet t forward oifname vmap @fwd_to\n"
-            "flush chain inet t prerouting\n"
-            "add rule inet t prerouting fib daddr type local meta l4proto . th dport vmap @ports\n"
-            "flush chain inet t output\n"
-            "add rule inet t output ip6 daddr ::1 return\n"
-            "add rule inet t output fib daddr type local meta l4proto . th dport vmap @ports\n"
-            "flush chain inet t postrouting\n"
-            "add rule inet t postrouting iifname vmap @post_from\n"
-            "add rule inet t postrouting oifname vmap @post_to\n");
+  EXPECT_EQ(
+      nft_text::base("t"),
+      "add table inet t\n"
+      "add set inet t bridges { type ifname; }\n"
+      "add map inet t fwd_from { type ifname : verdict; }\n"
+      "add map inet t fwd_to { type ifname : verdict; }\n"
+      "add map inet t post_from { type ifname : verdict; }\n"
+      "add map inet t post_to { type ifname : verdict; }\n"
+      "add map inet t ports { type inet_proto . inet_service : verdict; }\n"
+      "add chain inet t forward { type filter hook forward priority filter; policy accept; }\n"
+      "add chain inet t prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
+      "add chain inet t output { type nat hook output priority -100; policy accept; }\n"
+      "add chain inet t postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+      "flush chain inet t forward\n"
+      "add rule inet t forward iifname vmap @fwd_from\n"
+      "add rule inet t forward oifname vmap @fwd_to\n"
+      "flush chain inet t prerouting\n"
+      "add rule inet t prerouting fib daddr type local meta l4proto . th dport vmap @ports\n"
+      "flush chain inet t output\n"
+      "add rule inet t output ip6 daddr ::1 return\n"
+      "add rule inet t output fib daddr type local meta l4proto . th dport vmap @ports\n"
+      "flush chain inet t postrouting\n"
+      "add rule inet t postrouting iifname vmap @post_from\n"
+      "add rule inet t postrouting oifname vmap @post_to\n");
   EXPECT_EQ(nft_text::base().substr(0, 21), "add table inet husk\na");
   // No base chain drops by policy, and nothing hooks the host's input path.
   EXPECT_EQ(nft_text::base().find("policy drop"), std::string::npos);
@@ -120,29 +121,31 @@ TEST(NetFirewallText, PortsOfAContainer) {
                              {"0.0.0.0", 55, 53, Proto::kUdp}};
   std::string c = nft_text::chain_for("web");
   EXPECT_EQ(c, "ct-5ea0e1194872");
-  EXPECT_EQ(nft_text::add_ports("web", ip("10.89.0.2"), ip("fd00:89::2"), p, "t").value(),
-            "add chain inet t " + c + " { comment \"web\"; }\n" +
-                "flush chain inet t " + c + "\n" +
-                // One host address before any: the first DNAT wins.
-                "add rule inet t " + c + " ip daddr 10.0.0.5 tcp dport 8080 dnat ip to 10.89.0.2:81\n" +
-                "add rule inet t " + c + " ip6 daddr fd00::5 udp dport 53 dnat ip6 to [fd00:89::2]:53\n" +
-                "add rule inet t " + c + " meta nfproto ipv4 tcp dport 8080 dnat ip to 10.89.0.2:80\n" +
-                "add rule inet t " + c + " meta nfproto ipv6 tcp dport 8080 dnat ip6 to [fd00:89::2]:80\n" +
-                "add rule inet t " + c + " meta nfproto ipv6 udp dport 54 dnat ip6 to [fd00:89::2]:53\n" +
-                "add rule inet t " + c + " meta nfproto ipv4 udp dport 55 dnat ip to 10.89.0.2:53\n" +
-                "create element inet t ports { tcp . 8080 comment \"web\" : jump " + c +
-                ", udp . 53 comment \"web\" : jump " + c + ", udp . 54 comment \"web\" : jump " +
-                c + ", udp . 55 comment \"web\" : jump " + c + " }\n");
+  EXPECT_EQ(
+      nft_text::add_ports("web", ip("10.89.0.2"), ip("fd00:89::2"), p, "t").value(),
+      "add chain inet t " + c + " { comment \"web\"; }\n" + "flush chain inet t " + c + "\n" +
+          // One host address before any: the first DNAT wins.
+          "add rule inet t " + c + " ip daddr 10.0.0.5 tcp dport 8080 dnat ip to 10.89.0.2:81\n" +
+          "add rule inet t " + c + " ip6 daddr fd00::5 udp dport 53 dnat ip6 to [fd00:89::2]:53\n" +
+          "add rule inet t " + c + " meta nfproto ipv4 tcp dport 8080 dnat ip to 10.89.0.2:80\n" +
+          "add rule inet t " + c +
+          " meta nfproto ipv6 tcp dport 8080 dnat ip6 to [fd00:89::2]:80\n" + "add rule inet t " +
+          c + " meta nfproto ipv6 udp dport 54 dnat ip6 to [fd00:89::2]:53\n" + "add rule inet t " +
+          c + " meta nfproto ipv4 udp dport 55 dnat ip to 10.89.0.2:53\n" +
+          "create element inet t ports { tcp . 8080 comment \"web\" : jump " + c +
+          ", udp . 53 comment \"web\" : jump " + c + ", udp . 54 comment \"web\" : jump " + c +
+          ", udp . 55 comment \"web\" : jump " + c + " }\n");
   EXPECT_EQ(nft_text::remove_ports("web", p, "t").value(),
             "delete element inet t ports { tcp . 8080 }\n"
             "delete element inet t ports { udp . 53 }\n"
             "delete element inet t ports { udp . 54 }\n"
             "delete element inet t ports { udp . 55 }\n"
-            "delete chain inet t " + c + "\n");
+            "delete chain inet t " +
+                c + "\n");
   // Without an IPv6 address, a wildcard mapping is IPv4 only.
   EXPECT_EQ(nft_text::add_ports("web", ip("10.89.0.2"), std::nullopt, {p[0]}, "t").value(),
-            "add chain inet t " + c + " { comment \"web\"; }\n" + "flush chain inet t " + c +
-                "\n" + "add rule inet t " + c +
+            "add chain inet t " + c + " { comment \"web\"; }\n" + "flush chain inet t " + c + "\n" +
+                "add rule inet t " + c +
                 " meta nfproto ipv4 tcp dport 8080 dnat ip to 10.89.0.2:80\n" +
                 "create element inet t ports { tcp . 8080 comment \"web\" : jump " + c + " }\n");
 }
@@ -177,21 +180,21 @@ TEST(NetFirewallText, ContainerChainNames) {
 }
 
 TEST(NetFirewallText, NftErrorsOnOneLine) {
-  EXPECT_EQ(nft_text::one_line_error(
-                "/dev/stdin:4:34-43: Error: Could not process rule: File exists\n"
-                "create element inet husk ports { tcp . 8080 : jump ct-abc }\n"
-                "                                 ^^^^^^^^^^\n"),
-            "Could not process rule: File exists: \"tcp . 8080\" in \"create element inet husk "
-            "ports { tcp . 8080 : jump ct-abc }\"");
+  EXPECT_EQ(
+      nft_text::one_line_error("/dev/stdin:4:34-43: Error: Could not process rule: File exists\n"
+                               "create element inet husk ports { tcp . 8080 : jump ct-abc }\n"
+                               "                                 ^^^^^^^^^^\n"),
+      "Could not process rule: File exists: \"tcp . 8080\" in \"create element inet husk "
+      "ports { tcp . 8080 : jump ct-abc }\"");
   EXPECT_EQ(nft_text::one_line_error("Error: syntax error, unexpected newline\n"
                                      "add rule inet husk forward acept\n"
                                      "                                ^\n"),
             "syntax error, unexpected newline in \"add rule inet husk forward acept\"");
   std::string long_cmd = "add rule inet husk x " + std::string(200, 'a');
-  EXPECT_EQ(nft_text::one_line_error("Error: Could not process rule: No such file or directory\n" +
-                                     long_cmd + "\n"),
-            "Could not process rule: No such file or directory in \"" + long_cmd.substr(0, 100) +
-                "\"");
+  EXPECT_EQ(
+      nft_text::one_line_error("Error: Could not process rule: No such file or directory\n" +
+                               long_cmd + "\n"),
+      "Could not process rule: No such file or directory in \"" + long_cmd.substr(0, 100) + "\"");
   EXPECT_EQ(nft_text::one_line_error("netlink: Error: cache initialization failed\n"),
             "cache initialization failed");
   EXPECT_EQ(nft_text::one_line_error("something odd\n"), "something odd");
@@ -208,10 +211,11 @@ constexpr const char* kListing = R"({"nftables": [
    "map": "verdict", "elem": [["husk0", {"jump": {"target": "nw-husk0-fwd"}}]]}},
  {"map": {"family": "inet", "name": "fwd_to", "table": "husk", "type": "ifname", "handle": 3,
    "map": "verdict", "elem": [["husk-b", {"drop": null}]]}},
- {"map": {"family": "inet", "name": "ports", "table": "husk", "type": ["inet_proto", "inet_service"],
-   "handle": 6, "map": "verdict", "elem": [[{"elem": {"val": {"concat": ["tcp", 8080]},
-   "comment": "c1"}}, {"jump": {"target": "ct-abc"}}], [{"concat": ["udp", 53]},
-   {"goto": {"target": "ct-def"}}]]}},
+ {"map": {"family": "inet", "name": "ports", "table": "husk",
+   "type": ["inet_proto", "inet_service"], "handle": 6, "map": "verdict",
+   "elem": [[{"elem": {"val": {"concat": ["tcp", 8080]}, "comment": "c1"}},
+             {"jump": {"target": "ct-abc"}}],
+            [{"concat": ["udp", 53]}, {"goto": {"target": "ct-def"}}]]}},
  {"chain": {"family": "inet", "table": "husk", "name": "forward", "handle": 7, "type": "filter",
    "hook": "forward", "prio": 0, "policy": "accept"}},
  {"chain": {"family": "inet", "table": "husk", "name": "nw-husk0-fwd", "handle": 18}},
@@ -264,7 +268,8 @@ TEST(NetFirewallListing, OtherTablesAndOddInput) {
   EXPECT_FALSE(parse_listing(R"({"nftables": 3})", "inet", "husk").has_value());
   // Shapes nft never prints are skipped, not trusted and not a crash.
   NftListing l = parse_listing(R"({"nftables": [1, "x", {"a": 1, "b": 2}, {"table": 3},
-      {"set": {"family": "inet", "table": "husk", "name": "s", "elem": [[1], {"elem": 5}, [1, 2, 3]]}},
+      {"set": {"family": "inet", "table": "husk", "name": "s",
+               "elem": [[1], {"elem": 5}, [1, 2, 3]]}},
       {"rule": {"family": "inet", "table": "husk", "chain": "c", "expr": [{"match": 1}]}},
       {"rule": {"family": "inet", "table": "husk", "chain": "c", "expr": "x"}}]})",
                                "inet", "husk")
