@@ -254,6 +254,7 @@ Result<void> Firewall::add_ports(const std::string& container, const IpAddr& ipv
                                  const std::optional<IpAddr>& ipv6,
                                  const std::vector<PortMapping>& ports) {
   HUSK_TRY_ASSIGN(std::string text, nft_text::add_ports(container, ipv4, ipv6, ports, table_));
+  if (ports.empty()) return ok();  // (checked all the same) no chain without an element
   auto r = run(text);
   if (r) return ok();
   if (r.error().code != EEXIST) return std::unexpected(std::move(r).error());

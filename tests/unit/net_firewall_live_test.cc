@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -88,6 +89,16 @@ class Lab {
     int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
     if (!ns.empty() && ::setns(host_.get(), CLONE_NEWNET) != 0) return "setns back";
     return rc == 0 ? "" : fmt::format("`{}` in {} failed ({})", cmd, ns.empty() ? "host" : ns, rc);
+  }
+  // The output of a shell command run on the host (nothing if it fails).
+  static std::string output(const std::string& cmd) {
+    std::string out;
+    if (FILE* f = ::popen((cmd + " 2>/dev/null").c_str(), "r")) {
+      char buf[512];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+      if (::pclose(f) != 0) out.clear();
+    }
+    return out;
   }
   std::string add_ns(const std::string& name) {
     if (::unshare(CLONE_NEWNET) != 0) return "unshare";
@@ -363,6 +374,8 @@ TEST_F(NetFirewallLive, PortsAreAddedOnceRemovedIdempotentlyAndOnlyTheirOwners) 
     REQUIRE(!l.has_chain(c1), "c1's chain left");
     REQUIRE_OK(fw->remove_ports("c1", p1));  // again
     REQUIRE_OK(fw->remove_ports("c1", {}));
+    REQUIRE_OK(fw->add_ports("c1", ip("10.89.0.2"), std::nullopt, {}));
+    REQUIRE(!ports().has_chain(c1), "a chain for no ports");
     // Half there (an element gone by hand): the rest still goes.
     REQUIRE_OK(fw->add_ports("c1", ip("10.89.0.2"), std::nullopt, p1));
     REQUIRE_OK(fw->run(fmt::format("delete element inet {} ports {{ udp . 5353 }}", t.name)));
@@ -589,6 +602,38 @@ TEST_F(NetFirewallLive, DockerUserAcceptsLetForwardingThroughDockersDropPolicy) 
             "forwarded without the accepts");
     REQUIRE_OK(fw->run("delete table inet " + t.name +
                        "\ndelete table ip filter\ndelete table ip6 filter"));
+    return "";
+  });
+  EXPECT_EQ(failed, "");
+}
+
+// docker manages DOCKER-USER with iptables (iptables-nft on Debian 12): the
+// accepts husk inserts must stay readable and editable by it.
+TEST_F(NetFirewallLive, DockerUserStaysReadableByDockersIptables) {
+  if (::access("/usr/sbin/iptables-nft", X_OK) != 0) GTEST_SKIP() << "no iptables-nft";
+  std::string failed = run_in_child([]() -> std::string {
+    LabTable t;
+    Lab lab;
+    STEP(lab.enter());
+    STEP(lab.sh("ip link add husk0 type bridge"));
+    // What dockerd does at its start.
+    STEP(lab.sh("iptables-nft -N DOCKER-USER && iptables-nft -A DOCKER-USER -j RETURN && "
+                "iptables-nft -P FORWARD DROP && iptables-nft -I FORWARD -j DOCKER-USER"));
+    auto fw = Firewall::open(t.name);
+    REQUIRE_OK(fw);
+    REQUIRE_OK(fw->ensure_network(husk0()));
+    std::string listed = Lab::output("iptables-nft -S DOCKER-USER");
+    REQUIRE(listed ==
+                "-N DOCKER-USER\n"
+                "-A DOCKER-USER -i husk0 -m comment --comment \"husk:husk0\" -j ACCEPT\n"
+                "-A DOCKER-USER -o husk0 -m comment --comment \"husk:husk0\" -j ACCEPT\n"
+                "-A DOCKER-USER -j RETURN\n",
+            "iptables reads:\n{}", listed);
+    STEP(lab.sh("iptables-nft -D DOCKER-USER -j RETURN && iptables-nft -A DOCKER-USER -j RETURN"));
+    REQUIRE_OK(fw->remove_network(husk0()));
+    listed = Lab::output("iptables-nft -S DOCKER-USER");
+    REQUIRE(listed == "-N DOCKER-USER\n-A DOCKER-USER -j RETURN\n", "left:\n{}", listed);
+    REQUIRE_OK(fw->run("delete table inet " + t.name + "\ndelete table ip filter"));
     return "";
   });
   EXPECT_EQ(failed, "");
