@@ -15,8 +15,6 @@
 #include "base/unique_fd.h"
 #include "net/addr.h"
 
-struct nl_sock;
-
 namespace husk::net {
 
 // Opens the network namespace of pid (/proc/<pid>/ns/net).
@@ -59,11 +57,24 @@ class Netlink {
   // An ifb device (created, up) that receives everything entering `name`
   // (ingress qdisc + a match-all u32 filter with a mirred redirect), so a tbf
   // on the ifb shapes what `name` receives (the container's egress).
+  // Deleting `name` takes its ingress qdisc and filter with it; delete the
+  // ifb as well. Deleting only the ifb leaves a filter that drops all that
+  // enters `name` (mirred to a device that is gone). EEXIST when the ifb
+  // exists or `name` has an ingress qdisc already.
   Result<void> redirect_ingress(const std::string& name, const std::string& ifb);
 
  private:
-  explicit Netlink(nl_sock* s);
-  nl_sock* sock_ = nullptr;
+  // The socket and the kernel's last error reply (errno and extended-ack
+  // text), captured by an error callback: libnl folds errnos into a few codes.
+  struct Conn;
+  explicit Netlink(std::unique_ptr<Conn> c);
+  static Result<Netlink> connect();
+  // rc of a libnl call as a Result: the kernel's errno (and its message) when
+  // it replied with one, else libnl's code mapped to the closest errno.
+  Result<void> call(int rc);
+  // ifindex of name, or an ENODEV error naming it.
+  Result<int> index_of(const std::string& name);
+  std::unique_ptr<Conn> conn_;
 };
 
 // Runs f in the network namespace netns_fd (setns there and back), for
