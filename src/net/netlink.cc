@@ -36,8 +36,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <climits>
 #include <cstring>
+#include <thread>
 
 #include "base/cleanup.h"
 #include "base/file.h"
@@ -425,6 +427,57 @@ Result<void> Netlink::set_up(const std::string& name) {
   rtnl_link_set_flags(change.get(), IFF_UP);
   return call(rtnl_link_change(conn_->sock, orig.get(), change.get(), 0))
       .context("set \"{}\" up", name);
+}
+
+// Whether name carries its first packets yet: operstate UP (the kernel's
+// link watcher has run: queue active, bridge port forwarding, IPv6 ready) and
+// each IFA_F_NODAD address done: no longer tentative, and (IPv6, where a work
+// item adds it after clearing the flag) its local route in place, which is
+// what makes the kernel take packets sent to it as its own.
+Result<bool> Netlink::is_ready(const std::string& name) {
+  rtnl_link* raw = nullptr;
+  HUSK_TRY(call(rtnl_link_get_kernel(conn_->sock, 0, name.c_str(), &raw)));
+  LinkPtr link(raw);
+  if (!link) return fail(ENODEV, "");
+  if (rtnl_link_get_operstate(link.get()) != IF_OPER_UP) return false;
+  nl_cache* addrs = nullptr;
+  HUSK_TRY(call(rtnl_addr_alloc_cache(conn_->sock, &addrs)));
+  CachePtr cache(addrs);
+  int index = rtnl_link_get_ifindex(link.get());
+  for (nl_object* o = nl_cache_get_first(addrs); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    unsigned flags = rtnl_addr_get_flags(a);
+    if (rtnl_addr_get_ifindex(a) != index || (flags & IFA_F_NODAD) == 0) continue;
+    if (flags & IFA_F_TENTATIVE) return false;
+    if (rtnl_addr_get_family(a) != AF_INET6) continue;
+    NlAddrPtr local(nl_addr_clone(rtnl_addr_get_local(a)));
+    if (!local) return fail(ENOMEM, "nl_addr_clone");
+    nl_addr_set_prefixlen(local.get(), 128);
+    rtnl_route* found = nullptr;
+    HUSK_TRY(call(rtnl_route_lookup(conn_->sock, local.get(), &found)));
+    RoutePtr route(found);
+    if (!route || rtnl_route_get_type(route.get()) != RTN_LOCAL) return false;
+  }
+  return true;
+}
+
+Result<void> Netlink::wait_ready(const std::string& name, int timeout_ms) {
+  HUSK_TRY(check_ifname(name));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto pause = std::chrono::microseconds(50);
+  for (;;) {
+    HUSK_TRY_ASSIGN(bool ready, is_ready(name).context("wait for \"{}\"", name));
+    if (ready) return ok();
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(5000));
+  }
+  rtnl_link* raw = nullptr;
+  (void)rtnl_link_get_kernel(conn_->sock, 0, name.c_str(), &raw);
+  LinkPtr link(raw);
+  char state[32] = "gone";
+  if (link) rtnl_link_operstate2str(rtnl_link_get_operstate(link.get()), state, sizeof state);
+  return fail(ETIMEDOUT, "\"{}\" is not ready after {} ms (operstate {})", name, timeout_ms, state);
 }
 
 Result<void> Netlink::add_address(const std::string& name, const IpAddr& addr, int prefix_len) {
