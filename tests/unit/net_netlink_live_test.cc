@@ -320,6 +320,39 @@ TEST_F(LiveNetlink, BridgeVethAddressesRoutesAndTraffic) {
   EXPECT_TRUE(nl->delete_link("hv-t1")) << "a missing link is not an error";
 }
 
+// Two husk processes making the same bridge at once: both succeed, with the
+// same bridge and one copy of each address (threads stand in for them; each
+// has a socket of its own, as each process would).
+TEST_F(LiveNetlink, EnsureBridgeRacesWithItself) {
+  std::vector<std::pair<IpAddr, int>> addrs{{ip("10.97.0.1"), 16}, {ip("fd97::1"), 64}};
+  TestSock ts;
+  ASSERT_TRUE(ts.sock);
+  for (int round = 0; round < 10; ++round) {
+    std::string name = "husk-r" + std::to_string(round);
+    Result<int> got[2] = {fail(0, "not run"), fail(0, "not run")};
+    std::atomic<int> ready{0};
+    auto racer = [&](int i) {
+      auto nl = Netlink::open();
+      if (!nl) {
+        got[i] = std::unexpected(nl.error());
+        return;
+      }
+      ++ready;
+      while (ready.load() < 2) {
+      }
+      got[i] = nl->ensure_bridge(name, addrs);
+    };
+    std::thread a(racer, 0), b(racer, 1);
+    a.join();
+    b.join();
+    ASSERT_TRUE(got[0]) << got[0].error().what();
+    ASSERT_TRUE(got[1]) << got[1].error().what();
+    EXPECT_EQ(*got[0], *got[1]);
+    EXPECT_EQ(count_addresses(ts, *got[0], AF_INET), 1);
+    EXPECT_EQ(count_addresses(ts, *got[0], AF_INET6), 1);
+  }
+}
+
 TEST_F(LiveNetlink, ErrorsNameTheDevice) {
   auto nl = Netlink::open();
   ASSERT_TRUE(nl);
