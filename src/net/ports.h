@@ -28,8 +28,8 @@ struct PortMapping {
 //   the range; expanded to the first here, checked at attach).
 // Errors name the flag value: `-p "70000:80": port 70000 is out of range`.
 Result<std::vector<PortMapping>> parse_publish(std::string_view text);
-// "HOST_IP:PORT->CPORT/tcp" as docker port prints it.
-std::string to_string(const PortMapping& m, std::string_view container_ip);
+// "0.0.0.0:8080->80/tcp", as docker ps shows a published port.
+std::string to_string(const PortMapping& m);
 
 // A rate as tc writes it: 10mbit, 1gbit, 500kbit, 100kbps (bytes), 1000bit;
 // a bare number is bits per second. Returns bytes per second.
