@@ -1,6 +1,5 @@
 #include "net/dns.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -9,38 +8,16 @@
 
 #include "base/file.h"
 #include "base/unique_fd.h"
+#include "net/addr.h"
 
 namespace husk::net {
 namespace {
 
-// An address as inet_pton reads it: dotted quad or RFC 4291 text, nothing else
-// (no zone, no prefix, no surrounding space).
-struct Ip {
-  int family = AF_INET;
-  unsigned char bytes[16] = {};
-};
-
-std::optional<Ip> parse_ip(std::string_view text) {
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
-  std::string s(text);  // inet_pton needs a NUL
-  Ip ip;
-  if (::inet_pton(AF_INET, s.c_str(), ip.bytes) == 1) return ip;
-  ip.family = AF_INET6;
-  if (::inet_pton(AF_INET6, s.c_str(), ip.bytes) == 1) return ip;
-  return std::nullopt;
-}
-
-bool is_loopback(const Ip& ip) {
-  if (ip.family == AF_INET) return ip.bytes[0] == 127;
-  static constexpr unsigned char kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return std::equal(ip.bytes, ip.bytes + 16, kV6Loopback);
-}
-
-// The canonical text: "fd00:0::01" becomes "fd00::1".
-std::string canonical(const Ip& ip) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  ::inet_ntop(ip.family, ip.bytes, buf, sizeof buf);
-  return buf;
+// An address as inet_pton reads it (no zone, no prefix, no space), or nothing.
+std::optional<IpAddr> parse_ip(std::string_view text) {
+  auto ip = IpAddr::parse(text);
+  if (!ip) return std::nullopt;
+  return *ip;
 }
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
@@ -144,7 +121,7 @@ Result<std::string> resolv_conf(std::string_view host_text, const DnsOptions& op
       // Loopback servers cannot answer from the container's namespace; an
       // address glibc could not read either (a zone, garbage) goes too.
       auto ip = f.size() >= 2 ? parse_ip(f[1]) : std::nullopt;
-      if (ip && !is_loopback(*ip)) servers.push_back("nameserver " + canonical(*ip));
+      if (ip && !ip->is_loopback()) servers.push_back("nameserver " + ip->str());
     } else if (f[0] == "search" || f[0] == "domain") {
       if (f.size() >= 2) search.push_back(std::string(f[0]) + " " + join(f, 1));
     } else if (f[0] == "options") {
@@ -155,7 +132,7 @@ Result<std::string> resolv_conf(std::string_view host_text, const DnsOptions& op
   }
   if (!opts.servers.empty()) {
     servers.clear();
-    for (const auto& s : opts.servers) servers.push_back("nameserver " + canonical(*parse_ip(s)));
+    for (const auto& s : opts.servers) servers.push_back("nameserver " + parse_ip(s)->str());
   }
   if (servers.empty()) servers = {"nameserver 8.8.8.8", "nameserver 8.8.4.4"};
   if (!opts.search.empty()) {
@@ -218,7 +195,7 @@ Result<HostEntry> parse_add_host(std::string_view text, std::string_view gateway
   }
   auto ip = parse_ip(addr);
   if (!ip) return fail(0, "--add-host \"{}\": \"{}\" is not an IP address", text, addr);
-  return HostEntry{canonical(*ip), {std::string(name)}};
+  return HostEntry{ip->str(), {std::string(name)}};
 }
 
 Result<void> write_files(const std::string& dir, const std::string& resolv,
