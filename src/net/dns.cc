@@ -81,24 +81,6 @@ bool is_hostname(std::string_view name) {
   }
 }
 
-// mkdir -p: each missing component made with `mode`.
-Result<void> make_dirs(const std::string& dir, mode_t mode) {
-  for (size_t pos = 1; pos <= dir.size(); ++pos) {
-    if (pos != dir.size() && dir[pos] != '/') continue;
-    std::string part = dir.substr(0, pos);
-    if (::mkdir(part.c_str(), mode) == 0) {
-      // Whatever the umask: the container's users read these files.
-      if (::chmod(part.c_str(), mode) < 0) return fail_errno("chmod {}", part);
-    } else if (errno != EEXIST) {
-      return fail_errno("mkdir {}", part);
-    }
-  }
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) < 0) return fail_errno("stat {}", dir);
-  if (!S_ISDIR(st.st_mode)) return fail(ENOTDIR, "{}", dir);
-  return ok();
-}
-
 Result<void> write_world_readable(const std::string& path, std::string_view text) {
   HUSK_TRY(write_file_atomic(path, text, 0644));
   if (::chmod(path.c_str(), 0644) < 0) return fail_errno("chmod {}", path);
@@ -200,6 +182,7 @@ Result<HostEntry> parse_add_host(std::string_view text, std::string_view gateway
 
 Result<void> write_files(const std::string& dir, const std::string& resolv,
                          const std::string& hosts, const std::string& hostname) {
+  // Whatever the umask: the container's users read these files.
   HUSK_TRY(make_dirs(dir, 0755));
   HUSK_TRY(write_world_readable(dir + "/resolv.conf", resolv));
   HUSK_TRY(write_world_readable(dir + "/hosts", hosts));
