@@ -174,8 +174,12 @@ Result<AddResult> add_list(const Request& r) {
   HUSK_TRY_ASSIGN(ConfList list, detail::find_conf_list(r.conf_dir, r.network));
   struct stat st {};
   if (::stat(r.netns_path.c_str(), &st) < 0) return fail_errno("netns \"{}\"", r.netns_path);
-  Cache cache{list,         detail::runtime_values(r),     r.ifname,
-              r.netns_path, NetnsId{st.st_dev, st.st_ino}, std::nullopt};
+  Cache cache;
+  cache.list = std::move(list);
+  cache.values = detail::runtime_values(r);
+  cache.ifname = r.ifname;
+  cache.netns = r.netns_path;
+  cache.netns_id = NetnsId{st.st_dev, st.st_ino};
   Runner run(cache.list, r, r.netns_path, cache.values);
   for (size_t i = 0; i < run.size(); ++i) HUSK_TRY(run.find(i));  // all found before one runs
   HUSK_TRY(save_cache(r, cache));

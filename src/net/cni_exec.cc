@@ -82,7 +82,8 @@ Result<pid_t> spawn(const Invocation& inv, int in_fd, int out_fd) {
 }
 
 // A spawned plugin: killed and reaped unless it was reaped already, so no
-// path out of run_plugin leaves it running or a zombie.
+// path out of run_plugin leaves it running or a zombie. Signals go through
+// its pidfd once there is one: never to a stranger that got its pid.
 class Child {
  public:
   explicit Child(pid_t pid) : pid_(pid) {}
@@ -91,25 +92,35 @@ class Child {
   ~Child() {
     if (pid_ > 0) kill_and_reap();
   }
-  // Reaps it if it has ended.
+  void set_pidfd(UniqueFd fd) { pidfd_ = std::move(fd); }
+  int pidfd() const { return pidfd_.get(); }
+  // Reaps it if it has ended. A wait for all children elsewhere in the
+  // process may have taken it first (ECHILD): ended too, status lost.
   bool try_reap() {
     pid_t got = ::waitpid(pid_, &status_, WNOHANG);
-    if (got != pid_) return false;
+    if (got == 0 || (got < 0 && errno != ECHILD)) return false;
+    lost_ = got < 0;
     pid_ = -1;
     return true;
   }
-  // Unreaped, the pid is still ours: no stranger can have it.
   void kill_and_reap() {
-    ::kill(pid_, SIGKILL);
+    if (pidfd_) {
+      (void)sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
+    } else {
+      ::kill(pid_, SIGKILL);  // not reaped by us: the pid is still its
+    }
     while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
     }
     pid_ = -1;
   }
   int status() const { return status_; }
+  bool lost() const { return lost_; }
 
  private:
   pid_t pid_;
+  UniqueFd pidfd_;
   int status_ = 0;
+  bool lost_ = false;
 };
 
 // Reads what is there; false at end of file or on an error.
@@ -133,8 +144,8 @@ std::string duration(int ms) {
 
 // Feeds stdin and collects stdout until the plugin has exited (and its
 // stdout is drained) or the deadline passes.
-Result<std::string> converse(const Invocation& inv, Child& child, int pidfd, UniqueFd in,
-                             UniqueFd out, int timeout_ms) {
+Result<std::string> converse(const Invocation& inv, Child& child, UniqueFd in, UniqueFd out,
+                             int timeout_ms) {
   HUSK_TRY(set_nonblock(in.get()));
   HUSK_TRY(set_nonblock(out.get()));
   std::string_view pending = inv.stdin_text;
@@ -150,7 +161,7 @@ Result<std::string> converse(const Invocation& inv, Child& child, int pidfd, Uni
     }
     pollfd fds[3] = {{in.valid() ? in.get() : -1, POLLOUT, 0},
                      {out.valid() ? out.get() : -1, POLLIN, 0},
-                     {pidfd, POLLIN, 0}};
+                     {child.pidfd(), POLLIN, 0}};
     if (::poll(fds, 3, static_cast<int>(left)) < 0) {
       if (errno == EINTR) continue;
       return fail_errno("poll");
@@ -261,8 +272,11 @@ Result<std::string> run_plugin(const Invocation& inv, int timeout_ms) {
   in_child.reset();
   out_child.reset();
   HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(pid));
-  HUSK_TRY_ASSIGN(std::string got, converse(inv, child, pidfd.get(), std::move(in_ours),
-                                            std::move(out_ours), timeout_ms));
+  child.set_pidfd(std::move(pidfd));
+  HUSK_TRY_ASSIGN(std::string got,
+                  converse(inv, child, std::move(in_ours), std::move(out_ours), timeout_ms));
+  if (child.lost())
+    return fail_quiet(ECHILD, "{}: its exit status was taken by another wait", inv.type);
   int status = child.status();
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return got;
   return fail(0, "{}", plugin_failure(inv.type, status, got));

@@ -12,6 +12,7 @@
 #include "net/cni.h"
 #include "net/cni_detail.h"
 #include "net/ports.h"
+#include "child_test_util.h"
 #include "net_cni_test_util.h"
 
 namespace husk::net::cni {
@@ -377,6 +378,18 @@ TEST(NetCniRun, ReturnsWhenThePluginExitsEvenIfItsChildHoldsStdout) {
   ASSERT_TRUE(out) << out.error().what();
   EXPECT_EQ(*out, "{}\n");
   ::kill(std::stoi(t.read("bg")), SIGKILL);  // ours to clean up (reparented to init)
+}
+
+TEST(NetCniRun, AStatusTakenByAnotherWaitIsAnErrorNotAHang) {
+  CniTempDir t;
+  auto inv = script(t, "exit 0\n");
+  // SIGCHLD ignored: the kernel reaps the plugin itself (in a child of the
+  // test, which keeps its own SIGCHLD).
+  std::string got = testing::run_in_child([&] {
+    ::signal(SIGCHLD, SIG_IGN);
+    return conf_error(detail::run_plugin(inv, 5000));
+  });
+  EXPECT_EQ(got, "error: p: its exit status was taken by another wait");
 }
 
 // ---- ADD, DEL and CHECK through fake plugins ---------------------------------------------
