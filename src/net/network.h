@@ -21,7 +21,7 @@ inline constexpr const char* kDefaultSubnet = "10.89.0.0/16";
 inline constexpr const char* kPersistentRoot = "/var/lib/husk";
 // Volatile network state (leases, per-container files): lost on reboot with
 // the containers it describes.
-inline constexpr const char* kNetRunRoot = "/run/husk/networks";
+inline constexpr const char* kNetRunRoot = "/run/husk-net";
 
 struct Network {
   std::string name;
