@@ -1,6 +1,7 @@
 #include "base/file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -82,6 +83,22 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
     ::unlink(tmp.c_str());
     return e;
   }
+  return ok();
+}
+
+Result<void> make_dirs(const std::string& path, mode_t mode) {
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos != path.size() && path[pos] != '/') continue;
+    std::string part = path.substr(0, pos);
+    if (::mkdir(part.c_str(), mode) == 0) {
+      if (::chmod(part.c_str(), mode) < 0) return fail_errno("chmod {}", part);
+    } else if (errno != EEXIST) {
+      return fail_errno("mkdir {}", part);
+    }
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) < 0) return fail_errno("stat {}", path);
+  if (!S_ISDIR(st.st_mode)) return fail(ENOTDIR, "mkdir {}", path);
   return ok();
 }
 

@@ -2,6 +2,8 @@
 // use linux/path.h, which never follows a symlink out of the root.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 
@@ -27,5 +29,10 @@ Result<void> write_file_at(int dirfd, const std::string& path, std::string_view 
 // every caller can live with (state.h).
 inline constexpr const char* kAtomicTempInfix = ".tmp-";
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
+
+// mkdir -p: makes each missing directory of path with exactly `mode` (the
+// umask does not apply to it); directories that exist are left as they are.
+// ENOTDIR when path, or a component, is something else.
+Result<void> make_dirs(const std::string& path, mode_t mode);
 
 }  // namespace husk

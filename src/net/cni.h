@@ -32,6 +32,7 @@ struct Request {
   std::string ifname = "eth0";
   std::vector<PortMapping> ports;
   std::optional<Bandwidth> bandwidth;
+  std::vector<std::string> ips;  // --ip: runtimeConfig "ips" (with or without /len)
   std::string conf_dir = kConfDir;
   std::string cni_path;      // empty: $CNI_PATH, else kDefaultPath
   std::string cache_dir;     // where results are kept
@@ -43,9 +44,23 @@ struct AddResult {  // the parts of a CNI result husk uses
 };
 
 // Errors in one line: `cni "x": plugin "bridge" not found in /usr/lib/cni`,
-// `cni "x": bridge: failed to ... (code 11)` from the plugin's error JSON.
+// `cni "x": bridge: failed to ... (code 11)` from the plugin's error JSON,
+// `cni "x": /etc/cni/net.d/x.conflist: plugins[1]: no "type"`.
+//
+// add: every plugin is looked up before the first runs. The cache is written
+// before the first ADD (config list, runtime values, netns) and again with
+// the result; if plugin k fails, DEL runs for k..0 (best effort), the cache
+// is removed and the error returned. A port with host_port 0 is an error.
 Result<AddResult> add(const Request& r);
-Result<void> del(const Request& r);  // tolerant of a missing cache or netns
+// del: the config list, runtime values and ifname of the cache (else the
+// config file and the request's), plugins in reverse, the cached result as
+// prevResult (cniVersion >= 0.4.0). CNI_NETNS is empty when the netns is gone
+// or is not the one ADD saw (inode differs: a reused pid). Every plugin is
+// called; their errors are joined with "; ". The cache is removed at the end.
+Result<void> del(const Request& r);
+// check: needs the cache and cniVersion >= 0.4.0; skipped for disableCheck.
 Result<void> check(const Request& r);
+// Call these while nothing else reaps with waitpid(-1): each plugin is
+// waited for by its pid.
 
 }  // namespace husk::net::cni

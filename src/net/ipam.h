@@ -1,5 +1,7 @@
 // Address leases, one small file per network under kNetRunRoot, locked with
-// flock: <run>/<network>.leases (JSON) and <run>/<network>.lock.
+// flock: <run>/<network>.leases (JSON: {"next": N, "leases": [...]}, 0600,
+// replaced atomically) and <run>/<network>.lock. A corrupt lease file is an
+// error naming it, never reset (its addresses could be handed out twice).
 //
 // A lease names its container and the process that keeps the container's
 // network alive (pid + its start time from /proc/<pid>/stat): first the
@@ -38,7 +40,8 @@ struct Lease {
   std::string files_dir;          // per-container resolv.conf/hosts/hostname
 };
 
-// Start time of pid (field 22 of /proc/<pid>/stat), or nullopt if gone.
+// Start time of pid (field 22 of /proc/<pid>/stat), or nullopt if gone, a
+// zombie (it has left its namespaces already) or pid <= 0.
 std::optional<uint64_t> process_start_time(pid_t pid);
 // A lease is live while its owner process exists with the same start time.
 bool lease_is_live(const Lease& l);
@@ -52,15 +55,19 @@ class Ipam {
   Ipam(std::string run_root, Network net, Reclaim reclaim);
 
   // Takes the network's lock, reclaims stale leases, then picks
-  // `want` (--ip; must be inside the subnet, not the gateway, not taken) or
-  // the next free address after the last one given (host-local's order),
-  // skipping network, gateway and broadcast. Also an IPv6 address when the
-  // network has a v6 subnet. Fills lease.ipv4/ipv6 and records it.
+  // `want` (--ip, IPv4; must be inside the subnet, not the gateway, not
+  // taken) or the next free address after the last one given (host-local's
+  // order, wrapping once), skipping network, gateway and broadcast. Also an
+  // IPv6 address when the network has a v6 subnet: the v4 address's host
+  // index when free (10.89.0.5 -> ...::5), else the first free from ::2.
+  // Fills lease.ipv4/ipv6 and records it.
   // Errors: `network "x": no free address in 10.89.0.0/16`, `address
   // 10.89.0.9 is in use by container "c"`, `container "c" already has an
   // address on network "x"`.
   Result<Lease> allocate(Lease lease, const std::optional<IpAddr>& want);
-  // Rewrites the lease of lease.container (owner pid, host_if, ports...).
+  // Rewrites the lease of lease.container (owner pid, host_if, ports...);
+  // its addresses stay as allocated. Error: `container "c" has no address on
+  // network "x"`.
   Result<void> update(const Lease& lease);
   // Drops the lease of a container (no error if it has none).
   Result<void> release(const std::string& container);

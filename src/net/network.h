@@ -21,7 +21,7 @@ inline constexpr const char* kDefaultSubnet = "10.89.0.0/16";
 inline constexpr const char* kPersistentRoot = "/var/lib/husk";
 // Volatile network state (leases, per-container files): lost on reboot with
 // the containers it describes.
-inline constexpr const char* kNetRunRoot = "/run/husk/networks";
+inline constexpr const char* kNetRunRoot = "/run/husk-net";
 
 struct Network {
   std::string name;
@@ -44,6 +44,15 @@ Result<Network> network_from_json(const std::string& text, const std::string& wh
 // characters, else "husk-" + a prefix of the name + a short hash.
 std::string bridge_name_for(const std::string& network_name);
 
+// docker's rule for a network name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64
+// characters (so "cni:NAME" is never one). Reserved names pass: create()
+// refuses them.
+Result<void> validate_network_name(const std::string& name);
+
+// The built-in default network ("bridge" on husk0, 10.89.0.0/16), with an id
+// derived from its name (the same on every host and run).
+Network default_network();
+
 struct CreateRequest {
   std::string name;
   std::optional<std::string> subnet;    // --subnet CIDR (v4, or v6 with --ipv6)
@@ -65,11 +74,15 @@ class NetworkStore {
   // By name, by full id or by a unique id prefix; "bridge" is the default.
   // Error: `network "x" not found`.
   Result<Network> get(const std::string& name_or_id) const;
-  // Checks the name ([a-zA-Z0-9][a-zA-Z0-9_.-]*), picks a free 10.x.0.0/24
-  // ... /16 subnet when none is given (avoiding every other network's and
-  // the host's routes, given as taken), and writes the file. Errors: the
-  // name taken, subnet overlaps network "y" / a host route, gateway outside
-  // the subnet.
+  // Checks the name ([a-zA-Z0-9][a-zA-Z0-9_.-]*; "bridge", "host" and
+  // "none" are taken), picks the first free /24 of 10.90.0.0/24 ...
+  // 10.255.255.0/24 when no v4 subnet is given (avoiding every other
+  // network's subnet and the host's routes, given as taken; a /0 default
+  // route is no clash), a random ULA /64 for --ipv6 without a v6 subnet,
+  // gateways at host 1 unless given, and writes the file atomically under
+  // <root>/networks/.lock. Errors: the name taken, subnet overlaps network
+  // "y" / a host route, gateway outside the subnet, a v6 subnet without
+  // --ipv6.
   Result<Network> create(const CreateRequest& req, const std::vector<Prefix>& host_routes);
   // Removes the file; the default network cannot be removed.
   Result<void> remove(const std::string& name);
