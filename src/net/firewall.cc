@@ -2,14 +2,11 @@
 // commands, which nft applies as one transaction (all or nothing).
 #include "net/firewall.h"
 
-#include <fcntl.h>
 #include <nftables/libnftables.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
-#include <map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -17,6 +14,7 @@
 #include "base/file.h"
 #include "base/unique_fd.h"
 #include "net/firewall_impl.h"
+#include "net/store_io.h"
 
 namespace husk::net {
 
@@ -29,15 +27,6 @@ int errno_in(std::string_view message) {
   return EINVAL;
 }
 
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 Result<void> set_sysctl(const std::string& path, std::string_view value) {
   if (auto cur = read_file(path); cur && cur->substr(0, cur->find('\n')) == value) return ok();
   return write_file(path, value).context("sysctl {}", path.substr(std::strlen("/proc/sys/")));
@@ -45,16 +34,11 @@ Result<void> set_sysctl(const std::string& path, std::string_view value) {
 
 // Holds an exclusive flock on a file under kNetRunRoot while the ruleset is
 // changed: two `husk run` of a new network would otherwise both see docker's
-// DOCKER-USER without husk's accepts and both insert them.
+// DOCKER-USER without husk's accepts and both insert them. (A dot first: no
+// network's lock file, <name>.lock, can have that name.)
 Result<UniqueFd> lock_table(const std::string& table) {
-  std::error_code ec;
-  std::filesystem::create_directories(kNetRunRoot, ec);
-  std::string path = fmt::format("{}/firewall-{}.lock", kNetRunRoot, table);
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return fail_errno("open {}", path);
-  while (::flock(fd.get(), LOCK_EX) < 0)
-    if (errno != EINTR) return fail_errno("flock {}", path);
-  return fd;
+  HUSK_TRY(store_io::make_dirs(kNetRunRoot, 0700));
+  return store_io::lock_file(fmt::format("{}/.firewall-{}.lock", kNetRunRoot, table), LOCK_EX);
 }
 
 // The DOCKER-USER chains docker's iptables-nft made, and husk's accepts in them.
@@ -184,7 +168,7 @@ std::string stale_of(const NftListing& have, const Network& n, const std::string
 Result<void> Firewall::ensure_network(const Network& n) {
   HUSK_TRY_ASSIGN(std::string net_text, nft_text::add_network(n, table_));
   std::string base = nft_text::base(table_);
-  std::string fingerprint = fmt::format("{:016x}", fnv1a(base + net_text));
+  std::string fingerprint = fmt::format("{:016x}", store_io::fnv1a64(base + net_text));
   HUSK_TRY_ASSIGN(net_text, nft_text::add_network(n, table_, fingerprint));
   std::string want = base + net_text;
 

@@ -119,7 +119,7 @@ class Firewall {
   // the bridge's element in `bridges`, whose comment is a fingerprint of all
   // the text (a change of husk's rules is applied once), and DOCKER-USER; no
   // transaction. Otherwise the whole text, ~1.4 ms. Callers that change
-  // the ruleset are serialised by an flock on kNetRunRoot/firewall-<table>.lock
+  // the ruleset are serialised by an flock on kNetRunRoot/.firewall-<table>.lock
   // (made if missing), so two never insert the same DOCKER-USER accepts.
   // A table flushed by hand (`nft flush table inet husk`: rules gone,
   // elements kept) is not noticed; one deleted (`nft flush ruleset`) is.

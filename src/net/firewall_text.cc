@@ -9,6 +9,7 @@
 
 #include "net/firewall.h"
 #include "net/firewall_impl.h"
+#include "net/store_io.h"
 
 namespace husk::net {
 
@@ -172,12 +173,7 @@ Result<std::string> remove_network(const Network& n, std::string_view table) {
 
 std::string chain_for(const std::string& container) {
   // FNV-1a 64: stable across builds and machines (std::hash is not promised to be).
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : container) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("ct-{:012x}", h >> 16);
+  return fmt::format("ct-{:012x}", store_io::fnv1a64(container) >> 16);
 }
 
 Result<std::string> add_ports(const std::string& container, const IpAddr& ipv4,

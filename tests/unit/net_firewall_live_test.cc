@@ -63,7 +63,7 @@ struct LabTable {
                       std::filesystem::exists(std::filesystem::path(kNetRunRoot).parent_path())};
   ~LabTable() {
     std::error_code ec;
-    std::filesystem::remove(fmt::format("{}/firewall-{}.lock", kNetRunRoot, name), ec);
+    std::filesystem::remove(fmt::format("{}/.firewall-{}.lock", kNetRunRoot, name), ec);
     if (!had_dirs[0]) std::filesystem::remove(kNetRunRoot, ec);  // only if empty
     if (!had_dirs[1]) std::filesystem::remove(std::filesystem::path(kNetRunRoot).parent_path(), ec);
   }
@@ -267,6 +267,8 @@ TEST_F(NetFirewallLive, EnsureNetworkMakesTheRulesetOnceAndRemoveNetworkUndoesIt
     Lab lab;
     STEP(lab.enter());
     STEP(lab.sh("ip link add husk0 type bridge"));
+    // A new namespace starts with the host's IPv4 forwarding (devconf_inherit_init_net).
+    STEP(lab.sh("sysctl -qw net.ipv4.ip_forward=0"));
     auto fw = Firewall::open(t.name);
     REQUIRE_OK(fw);
     Network n = husk0();
