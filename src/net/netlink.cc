@@ -415,8 +415,20 @@ Result<void> Netlink::set_master(const std::string& name, const std::string& bri
   HUSK_TRY_ASSIGN(LinkPtr change, link_named(name));
   if (!orig) return fail(ENOMEM, "rtnl_link_alloc");
   rtnl_link_set_master(change.get(), master);
-  return call(rtnl_link_change(conn_->sock, orig.get(), change.get(), 0))
-      .context("attach \"{}\" to bridge \"{}\"", name, bridge);
+  HUSK_TRY(call(rtnl_link_change(conn_->sock, orig.get(), change.get(), 0))
+               .context("attach \"{}\" to bridge \"{}\"", name, bridge));
+  // Hairpin mode: a frame may leave through the port it came in by. A
+  // container reaching its own published port through the host's address
+  // comes back DNATed to itself, on its own port (with br_netfilter, which
+  // docker loads, the bridge otherwise drops it).
+  LinkPtr port(rtnl_link_alloc());
+  if (!port) return fail(ENOMEM, "rtnl_link_alloc");
+  rtnl_link_set_ifindex(port.get(), rtnl_link_get_ifindex(change.get()));
+  rtnl_link_set_family(port.get(), AF_BRIDGE);
+  if (rtnl_link_bridge_set_flags(port.get(), RTNL_BRIDGE_HAIRPIN_MODE) < 0)
+    return fail(EINVAL, "hairpin mode on \"{}\": libnl", name);
+  return call(rtnl_link_change(conn_->sock, port.get(), port.get(), 0))
+      .context("hairpin mode on \"{}\"", name);
 }
 
 Result<void> Netlink::set_up(const std::string& name) {

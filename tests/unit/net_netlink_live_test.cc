@@ -538,18 +538,18 @@ TEST_F(LiveNetlink, InNetnsAndSysctl) {
   // A sysctl set in the other namespace lands there only.
   Result<std::string> before;
   auto r = in_netns(other.get(), [&]() -> Result<void> {
-    HUSK_TRY_ASSIGN(before, sysctl_net("ipv4/ip_forward", "1"));
+    HUSK_TRY_ASSIGN(before, sysctl_net("ipv4/ip_default_ttl", "42"));
     return ok();
   });
   ASSERT_TRUE(r) << r.error().what();
   ASSERT_TRUE(before);
-  EXPECT_EQ(*before, "0");
-  EXPECT_EQ(*read_file("/proc/sys/net/ipv4/ip_forward"), "0\n") << "this namespace is untouched";
+  EXPECT_EQ(*before, "64");  // a new namespace starts at the default
+  EXPECT_EQ(*read_file("/proc/sys/net/ipv4/ip_default_ttl"), "64\n") << "this namespace is untouched";
   r = in_netns(other.get(), [&]() -> Result<void> {
-    HUSK_TRY_ASSIGN(std::string now, read_file("/proc/sys/net/ipv4/ip_forward"));
-    if (now != "1\n") return fail(0, "ip_forward there is {}", now);
-    HUSK_TRY_ASSIGN(std::string prev, sysctl_net("ipv4/ip_forward", "1"));
-    if (prev != "1") return fail(0, "second call saw {}", prev);
+    HUSK_TRY_ASSIGN(std::string now, read_file("/proc/sys/net/ipv4/ip_default_ttl"));
+    if (now != "42\n") return fail(0, "ip_default_ttl there is {}", now);
+    HUSK_TRY_ASSIGN(std::string prev, sysctl_net("ipv4/ip_default_ttl", "42"));
+    if (prev != "42") return fail(0, "second call saw {}", prev);
     return ok();
   });
   EXPECT_TRUE(r) << r.error().what();
