@@ -245,8 +245,19 @@ TEST(HuskBuildConfig, WorkdirNameAndHostname) {
 
 TEST(HuskBuildConfig, ErrorsNameTheFlag) {
   auto f = flags_for({"sh"});
-  f.net = "bogus";
-  EXPECT_EQ(error_of(f), "--net \"bogus\": must be \"none\" or \"host\"");
+  f.net = "ns:relative/path";
+  EXPECT_EQ(error_of(f), "--net \"ns:relative/path\": the namespace path must be absolute");
+  f.net = "cni:../x";
+  EXPECT_EQ(error_of(f), "--net \"cni:../x\": not a CNI network name");
+  f.net = "none";
+  f.network.publish = {"8080:80"};
+  EXPECT_EQ(error_of(f), "-p: conflicting options: port publishing and --net none");
+  f.network.publish.clear();
+  f.network.ip = "10.89.0.5";
+  f.net = "host";
+  EXPECT_EQ(error_of(f), "--ip: only with a bridge network (--net bridge or a network's name)");
+  f.network.ip.clear();
+  f.net = "bridge";
 
   EXPECT_THAT(error_of(flags_for({})), HasSubstr("no command given"));
   EXPECT_THAT(error_of(flags_for({""})), HasSubstr("empty program name"));

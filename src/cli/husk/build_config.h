@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "cli/husk/net_flags.h"
 #include "cli/husk/resource_flags.h"
 #include "cli/husk/user.h"
 #include "config/container.h"
@@ -37,7 +38,8 @@ struct RunFlags {
   std::vector<std::string> env;       // -e KEY=VALUE, or a bare KEY copied from the caller
   std::string workdir;                // -w: absolute path inside the container
   std::string user;                   // -u UID[:GID] or NAME[:GROUP]
-  std::string net = "none";           // --net none|host
+  std::string net = "bridge";         // --net: see parse_net_mode
+  NetFlags network;                   // --ip, -p, --dns..., --egress-rate... (net_flags.h)
   bool read_only = false;             // --read-only (always on for the host's /)
   std::vector<std::string> cap_add;   // --cap-add NAME (docker's names: SYS_ADMIN, ALL)
   std::vector<std::string> cap_drop;  // --cap-drop NAME
@@ -56,6 +58,11 @@ struct Caller {
   std::function<AccountFiles()> account_files;
   // CPU count, swap accounting, device numbers: for the resource flags.
   HostFacts host;
+  // Where the container's resolv.conf, hosts and hostname are written when it
+  // attaches to a network (net::files_dir_for); empty: no such files.
+  std::string net_files_dir;
+  // --net container:ID: the network namespace of that running container.
+  std::function<Result<std::string>(const std::string&)> netns_of_container;
 };
 
 inline constexpr const char* kDefaultPath =
@@ -115,10 +122,11 @@ inline std::vector<config::Mount> default_mounts(bool host_net) {
   return m;
 }
 
-inline std::vector<config::Namespace> default_namespaces(bool host_net) {
+inline std::vector<config::Namespace> default_namespaces(bool host_net,
+                                                       std::string netns_path = {}) {
   using T = config::NamespaceType;
   std::vector<config::Namespace> ns{{T::kPid, ""}};
-  if (!host_net) ns.push_back({T::kNetwork, ""});
+  if (!host_net) ns.push_back({T::kNetwork, std::move(netns_path)});
   for (T t : {T::kIpc, T::kUts, T::kMount, T::kCgroup}) ns.push_back({t, ""});
   return ns;
 }
@@ -220,8 +228,8 @@ inline std::vector<std::string> default_readonly_paths() {
 // The whole translation. Errors are one line naming the flag at fault.
 inline Result<config::Container> build_config(const RunFlags& f, const Caller& c = {}) {
   using namespace build_detail;
-  if (f.net != "none" && f.net != "host")
-    return fail(0, "--net \"{}\": must be \"none\" or \"host\"", f.net);
+  HUSK_TRY_ASSIGN(NetMode net, parse_net_mode(f.net));
+  HUSK_TRY(check_net_flags(net, f.network));
   if (f.command.empty()) return fail(0, "no command given: husk run [FLAGS] -- CMD [ARG...]");
   if (f.command.front().empty()) return fail(0, "command \"\": empty program name");
   if (!f.name.empty()) HUSK_TRY(check_name(f.name));
@@ -233,7 +241,13 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
   if (f.rootfs && f.rootfs->front() != '/' && c.cwd.empty())
     return fail(0, "--rootfs \"{}\": relative, and the current directory is unknown", *f.rootfs);
 
-  bool host_net = f.net == "host";
+  bool host_net = net.kind == NetMode::kHost;
+  std::string netns_path;
+  if (net.kind == NetMode::kNamespace) netns_path = net.target;
+  if (net.kind == NetMode::kContainer) {
+    if (!c.netns_of_container) return fail(0, "--net container:{}: not supported here", net.target);
+    HUSK_TRY_ASSIGN(netns_path, c.netns_of_container(net.target).context("--net container:{}", net.target));
+  }
   AccountFiles files;  // read only when -u asks for them
   if (!f.user.empty() && c.account_files) files = c.account_files();
   ResolvedUser user = HUSK_TRY(resolve_user(f.user, files));
@@ -259,7 +273,12 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
   p.no_new_privileges = false;
 
   cfg.mounts = default_mounts(host_net);
-  cfg.namespaces = default_namespaces(host_net);
+  if (!c.net_files_dir.empty()) {
+    for (const char* file : {"resolv.conf", "hosts", "hostname"})
+      cfg.mounts.push_back(mount(std::string("/etc/") + file, "bind", c.net_files_dir + "/" + file,
+                                 {"bind", "nosuid", "nodev", "noexec"}));
+  }
+  cfg.namespaces = default_namespaces(host_net, std::move(netns_path));
   cfg.masked_paths = default_masked_paths();
   cfg.readonly_paths = default_readonly_paths();
   if (resources) cfg.resources_json = spec::resources_to_json(*resources);

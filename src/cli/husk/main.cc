@@ -20,6 +20,8 @@
 #include "cgroup/layout.h"
 #include "cli/husk/build_config.h"
 #include "cli/husk/exit_code.h"
+#include "cli/husk/network_cmd.h"
+#include "net/attach.h"
 #include "linux/path.h"
 #include "runtime/exe_seal.h"
 #include "runtime/runtime.h"
@@ -34,7 +36,9 @@ fresh /proc, /dev and /sys and private tmpfs on /tmp and /run.
 Examples:
   husk run -- sh
   husk run --hostname demo -e FOO=bar -- sh -c 'hostname; echo $FOO'
-  husk run --rootfs ./rootfs -u 1000:1000 -w /tmp -- id)";
+  husk run --rootfs ./rootfs -u 1000:1000 -w /tmp -- id
+  husk run -p 8080:80 --name web -- httpd -f -p 80
+  husk run --net none --egress-rate 10mbit -- sh)";
 
 // docker's resource flags, values checked by build_resources.
 void add_resource_flags(CLI::App& run, ResourceFlags& r) {
@@ -67,8 +71,24 @@ void add_run_flags(CLI::App& run, RunFlags& f) {
       ->allow_extra_args(false);
   run.add_option("-w,--workdir", f.workdir, "Working directory inside (default: /)");
   run.add_option("-u,--user", f.user, "UID[:GID] or NAME[:GROUP] (default: 0:0)");
-  run.add_option("--net,--network", f.net, "Network: none (only lo, up) or host")
+  run.add_option("--net,--network", f.net,
+                 "Network: bridge (the default network), NAME, none (only lo), host, "
+                 "container:ID, ns:PATH or cni:NAME")
       ->capture_default_str();
+  NetFlags& n = f.network;
+  run.add_option("--ip", n.ip, "IPv4 address on the network (default: the next free one)");
+  run.add_option("-p,--publish", n.publish,
+                 "Publish a port: [HOSTIP:][HOSTPORT:]CTRPORT[/tcp|udp], ranges as 8000-8010:80-90")
+      ->allow_extra_args(false);
+  run.add_option("--dns", n.dns, "DNS server (replaces the host's)")->allow_extra_args(false);
+  run.add_option("--dns-search", n.dns_search, "DNS search domain")->allow_extra_args(false);
+  run.add_option("--dns-option", n.dns_option, "resolv.conf option")->allow_extra_args(false);
+  run.add_option("--add-host", n.add_host, "Add NAME:IP to /etc/hosts (IP may be host-gateway)")
+      ->allow_extra_args(false);
+  run.add_option("--egress-rate", n.egress_rate, "Limit what the container sends, e.g. 10mbit");
+  run.add_option("--egress-burst", n.egress_burst, "Burst for --egress-rate, e.g. 64kb");
+  run.add_option("--ingress-rate", n.ingress_rate, "Limit what the container receives, e.g. 10mbit");
+  run.add_option("--ingress-burst", n.ingress_burst, "Burst for --ingress-rate, e.g. 64kb");
   run.add_option("--cap-add", f.cap_add, "Add a capability (SYS_ADMIN, NET_ADMIN, ALL...)");
   run.add_option("--cap-drop", f.cap_drop, "Drop a capability of the default set");
   run.add_flag("--read-only", f.read_only, "Mount --rootfs read-only (always for the host's /)");
@@ -160,9 +180,25 @@ void print_error(std::string msg) {
   std::fprintf(stderr, "husk: %s\n", msg.c_str());
 }
 
+// --net container:ID: the running container's network namespace.
+Result<std::string> netns_of_container(const std::string& id) {
+  HUSK_TRY_ASSIGN(auto entries, runtime::list(runtime::kDefaultRoot));
+  for (const auto& e : entries) {
+    if (e.id != id) continue;
+    if (e.status != "running" || e.pid <= 0) return fail(0, "container is {}", e.status);
+    return fmt::format("/proc/{}/ns/net", e.pid);
+  }
+  return fail(ENOENT, "no such container");
+}
+
 int run_container(RunFlags& f) {
   if (f.name.empty()) f.name = random_id();
-  auto cfg = build_config(f, make_caller(f));
+  auto mode = parse_net_mode(f.net);
+  Caller caller = make_caller(f);
+  if (mode && mode->attaches())
+    caller.net_files_dir = net::files_dir_for(net::kNetRunRoot, f.name);
+  caller.netns_of_container = netns_of_container;
+  auto cfg = build_config(f, caller);
   if (!cfg) {
     print_error(cfg.error().what());
     return kExitHuskError;
@@ -170,7 +206,26 @@ int run_container(RunFlags& f) {
   runtime::CreateOptions opts;
   opts.root = runtime::kDefaultRoot;
   opts.id = f.name;
+  // The network: leased and its files written before create, plumbed while
+  // the init waits, undone when the container is gone (net/attach.h).
+  std::optional<net::Attachment> attachment;
+  if (mode->attaches()) {
+    auto req = attach_request(*mode, f.network, f.name, cfg->hostname);
+    if (!req) {
+      print_error(req.error().what());
+      return kExitHuskError;
+    }
+    req->persistent_root = net::NetworkStore::default_root();
+    auto prepared = net::Attachment::prepare(*req);
+    if (!prepared) {
+      print_error(prepared.error().what());
+      return kExitHuskError;
+    }
+    attachment.emplace(std::move(*prepared));
+    opts.on_ready = [&attachment](pid_t pid) { return attachment->plumb(pid); };
+  }
   auto status = runtime::run(*cfg, opts);
+  attachment.reset();
   if (!status) {
     print_error(status.error().what());
     return exit_code_for(status.error());
@@ -189,6 +244,8 @@ int main(int argc, char** argv) {
   RunFlags flags;
   CLI::App* run = app.add_subcommand("run", "Run a command in a new container and wait for it");
   add_run_flags(*run, flags);
+  NetworkCommands network;
+  add_network_commands(app, network);
 
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stdout);
@@ -210,5 +267,6 @@ int main(int argc, char** argv) {
     return kExitHuskError;
   }
   if (run->parsed()) return run_container(flags);
+  if (auto status = run_network_commands(network)) return *status;
   return kExitHuskError;
 }
