@@ -58,7 +58,8 @@ Result<void> write_file(const std::string& path, std::string_view data) {
   return write_file_at(AT_FDCWD, path, data);
 }
 
-Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode) {
+Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode,
+                               Durability durability) {
   // A name of our own, made with O_EXCL: two writers never share a temp file
   // (nor does one that died leave it to the next), and a stale one from a
   // process that had our pid is stepped over.
@@ -72,7 +73,8 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
   auto written = write_all(fd.get(), data);
   // On stable storage before the rename: a crash never leaves `path` empty
   // or cut short, only the old file or the new one.
-  if (written && ::fsync(fd.get()) < 0) written = fail_errno("fsync");
+  if (written && durability == Durability::kSynced && ::fsync(fd.get()) < 0)
+    written = fail_errno("fsync");
   if (!written) {
     ::unlink(tmp.c_str());
     return std::move(written).context("write {}", tmp);

@@ -28,7 +28,12 @@ Result<void> write_file_at(int dirfd, const std::string& path, std::string_view 
 // The directory is not fsynced: a lost rename leaves the old file, which
 // every caller can live with (state.h).
 inline constexpr const char* kAtomicTempInfix = ".tmp-";
-Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
+// kVolatile skips the fsync, for files that a reboot makes meaningless anyway
+// (leases and per-container files under /run): the rename still keeps readers
+// from seeing a partial file.
+enum class Durability { kSynced, kVolatile };
+Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644,
+                               Durability durability = Durability::kSynced);
 
 // mkdir -p: makes each missing directory of path with exactly `mode` (the
 // umask does not apply to it); directories that exist are left as they are.

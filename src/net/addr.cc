@@ -33,7 +33,7 @@ Result<IpAddr> IpAddr::parse(std::string_view text) {
     a.family = Family::kV6;
     return a;
   }
-  return fail(EINVAL, "\"{}\" is not an IP address", text);
+  return fail_quiet(EINVAL, "\"{}\" is not an IP address", text);
 }
 
 std::string IpAddr::str() const {
@@ -63,18 +63,18 @@ IpAddr IpAddr::plus(uint64_t n) const {
 Result<Prefix> Prefix::parse(std::string_view text) {
   size_t slash = text.find('/');
   if (slash == std::string_view::npos)
-    return fail(EINVAL, "\"{}\" is not a CIDR prefix (ADDRESS/LENGTH)", text);
+    return fail_quiet(EINVAL, "\"{}\" is not a CIDR prefix (ADDRESS/LENGTH)", text);
   HUSK_TRY_ASSIGN(IpAddr a, IpAddr::parse(text.substr(0, slash)).context("\"{}\"", text));
   std::string_view len_text = text.substr(slash + 1);
   int len = -1;
   auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
   if (ec != std::errc() || end != len_text.data() + len_text.size() || len < 0 ||
       len > width(a.family))
-    return fail(EINVAL, "\"{}\": prefix length \"{}\" is not 0-{}", text, len_text,
+    return fail_quiet(EINVAL, "\"{}\": prefix length \"{}\" is not 0-{}", text, len_text,
                 width(a.family));
   Prefix p{a, len};
   mask_from(p.addr.bytes, a.size(), len);
-  if (p.addr != a) return fail(EINVAL, "\"{}\" has host bits set (did you mean {}?)", text, p.str());
+  if (p.addr != a) return fail_quiet(EINVAL, "\"{}\" has host bits set (did you mean {}?)", text, p.str());
   return p;
 }
 

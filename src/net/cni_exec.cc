@@ -115,6 +115,8 @@ class Child {
   }
   int status() const { return status_; }
   bool lost() const { return lost_; }
+  // Reaped by someone else already: nothing of ours to kill or wait for.
+  void forget() { pid_ = -1; }
 
  private:
   pid_t pid_;
@@ -271,8 +273,15 @@ Result<std::string> run_plugin(const Invocation& inv, int timeout_ms) {
   Child child(pid);
   in_child.reset();
   out_child.reset();
-  HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(pid));
-  child.set_pidfd(std::move(pidfd));
+  auto pidfd = sys::pidfd_open(pid);
+  // Our own child can be gone before we wait for it only if another wait
+  // (or SIGCHLD ignored) reaped it.
+  if (!pidfd && pidfd.error().code == ESRCH) {
+    child.forget();
+    return fail_quiet(ECHILD, "{}: its exit status was taken by another wait", inv.type);
+  }
+  if (!pidfd) return std::unexpected(pidfd.error());
+  child.set_pidfd(std::move(*pidfd));
   HUSK_TRY_ASSIGN(std::string got,
                   converse(inv, child, std::move(in_ours), std::move(out_ours), timeout_ms));
   if (child.lost())

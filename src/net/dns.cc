@@ -82,7 +82,7 @@ bool is_hostname(std::string_view name) {
 }
 
 Result<void> write_world_readable(const std::string& path, std::string_view text) {
-  HUSK_TRY(write_file_atomic(path, text, 0644));
+  HUSK_TRY(write_file_atomic(path, text, 0644, Durability::kVolatile));
   if (::chmod(path.c_str(), 0644) < 0) return fail_errno("chmod {}", path);
   return ok();
 }

@@ -200,7 +200,7 @@ Result<LeaseFile> load(const std::string& path) {
 
 Result<void> save(const std::string& path, const LeaseFile& f) {
   HUSK_TRY(reword(check_unique(f.leases), fmt::format("write {}", path)));
-  return write_file_atomic(path, file_to_json(f), 0600);
+  return write_file_atomic(path, file_to_json(f), 0600, Durability::kVolatile);
 }
 
 // Takes the network's lock (LOCK_EX) and loads its leases.

@@ -423,7 +423,8 @@ Result<void> Netlink::set_master(const std::string& name, const std::string& bri
   // docker loads, the bridge otherwise drops it).
   LinkPtr port(rtnl_link_alloc());
   if (!port) return fail(ENOMEM, "rtnl_link_alloc");
-  rtnl_link_set_ifindex(port.get(), rtnl_link_get_ifindex(change.get()));
+  HUSK_TRY_ASSIGN(int index, index_of(name).context("hairpin mode on \"{}\"", name));
+  rtnl_link_set_ifindex(port.get(), index);
   rtnl_link_set_family(port.get(), AF_BRIDGE);
   if (rtnl_link_bridge_set_flags(port.get(), RTNL_BRIDGE_HAIRPIN_MODE) < 0)
     return fail(EINVAL, "hairpin mode on \"{}\": libnl", name);

@@ -13,8 +13,8 @@ Result<uint16_t> parse_port(std::string_view flag, std::string_view text) {
   unsigned v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size())
-    return fail(EINVAL, "-p \"{}\": \"{}\" is not a port number", flag, text);
-  if (v == 0 || v > 65535) return fail(EINVAL, "-p \"{}\": port {} is out of range", flag, text);
+    return fail_quiet(EINVAL, "-p \"{}\": \"{}\" is not a port number", flag, text);
+  if (v == 0 || v > 65535) return fail_quiet(EINVAL, "-p \"{}\": port {} is out of range", flag, text);
   return static_cast<uint16_t>(v);
 }
 
@@ -24,7 +24,7 @@ Result<std::pair<uint16_t, uint16_t>> parse_range(std::string_view flag, std::st
   HUSK_TRY_ASSIGN(uint16_t first, parse_port(flag, text.substr(0, dash)));
   if (dash == std::string_view::npos) return std::pair{first, first};
   HUSK_TRY_ASSIGN(uint16_t last, parse_port(flag, text.substr(dash + 1)));
-  if (last < first) return fail(EINVAL, "-p \"{}\": range \"{}\" runs backwards", flag, text);
+  if (last < first) return fail_quiet(EINVAL, "-p \"{}\": range \"{}\" runs backwards", flag, text);
   return std::pair{first, last};
 }
 
@@ -35,12 +35,12 @@ Result<std::tuple<std::string, std::string, std::string>> split_publish(std::str
   if (!spec.empty() && spec.front() == '[') {
     size_t close = spec.find(']');
     if (close == std::string_view::npos || close + 1 >= spec.size() || spec[close + 1] != ':')
-      return fail(EINVAL, "-p \"{}\": expected [IPv6]:HOSTPORT:CONTAINERPORT", flag);
+      return fail_quiet(EINVAL, "-p \"{}\": expected [IPv6]:HOSTPORT:CONTAINERPORT", flag);
     ip = std::string(spec.substr(1, close - 1));
     spec = spec.substr(close + 2);
     size_t colon = spec.find(':');
     if (colon == std::string_view::npos)
-      return fail(EINVAL, "-p \"{}\": expected [IPv6]:HOSTPORT:CONTAINERPORT", flag);
+      return fail_quiet(EINVAL, "-p \"{}\": expected [IPv6]:HOSTPORT:CONTAINERPORT", flag);
     return std::tuple{ip, std::string(spec.substr(0, colon)), std::string(spec.substr(colon + 1))};
   }
   size_t last = spec.rfind(':');
@@ -65,7 +65,7 @@ Result<std::vector<PortMapping>> parse_publish(std::string_view text) {
     if (p == "udp") {
       proto = Proto::kUdp;
     } else if (p != "tcp") {
-      return fail(EINVAL, "-p \"{}\": unknown protocol \"{}\" (tcp or udp)", text, p);
+      return fail_quiet(EINVAL, "-p \"{}\": unknown protocol \"{}\" (tcp or udp)", text, p);
     }
     spec = spec.substr(0, slash);
   }
@@ -80,7 +80,7 @@ Result<std::vector<PortMapping>> parse_publish(std::string_view text) {
   if (!host.empty()) {
     HUSK_TRY_ASSIGN(hr, parse_range(text, host));
     if (hr.second - hr.first != cr.second - cr.first)
-      return fail(EINVAL, "-p \"{}\": host and container ranges differ in length", text);
+      return fail_quiet(EINVAL, "-p \"{}\": host and container ranges differ in length", text);
   }
   std::vector<PortMapping> out;
   for (unsigned i = 0; i <= static_cast<unsigned>(cr.second - cr.first); ++i) {
@@ -117,7 +117,7 @@ Result<uint64_t> scaled(std::string_view flag, std::string_view text, const Unit
   double value = 0;
   auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
   if (number.empty() || ec != std::errc() || end != number.data() + number.size())
-    return fail(EINVAL, "{} \"{}\": not a number with a unit", flag, text);
+    return fail_quiet(EINVAL, "{} \"{}\": not a number with a unit", flag, text);
   std::string unit;
   for (char c : text.substr(i)) unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   double factor = bare;
@@ -125,10 +125,10 @@ Result<uint64_t> scaled(std::string_view flag, std::string_view text, const Unit
     factor = 0;
     for (size_t u = 0; u < count; ++u)
       if (units[u].name == unit) factor = units[u].factor;
-    if (factor == 0) return fail(EINVAL, "{} \"{}\": unknown unit \"{}\"", flag, text, unit);
+    if (factor == 0) return fail_quiet(EINVAL, "{} \"{}\": unknown unit \"{}\"", flag, text, unit);
   }
   double result = value * factor;
-  if (result < 1 || result > 1e15) return fail(EINVAL, "{} \"{}\": out of range", flag, text);
+  if (result < 1 || result > 1e15) return fail_quiet(EINVAL, "{} \"{}\": out of range", flag, text);
   return static_cast<uint64_t>(result);
 }
 

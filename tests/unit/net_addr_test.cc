@@ -16,7 +16,7 @@ TEST(NetAddr, ParsesAndPrintsBothFamilies) {
   EXPECT_EQ(ip("fd00::1").family, Family::kV6);
   EXPECT_FALSE(IpAddr::parse("10.89.0").has_value());
   EXPECT_FALSE(IpAddr::parse("").has_value());
-  EXPECT_EQ(IpAddr::parse("x").error().what(), "\"x\" is not an IP address: Invalid argument");
+  EXPECT_EQ(IpAddr::parse("x").error().what(), "\"x\" is not an IP address");
   EXPECT_TRUE(ip("127.0.0.53").is_loopback());
   EXPECT_TRUE(ip("::1").is_loopback());
   EXPECT_FALSE(ip("10.0.0.1").is_loopback());
@@ -43,7 +43,7 @@ TEST(NetAddr, Prefixes) {
   EXPECT_EQ(prefix("fd12:3456::/64").size(), uint64_t{1} << 32);
   EXPECT_EQ(prefix("fd12:3456::/64").index_of(ip("fd12:3456::1:2")), 0x10002u);
   EXPECT_EQ(Prefix::parse("10.89.0.1/16").error().what(),
-            "\"10.89.0.1/16\" has host bits set (did you mean 10.89.0.0/16?): Invalid argument");
+            "\"10.89.0.1/16\" has host bits set (did you mean 10.89.0.0/16?)");
   EXPECT_FALSE(Prefix::parse("10.0.0.0/33").has_value());
   EXPECT_FALSE(Prefix::parse("10.0.0.0").has_value());
   EXPECT_FALSE(Prefix::parse("10.0.0.0/x").has_value());
@@ -68,7 +68,7 @@ TEST(NetPorts, PublishForms) {
 
 TEST(NetPorts, PublishErrorsNameTheValue) {
   EXPECT_EQ(parse_publish("70000:80").error().what(),
-            "-p \"70000:80\": port 70000 is out of range: Invalid argument");
+            "-p \"70000:80\": port 70000 is out of range");
   EXPECT_EQ(parse_publish("80/sctp").error().message, "-p \"80/sctp\": unknown protocol \"sctp\" (tcp or udp)");
   EXPECT_FALSE(parse_publish("8000-8001:80").has_value());
   EXPECT_FALSE(parse_publish("9-8").has_value());
