@@ -7,37 +7,15 @@
 #include <charconv>
 
 #include "base/file.h"
+#include "base/json_depth.h"
 #include "net/cni_detail.h"
 
 namespace husk::net::cni::detail {
 namespace {
 
-// nlohmann parses any depth, but copies, dump() and destruction recurse once
-// per level: a result of a million "[" must not take the stack.
+// A plugin's result deeper than this is refused (base/json_depth.h).
 constexpr size_t kMaxDepth = 512;
 
-size_t nesting_depth(std::string_view text) {
-  size_t depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -80,7 +58,7 @@ Result<std::string> read_regular(const std::string& path) {
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 Result<Json> parse_json(std::string_view text) {
-  if (nesting_depth(text) > kMaxDepth)
+  if (json_nesting_depth(text) > kMaxDepth)
     return fail(0, "invalid JSON: nested deeper than {} levels", kMaxDepth);
   try {
     return Json::parse(text);

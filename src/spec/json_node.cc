@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/json_depth.h"
+
 namespace husk::spec::detail {
 namespace {
 
@@ -38,31 +40,6 @@ std::string parse_reason(std::string_view what) {
   return std::string(what);
 }
 
-// How deeply arrays and objects nest in text (brackets inside strings do not
-// count). nlohmann parses any depth, but dump() and copies recurse once per
-// level: a config.json of 200 KB of "[" overflowed the stack of husk-oci.
-size_t nesting_depth(std::string_view text) {
-  size_t depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
 
 // Go's encoding/json (and so runc) refuses documents nested deeper than this.
 constexpr size_t kMaxDepth = 10000;
@@ -70,7 +47,7 @@ constexpr size_t kMaxDepth = 10000;
 }  // namespace
 
 Result<Json> parse_json(std::string_view text, std::string_view doc_name) {
-  if (nesting_depth(text) > kMaxDepth)
+  if (json_nesting_depth(text) > kMaxDepth)
     return fail(0, "{}: invalid JSON: nested deeper than {} levels", doc_name, kMaxDepth);
   try {
     return Json::parse(text);

@@ -21,6 +21,7 @@
 #include "child_test_util.h"
 #include "linux/exec_lookup.h"
 #include "linux/process.h"
+#include "temp_dir_util.h"
 
 namespace husk::linux {
 namespace {
@@ -43,28 +44,16 @@ std::string status_field(const std::string& status, const std::string& key) {
 
 std::string hex16(uint64_t v) { return fmt::format("{:016x}", v); }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "husk-proc-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("husk-proc") {}
   std::string make(const std::string& rel, mode_t mode) const {
-    std::string p = path_ + "/" + rel;
+    std::string p = path() + "/" + rel;
     std::filesystem::create_directories(std::filesystem::path(p).parent_path());
     int fd = ::open(p.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, mode);
     if (fd >= 0) ::close(fd);
     ::chmod(p.c_str(), mode);
     return p;
   }
-
- private:
-  std::string path_;
 };
 
 // ---- find_executable ----------------------------------------------------------------

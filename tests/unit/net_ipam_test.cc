@@ -18,6 +18,7 @@
 #include "net/ipam.h"
 #include "net/network.h"
 #include "sys/process.h"
+#include "temp_dir_util.h"
 
 namespace husk::net {
 namespace {
@@ -29,20 +30,8 @@ using ::testing::StartsWith;
 IpAddr ip(const char* s) { return IpAddr::parse(s).value(); }
 Prefix prefix(const char* s) { return Prefix::parse(s).value(); }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "husk-net-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("husk-net") {}
 };
 
 template <class T>
