@@ -214,8 +214,14 @@ write_grabbed() {
   setup_5736
   local copy=$TEST_TMP/bin/husk
   cp "$HUSK" "$copy"
-  local sum
+  local sum lib
   sum=$(sha256sum <"$copy")
+  # husk is dynamically linked (libnftables): its loader and libraries go into the rootfs, so
+  # that the container really can run the binary it reaches through /proc/self/exe.
+  for lib in $(ldd "$copy" | grep -oE '/[^ ]+'); do
+    mkdir -p "$BUNDLE/rootfs$(dirname "$lib")"
+    cp -L "$lib" "$BUNDLE/rootfs$lib"
+  done
   # No timeout wrapper: the container's init must be husk's own child (wait_bg bounds it).
   "$copy" run --rootfs "$BUNDLE/rootfs" --net none -- /evil.sh </dev/null >/dev/null 2>&7 &
   local husk_pid=$! init=""

@@ -71,13 +71,38 @@ husk_setup_file() {
      | .process.env += ["HUSK_TEST_MARK=@MARK@"]' \
     "$FILE_TMP/spec/config.json" >"$FILE_TMP/template.json"
   export SPEC_TEMPLATE=$FILE_TMP/template.json
+  net_state_save "$FILE_TMP/net-state"
 }
 
 husk_teardown_file() {
   if [[ -n ${FILE_TMP:-} && -d $FILE_TMP ]]; then
+    net_state_restore "$FILE_TMP/net-state"
     umount_under "$FILE_TMP"
     rm -rf --one-file-system "$FILE_TMP"
   fi
+  return 0
+}
+
+# `husk run` attaches to the default network: it turns forwarding on and makes the bridge
+# husk0 and the nftables table `inet husk`. A test file leaves the host as it found it.
+net_state_save() {
+  {
+    cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
+    ip link show husk0 >/dev/null 2>&1 && echo bridge || echo no-bridge
+    nft list table inet husk >/dev/null 2>&1 && echo table || echo no-table
+  } >"$1"
+}
+net_state_restore() {
+  [[ -f $1 ]] || return 0
+  local v4 v6 bridge table
+  { read -r v4; read -r v6; read -r bridge; read -r table; } <"$1"
+  # Only once no container of the default network is left (another run may be going on).
+  if ! jq -e '.leases | length > 0' /run/husk-net/bridge.leases >/dev/null 2>&1; then
+    [[ $bridge == no-bridge ]] && ip link del husk0 2>/dev/null
+    [[ $table == no-table ]] && nft delete table inet husk 2>/dev/null
+  fi
+  echo "$v4" >/proc/sys/net/ipv4/ip_forward
+  echo "$v6" >/proc/sys/net/ipv6/conf/all/forwarding
   return 0
 }
 

@@ -12,9 +12,6 @@ UP_IF=hkt-up$BATS_ROOT_PID
 
 setup_file() {
   husk_setup_file
-  local d=$BATS_FILE_TMPDIR
-  cat /proc/sys/net/ipv4/ip_forward >"$d/ip_forward"
-  cat /proc/sys/net/ipv6/conf/all/forwarding >"$d/ip6_forward"
   ip netns add "$UP"
   ip link add "$UP_IF" type veth peer name eth0 netns "$UP"
   ip addr add 198.51.100.1/24 dev "$UP_IF"
@@ -27,14 +24,11 @@ setup_file() {
 teardown_file() {
   ip link del "$UP_IF" 2>/dev/null || true
   ip netns del "$UP" 2>/dev/null || true
-  local d=$BATS_FILE_TMPDIR n
-  for n in $(husk_cmd network ls -q 2>/dev/null); do :; done
+  local n
   for n in $(ls "${HUSK_ROOT:-/var/lib/husk}/networks" 2>/dev/null); do
     [[ $n == hkt-* ]] && "$HUSK" network rm "${n%.json}" >/dev/null 2>&1
   done
-  cat "$d/ip_forward" >/proc/sys/net/ipv4/ip_forward
-  cat "$d/ip6_forward" >/proc/sys/net/ipv6/conf/all/forwarding
-  husk_teardown_file
+  husk_teardown_file  # ip_forward, husk0 and the table as they were (helpers.bash)
 }
 
 setup() {
@@ -49,8 +43,6 @@ teardown() {
   [[ -n ${BATS_TEST_COMPLETED:-} ]] && no_net_leaks
   husk_teardown
 }
-
-husk_cmd() { "$HUSK" "$@"; }
 
 # hrun ARGS...: `husk run` in the foreground with the test's env marker.
 hrun() { timeout --kill-after=5 "$TIMEOUT" "$HUSK" run -e "HUSK_TEST_MARK=$MARK" "$@" </dev/null; }
@@ -339,7 +331,7 @@ search corp.test"
   expect_status 0
 }
 
-@test "husk run --net cni:NAME runs Debian's bridge, host-local, portmap and bandwidth plugins" {
+@test "husk run --net cni:NAME runs Debian's bridge, host-local, portmap, firewall, tuning and bandwidth plugins" {
   local conf=$TEST_TMP/cni
   mkdir -p "$conf"
   cat >"$conf/hkt-cni.conflist" <<J
@@ -348,6 +340,8 @@ search corp.test"
     "ipam": { "type": "host-local", "dataDir": "$TEST_TMP/cni-ipam",
               "ranges": [[{ "subnet": "10.93.0.0/24" }]], "routes": [{ "dst": "0.0.0.0/0" }] } },
   { "type": "portmap", "capabilities": { "portMappings": true } },
+  { "type": "firewall" },
+  { "type": "tuning", "sysctl": { "net.core.somaxconn": "512" } },
   { "type": "bandwidth", "capabilities": { "bandwidth": true } } ] }
 J
   # In a network namespace of the test's own: the plugins' iptables rules land there.
@@ -356,7 +350,7 @@ set -e
 ip link set lo up
 export NETCONFPATH=$conf
 '$HUSK' run -e HUSK_TEST_MARK=$MARK --name $CID --net cni:hkt-cni -p 18300:8000 --egress-rate 10mbit \
-  -- $NETCHECK serve tcp 0.0.0.0 8000 >$TEST_TMP/cni.out 2>&1 &
+  -- sh -c "cat /proc/sys/net/core/somaxconn; exec $NETCHECK serve tcp 0.0.0.0 8000" >$TEST_TMP/cni.out 2>&1 &
 pid=\$!
 for i in \$(seq 100); do grep -q listening $TEST_TMP/cni.out 2>/dev/null && break; sleep 0.05; done
 ip -4 -o addr show dev hktcni0
@@ -364,13 +358,16 @@ tc qdisc show | grep -c tbf
 $NETCHECK ask tcp 10.93.0.1 18300
 kill -TERM \$pid; wait \$pid || true
 echo links-after: \$(ip -o link show | grep -c veth || true)
+head -1 $TEST_TMP/cni.out
 ls $TEST_TMP/cni-ipam/hkt-cni | grep -c '^10\.' || true
 S
+  # (the container prints its somaxconn, which the tuning plugin set, before it serves)
   run unshare -n bash "$TEST_TMP/cni.sh"
   expect_status 0
   expect_match "inet 10\\.93\\.0\\.1/24"
   expect_match "^hello $CID 10\\.93\\.0\\.1"
   expect_line "links-after: 0"
+  [[ ${lines[-2]} == 512 ]] || fail "tuning's somaxconn not seen inside: $output"
   [[ ${lines[-1]} == 0 ]] || fail "host-local lease left: $output"
   cat >"$conf/hkt-bad.conflist" <<J
 { "cniVersion": "1.0.0", "name": "hkt-bad", "plugins": [ { "type": "no-such-plugin" } ] }
