@@ -198,12 +198,16 @@ error_lines() { grep -v -e 'level=warning' -e '^$' || true; }
 }
 
 @test "errors: a network sysctl in the host's network namespace" {
+  # A value other than the host's, so that a change would show.
+  local ttl want
+  ttl=$(cat /proc/sys/net/ipv4/ip_default_ttl)
+  want=$(( ttl == 64 ? 65 : 64 ))
   update_config '.linux.namespaces |= map(select(.type != "network"))
-    | .linux.sysctl = {"net.ipv4.ip_forward": "1"}'
+    | .linux.sysctl = {"net.ipv4.ip_default_ttl": $v}' --arg v "$want"
   run_ctr
   expect_failure
-  expect_contains "net.ipv4.ip_forward"
-  [[ $(cat /proc/sys/net/ipv4/ip_forward) == 0 ]] || fail "host ip_forward changed"
+  expect_contains "net.ipv4.ip_default_ttl"
+  [[ $(cat /proc/sys/net/ipv4/ip_default_ttl) == "$ttl" ]] || fail "the host's ip_default_ttl changed"
 }
 
 @test "errors: a user namespace without mappings" {
