@@ -32,8 +32,15 @@ std::string short_hash(std::string_view s) {
   return fmt::format("{:012x}", h & 0xffffffffffffull);
 }
 
-std::string host_if_for(const std::string& container) { return "hv" + short_hash(container); }
-std::string ifb_for(const std::string& container) { return "hb" + short_hash(container); }
+// Device names of one attachment: the container's name plus the attaching
+// process (pid and start time), so that a container that reuses the name of
+// one that just exited never meets that one's host veth, which the kernel
+// deletes only once the old network namespace is gone (asynchronously).
+std::string attachment_key(const Lease& l) {
+  return fmt::format("{}/{}/{}", l.container, l.pid, l.start_time);
+}
+std::string host_if_for(const Lease& l) { return "hv" + short_hash(attachment_key(l)); }
+std::string ifb_for(const Lease& l) { return "hb" + short_hash(attachment_key(l)); }
 
 // The peers section of a hosts file: every other live lease on the network.
 std::string peers_section(const Network& net, const std::vector<Lease>& leases,
@@ -253,8 +260,8 @@ Result<Attachment> Attachment::prepare(const AttachRequest& req) {
   }
 
   HUSK_TRY_ASSIGN(a.net_, store_for(req).get(req.network));
-  a.lease_.host_if = host_if_for(req.container);
-  if (req.egress) a.lease_.ifb = ifb_for(req.container);
+  a.lease_.host_if = host_if_for(a.lease_);
+  if (req.egress) a.lease_.ifb = ifb_for(a.lease_);
   Ipam ipam = ipam_for(req.run_root, a.net_);
   HUSK_TRY_ASSIGN(a.lease_, ipam.allocate(a.lease_, req.ip));
   a.armed_ = true;
@@ -369,8 +376,8 @@ void Attachment::teardown() {
 
 void reclaim(const std::string& run_root, const Network& net, const Lease& lease) {
   (void)run_root;
-  // Kept open to the end: closing an nftables socket after a delete waits for
-  // an RCU grace period (10-15 ms), which the veth's deletion then overlaps.
+  // Closing an nftables socket after a delete waits for an RCU grace period
+  // (4-15 ms, Firewall::~Firewall).
   std::optional<Firewall> fw;
   if (!lease.ports.empty()) {
     auto opened = Firewall::open();
@@ -379,6 +386,9 @@ void reclaim(const std::string& run_root, const Network& net, const Lease& lease
     if (!removed) log::warn("network \"{}\": {}", net.name, removed.error().what());
     if (opened) fw.emplace(std::move(*opened));
   }
+  // The process that did the delete returns without the wait (a child of
+  // ours closes the last copy of the socket after we exit).
+  if (fw) fw->close_after_exit();
   if (auto nl = Netlink::open()) {
     // The host end goes with its peer's namespace anyway, but not at once.
     if (!lease.host_if.empty()) (void)nl->delete_link(lease.host_if);

@@ -3,9 +3,15 @@
 #include "net/firewall.h"
 
 #include <nftables/libnftables.h>
+#include <dirent.h>
+#include <linux/netlink.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -94,6 +100,58 @@ Firewall& Firewall::operator=(Firewall&& o) noexcept {
 }
 Firewall::~Firewall() {
   if (ctx_ != nullptr) nft_ctx_free(ctx_);
+}
+
+namespace {
+
+bool is_nf_tables_socket(int fd) {
+  int domain = 0, protocol = 0;
+  socklen_t len = sizeof domain;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_NETLINK)
+    return false;
+  len = sizeof protocol;
+  return ::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
+         protocol == NETLINK_NETFILTER;
+}
+
+// libnftables does not expose its socket: it is the netfilter netlink socket
+// among our descriptors (husk opens no other).
+int find_nf_tables_socket() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int found = -1;
+  while (dirent* e = ::readdir(dir)) {
+    int fd = std::atoi(e->d_name);
+    if (e->d_name[0] == '.' || fd == ::dirfd(dir)) continue;
+    if (is_nf_tables_socket(fd)) {
+      found = fd;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
+}  // namespace
+
+void Firewall::close_after_exit() {
+  if (ctx_ == nullptr) return;
+  int sock = find_nf_tables_socket();
+  if (sock < 0) return;
+  pid_t parent = ::getpid();
+  pid_t child = ::fork();
+  if (child != 0) return;  // the parent (or fork failed: the close waits)
+  // The child: only async-signal-safe calls from here on.
+  sigset_t all;
+  ::sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, nullptr);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(0);  // the parent is gone already
+  // Nothing else of ours is kept open: a pipe on stdout must see its end
+  // when the parent exits, not when this child does.
+  if (sock > 0) ::close_range(0, sock - 1, 0);
+  ::close_range(sock + 1, ~0U, 0);
+  for (;;) ::pause();
 }
 
 Result<std::string> Firewall::run(const std::string& commands) {

@@ -179,6 +179,42 @@ search corp.test"
   [[ $stderr == "husk: port 18190/tcp is already in use on the host" ]] || fail "$stderr"
 }
 
+@test "husk run: a name and a port used again at once, ten times in a row" {
+  # The previous run's host veth goes with its namespace, later (the kernel's own pace): the
+  # next one's must not be named after the container alone. Its port's rule is gone on return.
+  local i
+  for i in $(seq 10); do
+    run --separate-stderr hrun --name "$CID" -p 18110:8000 -- true
+    [[ $status == 0 ]] || fail "run $i: $stderr"
+  done
+}
+
+@test "husk run -p: the child that closes the firewall socket after husk exits dies with it" {
+  # Firewall::close_after_exit: the kernel's wait in the last close of an nftables socket after
+  # a delete happens in a child of husk, killed when husk exits. A subreaper above husk inherits
+  # it and must see it gone.
+  run python3 - "$HUSK" "$CID" <<'EOF'
+import ctypes, os, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+r = subprocess.run([sys.argv[1], "run", "--name", sys.argv[2], "-p", "18111:80", "--", "true"],
+                   stdin=subprocess.DEVNULL)
+orphans = 0
+deadline = time.time() + 5
+while time.time() < deadline:
+    try:
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        print(f"husk exited {r.returncode}; orphans reaped: {orphans}")
+        sys.exit(0)
+    orphans += pid != 0
+    time.sleep(0.02)
+print("a child of husk outlived it by 5 s")
+sys.exit(1)
+EOF
+  expect_status 0
+  expect_line "husk exited 0; orphans reaped: 1"
+}
+
 @test "husk run: NAT out, seen from the uplink as the host's address" {
   ip netns exec "$UP" "$NETCHECK" serve tcp 0.0.0.0 9000 >"$TEST_TMP/up.out" &
   defer "kill $!"
