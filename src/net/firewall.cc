@@ -5,9 +5,7 @@
 #include <nftables/libnftables.h>
 #include <dirent.h>
 #include <linux/netlink.h>
-#include <signal.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +19,7 @@
 #include "base/unique_fd.h"
 #include "net/firewall_impl.h"
 #include "net/store_io.h"
+#include "sys/process.h"
 
 namespace husk::net {
 
@@ -135,23 +134,7 @@ int find_nf_tables_socket() {
 }  // namespace
 
 void Firewall::close_after_exit() {
-  if (ctx_ == nullptr) return;
-  int sock = find_nf_tables_socket();
-  if (sock < 0) return;
-  pid_t parent = ::getpid();
-  pid_t child = ::fork();
-  if (child != 0) return;  // the parent (or fork failed: the close waits)
-  // The child: only async-signal-safe calls from here on.
-  sigset_t all;
-  ::sigfillset(&all);
-  ::sigprocmask(SIG_BLOCK, &all, nullptr);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(0);  // the parent is gone already
-  // Nothing else of ours is kept open: a pipe on stdout must see its end
-  // when the parent exits, not when this child does.
-  if (sock > 0) ::close_range(0, sock - 1, 0);
-  ::close_range(sock + 1, ~0U, 0);
-  for (;;) ::pause();
+  if (ctx_ != nullptr) sys::hold_open_past_exit(find_nf_tables_socket());
 }
 
 Result<std::string> Firewall::run(const std::string& commands) {

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -211,6 +213,23 @@ Result<void> cloexec_from(int first) {
   }
   ::closedir(dir);
   return ok();
+}
+
+void hold_open_past_exit(int fd) {
+  if (fd < 0) return;
+  pid_t parent = ::getpid();
+  if (::fork() != 0) return;  // the parent, or fork failed
+  // The child: only async-signal-safe calls from here on.
+  sigset_t all;
+  ::sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, nullptr);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(0);  // the parent is gone already
+  // Nothing else is kept open: a pipe on stdout must see its end when the
+  // parent exits, not when this child does.
+  if (fd > 0) ::close_range(0, fd - 1, 0);
+  ::close_range(fd + 1, ~0U, 0);
+  for (;;) ::pause();
 }
 
 }  // namespace husk::sys
