@@ -114,7 +114,7 @@ class Firewall {
   // in a child that holds only a copy of the socket and dies with this
   // process (PR_SET_PDEATHSIG), so a command that deleted rules returns
   // without the wait; what it committed is already in force. The child costs
-  // a fork (sys::hold_open_past_exit), ~0.2 ms. Without a socket, or when fork fails, it does nothing.
+  // one more process (sys::hold_open_past_exit), ~0.2 ms. Without a socket, or when fork fails, it does nothing.
   void close_after_exit();
 
   // Table and base chains (idempotent), then the network's rules (idempotent:
