@@ -6,12 +6,18 @@
 
 load helpers
 
-NETCHECK=${HUSK_SRC:-$BATS_TEST_DIRNAME/../..}/tests/fixtures/netcheck
+NETCHECK_SRC=${HUSK_SRC:-$BATS_TEST_DIRNAME/../..}/tests/fixtures/netcheck
 UP=hkt-up-$BATS_ROOT_PID  # the uplink netns: 198.51.100.2, the host's end 198.51.100.1
 UP_IF=hkt-up$BATS_ROOT_PID
 
 setup_file() {
   husk_setup_file
+  # Containers see the host's / read-only but a tmpfs of their own on /tmp and /run, where a
+  # checkout may live: the helper goes where they see it.
+  NETCHECK_DIR=$(mktemp -d /var/tmp/husk-netcheck.XXXXXX)
+  chmod 755 "$NETCHECK_DIR"
+  install -m 755 "$NETCHECK_SRC" "$NETCHECK_DIR/netcheck"
+  export NETCHECK_DIR NETCHECK=$NETCHECK_DIR/netcheck
   ip netns add "$UP"
   ip link add "$UP_IF" type veth peer name eth0 netns "$UP"
   ip addr add 198.51.100.1/24 dev "$UP_IF"
@@ -22,6 +28,7 @@ setup_file() {
 }
 
 teardown_file() {
+  rm -rf "${NETCHECK_DIR:?}"
   ip link del "$UP_IF" 2>/dev/null || true
   ip netns del "$UP" 2>/dev/null || true
   local n
