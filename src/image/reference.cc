@@ -171,6 +171,10 @@ std::string Reference::str() const { return with_tag_and_digest(name(), tag_, di
 std::string Reference::familiar_name() const {
   if (domain_ != kDockerHubDomain) return name();
   std::string_view p = path_;
+  // docker.io/localhost/x or docker.io/a.b/c: without the domain it would name another
+  // registry (docker prints it ambiguously; husk keeps the domain).
+  std::string_view first = p.substr(0, p.find('/'));
+  if (first == "localhost" || first.find('.') != std::string_view::npos) return name();
   if (p.starts_with("library/") && p.find('/', 8) == std::string_view::npos) p.remove_prefix(8);
   return std::string(p);
 }

@@ -44,6 +44,10 @@ TEST(ImageReference, UserRepositoriesKeepTheirNamespace) {
   EXPECT_EQ(r->familiar(), "user/app:1.2");
   // library/ is only dropped from a two-component name.
   EXPECT_EQ(Reference::parse("library/a/b")->familiar(), "library/a/b:latest");
+  // A Hub namespace that reads as a registry keeps docker.io/, so the familiar form parses
+  // back to the same image.
+  EXPECT_EQ(Reference::parse("docker.io/localhost/x")->familiar(), "docker.io/localhost/x:latest");
+  EXPECT_EQ(Reference::parse("docker.io/a.b/c")->familiar(), "docker.io/a.b/c:latest");
 }
 
 TEST(ImageReference, TheFirstComponentIsARegistryOnlyWhenItLooksLikeOne) {
