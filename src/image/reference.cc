@@ -175,7 +175,10 @@ std::string Reference::familiar_name() const {
   // registry (docker prints it ambiguously; husk keeps the domain).
   std::string_view first = p.substr(0, p.find('/'));
   if (first == "localhost" || first.find('.') != std::string_view::npos) return name();
-  if (p.starts_with("library/") && p.find('/', 8) == std::string_view::npos) p.remove_prefix(8);
+  // library/ goes, unless what is left would read as an image id.
+  if (p.starts_with("library/") && p.find('/', 8) == std::string_view::npos &&
+      !is_hex64(p.substr(8)))
+    p.remove_prefix(8);
   return std::string(p);
 }
 

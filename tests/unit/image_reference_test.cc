@@ -48,6 +48,9 @@ TEST(ImageReference, UserRepositoriesKeepTheirNamespace) {
   // back to the same image.
   EXPECT_EQ(Reference::parse("docker.io/localhost/x")->familiar(), "docker.io/localhost/x:latest");
   EXPECT_EQ(Reference::parse("docker.io/a.b/c")->familiar(), "docker.io/a.b/c:latest");
+  // Found by fuzz_reference: library/<64 hex> is a name, its short form an image id.
+  EXPECT_EQ(Reference::parse(std::string("library/") + kHex)->familiar(),
+            std::string("library/") + kHex + ":latest");
 }
 
 TEST(ImageReference, TheFirstComponentIsARegistryOnlyWhenItLooksLikeOne) {
