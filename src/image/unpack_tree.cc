@@ -35,26 +35,33 @@ std::string join(const std::vector<std::string>& comps, size_t n) {
 
 Result<void> remove_tree(int parent, const std::string& name, size_t depth);
 
+// fail_errno for a call on a name from the layer: errno is kept before the
+// name is quoted.
+std::unexpected<Error> fail_named(const char* what, std::string_view name) {
+  int code = errno;
+  return fail(code, "{} {}", what, quoted_name(name));
+}
+
 // Removes whatever is at parent/name (a directory with its content).
 Result<void> remove_at(int parent, const std::string& name, size_t depth = 0) {
   struct stat st;
   if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno == ENOENT) return ok();
-    return fail_errno("stat \"{}\"", name);
+    return fail_named("stat", name);
   }
   if (S_ISDIR(st.st_mode)) return remove_tree(parent, name, depth);
-  if (::unlinkat(parent, name.c_str(), 0) < 0) return fail_errno("unlink \"{}\"", name);
+  if (::unlinkat(parent, name.c_str(), 0) < 0) return fail_named("unlink", name);
   return ok();
 }
 
 Result<void> remove_tree(int parent, const std::string& name, size_t depth) {
-  if (depth > kMaxTreeDepth) return fail_quiet(ELOOP, "remove \"{}\": too deep", name);
+  if (depth > kMaxTreeDepth) return fail_quiet(ELOOP, "remove {}: too deep", quoted_name(name));
   int fd = ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return fail_errno("open \"{}\"", name);
+  if (fd < 0) return fail_named("open", name);
   DIR* dir = ::fdopendir(fd);
   if (dir == nullptr) {
     ::close(fd);
-    return fail_errno("open \"{}\"", name);
+    return fail_named("open", name);
   }
   std::vector<std::string> names;
   while (dirent* d = ::readdir(dir)) {
@@ -68,7 +75,7 @@ Result<void> remove_tree(int parent, const std::string& name, size_t depth) {
   }
   ::closedir(dir);
   HUSK_TRY(std::move(r));
-  if (::unlinkat(parent, name.c_str(), AT_REMOVEDIR) < 0) return fail_errno("rmdir \"{}\"", name);
+  if (::unlinkat(parent, name.c_str(), AT_REMOVEDIR) < 0) return fail_named("rmdir", name);
   return ok();
 }
 
@@ -110,8 +117,18 @@ Result<void> write_full(int fd, std::span<const uint8_t> data, int64_t offset) {
 
 std::string quoted_name(std::string_view name) {
   constexpr size_t kShown = 128;
-  if (name.size() <= kShown) return fmt::format("\"{}\"", name);
-  return fmt::format("\"{}...\" ({} bytes)", name.substr(0, kShown), name.size());
+  std::string out = "\"";
+  for (char c : name.substr(0, kShown)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\')
+      out += fmt::format("\\x{:02x}", u);  // one line, whatever the layer holds
+    else
+      out.push_back(c);
+  }
+  out += "\"";
+  if (name.size() > kShown)
+    out.insert(out.size() - 1, "...").append(fmt::format(" ({} bytes)", name.size()));
+  return out;
 }
 
 Result<std::vector<std::string>> normalize_entry_path(std::string_view name) {
@@ -154,9 +171,9 @@ Result<UniqueFd> LayerWriter::open_child_dir(int parent, const std::string& name
   if (err == ENOTDIR && ::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
       S_ISLNK(st.st_mode))
     err = ELOOP;  // O_DIRECTORY spoke first
-  if (err == ELOOP) return fail_quiet(err, "parent \"{}\" is a symlink", shown);
-  if (err == ENOTDIR) return fail_quiet(err, "parent \"{}\" is not a directory", shown);
-  return fail(err, "open \"{}\"", shown);
+  if (err == ELOOP) return fail_quiet(err, "parent {} is a symlink", quoted_name(shown));
+  if (err == ENOTDIR) return fail_quiet(err, "parent {} is not a directory", quoted_name(shown));
+  return fail(err, "open {}", quoted_name(shown));
 }
 
 // The directory that holds comps.back(), made where missing, through the
@@ -169,13 +186,14 @@ Result<int> LayerWriter::open_parent(const std::vector<std::string>& comps) {
   for (size_t i = keep - 1; i < depth; ++i) {
     const std::string& c = comps[i];
     if (c.starts_with(kWhiteout))
-      return fail_quiet(EINVAL, "whiteout name \"{}\" as a parent directory", join(comps, i + 1));
+      return fail_quiet(EINVAL, "whiteout name {} as a parent directory",
+                        quoted_name(join(comps, i + 1)));
     int parent = stack_.back().fd.get();
     if (::mkdirat(parent, c.c_str(), 0755) == 0) {
       // Made for a child entry, as docker does: 0755 whatever the umask, root's.
-      if (::fchmodat(parent, c.c_str(), 0755, 0) < 0) return fail_errno("chmod \"{}\"", c);
+      if (::fchmodat(parent, c.c_str(), 0755, 0) < 0) return fail_named("chmod", c);
     } else if (errno != EEXIST) {
-      return fail_errno("mkdir \"{}\"", join(comps, i + 1));
+      return fail_named("mkdir", join(comps, i + 1));
     }
     HUSK_TRY_ASSIGN(UniqueFd fd, open_child_dir(parent, c, join(comps, i + 1)));
     stack_.push_back({c, std::move(fd)});
@@ -286,7 +304,7 @@ Result<void> LayerWriter::make_hardlink(int parent, const std::string& name, con
   const std::string& tname = target.back();
   struct stat want, have;
   if (::fstatat(tparent->get(), tname.c_str(), &want, AT_SYMLINK_NOFOLLOW) < 0)
-    return fail_errno("hardlink target {}", quoted_name(e.link));
+    return fail_named("hardlink target", e.link);
   if (S_ISDIR(want.st_mode))
     return fail_quiet(EPERM, "hardlink target {}: a directory", quoted_name(e.link));
   if (::fstatat(parent, name.c_str(), &have, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -303,7 +321,7 @@ Result<void> LayerWriter::make_whiteout(int parent, const std::string& base,
   if (base == kOpaque) {
     // The directory that holds the marker: the top of the stack.
     if (::fsetxattr(parent, "trusted.overlay.opaque", "y", 1, 0) < 0)
-      return fail_errno("entry {}: set trusted.overlay.opaque", quoted_name(shown));
+      return fail_named("set trusted.overlay.opaque for", shown);
     return ok();
   }
   if (base.starts_with(kWhiteoutMeta)) return ok();  // aufs' own metadata (.wh..wh.plnk, ...)
@@ -355,9 +373,10 @@ Result<void> LayerWriter::set_xattrs_fd(int fd, const TarEntry& e) {
   if (e.xattrs.size() > kMaxXattrsPerEntry) return fail_quiet(E2BIG, "too many xattrs");
   for (const auto& [name, value] : e.xattrs) {
     if (!keep_xattr(name)) continue;
-    if (value.size() > kMaxXattrValue) return fail_quiet(E2BIG, "xattr \"{}\" too large", name);
+    if (value.size() > kMaxXattrValue)
+      return fail_quiet(E2BIG, "xattr {} too large", quoted_name(name));
     if (::fsetxattr(fd, name.c_str(), value.data(), value.size(), 0) < 0 && errno != ENOTSUP)
-      return fail_errno("set xattr \"{}\"", name);
+      return fail_named("set xattr", name);
   }
   return ok();
 }
@@ -369,10 +388,11 @@ Result<void> LayerWriter::set_xattrs_at(int parent, const std::string& name, con
   std::string path = "/proc/self/fd/" + std::to_string(parent) + "/" + name;
   for (const auto& [key, value] : e.xattrs) {
     if (!keep_xattr(key)) continue;
-    if (value.size() > kMaxXattrValue) return fail_quiet(E2BIG, "xattr \"{}\" too large", key);
+    if (value.size() > kMaxXattrValue)
+      return fail_quiet(E2BIG, "xattr {} too large", quoted_name(key));
     if (::lsetxattr(path.c_str(), key.c_str(), value.data(), value.size(), 0) < 0 &&
         errno != ENOTSUP)
-      return fail_errno("set xattr \"{}\"", key);
+      return fail_named("set xattr", key);
   }
   return ok();
 }
@@ -398,9 +418,9 @@ Result<void> LayerWriter::finish() {
     if (!fd) {
       int err = fd.error().code;
       if (err == ENOENT || err == ENOTDIR || err == ELOOP) continue;  // replaced by a later entry
-      return fail(err, "directory \"{}\": set times", path);
+      return fail(err, "directory {}: set times", quoted_name(path));
     }
-    if (::futimens(fd->get(), t.at) < 0) return fail_errno("directory \"{}\": set times", path);
+    if (::futimens(fd->get(), t.at) < 0) return fail_named("set times of directory", path);
   }
   return ok();
 }

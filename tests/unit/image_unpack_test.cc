@@ -338,6 +338,10 @@ TEST_F(Unpack, HugeNamesAndCountsAreErrors) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().what(), "layer test: entry \"" + std::string(128, 'a') +
                                   "...\" (5000 bytes): name longer than PATH_MAX");
+  r = unpack({test::file("new\nline\"/../../x", "x")});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().what(),
+            "layer test: entry \"new\\x0aline\\x22/../../x\": path escapes the layer");
   r = unpack({test::file(std::string(300, 'b'), "x")});
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().what().find("longer than NAME_MAX"), std::string::npos);
