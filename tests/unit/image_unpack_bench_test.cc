@@ -24,7 +24,9 @@ namespace {
 TEST(UnpackBench, DISABLED_Throughput) {
   const char* blob_path = std::getenv("HUSK_UNPACK_BENCH_BLOB");
   if (blob_path == nullptr) GTEST_SKIP() << "set HUSK_UNPACK_BENCH_BLOB";
-  std::string dest = std::string(blob_path) + ".unpacked";
+  // HUSK_UNPACK_BENCH_DEST: where to unpack (default: next to the blob).
+  const char* dest_env = std::getenv("HUSK_UNPACK_BENCH_DEST");
+  std::string dest = dest_env ? dest_env : std::string(blob_path) + ".unpacked";
   std::filesystem::remove_all(dest);
   ASSERT_EQ(::mkdir(dest.c_str(), 0755), 0);
   UniqueFd blob(::open(blob_path, O_RDONLY | O_CLOEXEC));
