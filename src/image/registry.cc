@@ -124,7 +124,8 @@ Error transport_error(const Response& r) {
   std::string host = r.authority;
   if (r.code == CURLE_OPERATION_TIMEDOUT)
     return Error{ETIMEDOUT, fmt::format("{}: timed out ({})", host, r.curl_error), {}, true};
-  if (is_tls_error(r.code)) return Error{EPROTO, fmt::format("{}: TLS: {}", host, r.curl_error), {}, true};
+  if (is_tls_error(r.code))
+    return Error{EPROTO, fmt::format("{}: TLS: {}", host, r.curl_error), {}, true};
   if (r.os_errno != 0 && r.code == CURLE_COULDNT_CONNECT)
     return Error{static_cast<int>(r.os_errno), host};
   return Error{EIO, fmt::format("{}: {}", host, r.curl_error), {}, true};
@@ -133,8 +134,8 @@ Error transport_error(const Response& r) {
 Error http_error(const Response& r) {
   std::string msg = detail::registry_error_message(r.body);
   int code = r.status == 404 ? ENOENT : (r.status == 401 || r.status == 403) ? EACCES : EIO;
-  std::string text = msg.empty() ? fmt::format("HTTP {}", r.status)
-                                 : fmt::format("{} ({})", msg, r.status);
+  std::string text =
+      msg.empty() ? fmt::format("HTTP {}", r.status) : fmt::format("{} ({})", msg, r.status);
   if (r.status == 401 && !msg.starts_with("unauthorized"))
     text = msg.empty() ? "unauthorized (401)" : "unauthorized: " + text;
   return Error{code, text, {}, true};
@@ -164,7 +165,8 @@ Result<std::string> ca_bundle(const std::string& dir) {
   if (names.empty()) return std::string();
   std::sort(names.begin(), names.end());
   std::string pem;
-  for (const char* system : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"})
+  for (const char* system :
+       {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"})
     if (auto text = read_file(system)) {
       pem = std::move(*text) + "\n";
       break;
@@ -185,13 +187,15 @@ struct RegistryClient::Impl {
   bool may_use_http = false;
   std::optional<Result<std::string>> ca_pem;  // loaded on first use
 
-  std::mutex mu;  // guards everything below
+  std::mutex mu;              // guards everything below
   std::string scheme;         // "" until a request worked
   std::string authorization;  // "Authorization: ..." or ""
   std::vector<CURL*> idle;
 
   Impl(const Reference& r, RegistryOptions o)
-      : ref(r), opts(std::move(o)), host(r.registry_host()),
+      : ref(r),
+        opts(std::move(o)),
+        host(r.registry_host()),
         may_use_http(!opts.tls_verify || detail::is_loopback_host(host)) {
     std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   }
@@ -213,8 +217,7 @@ struct RegistryClient::Impl {
   }
 
   Result<void> setup_tls(CURL* c);
-  Response perform(const std::string& url, const std::vector<std::string>& headers,
-                   Transfer& t);
+  Response perform(const std::string& url, const std::vector<std::string>& headers, Transfer& t);
   Result<Response> send_via(const std::string& scheme, const std::string& path,
                             const std::vector<std::string>& headers, const BlobSink* sink,
                             size_t max_body, std::string& auth_used);
@@ -301,8 +304,7 @@ Response RegistryClient::Impl::perform(const std::string& url,
 
 // One request and its redirects over `scheme`. A transport failure comes back as a Response
 // with code != CURLE_OK (for the caller's HTTP fallback); a refused redirect as an error.
-Result<Response> RegistryClient::Impl::send_via(const std::string& scheme,
-                                                const std::string& path,
+Result<Response> RegistryClient::Impl::send_via(const std::string& scheme, const std::string& path,
                                                 const std::vector<std::string>& headers,
                                                 const BlobSink* sink, size_t max_body,
                                                 std::string& auth_used) {
@@ -351,11 +353,15 @@ Result<Response> RegistryClient::Impl::send(const std::string& path,
     if (known.empty() && r.code != CURLE_OK && may_use_http && means_no_tls(r.code)) {
       std::string http_auth;
       auto plain = send_via("http", path, headers, sink, max_body, http_auth);
-      if (plain && plain->code == CURLE_OK) r = std::move(*plain), known = "http";
+      if (plain && plain->code == CURLE_OK) {
+        r = std::move(*plain);
+        known = "http";
+        auth_used = std::move(http_auth);
+      }
     }
     // The sink's own error, a body over its bound, a 2xx body cut short: the caller's to name.
-    bool callers = r.sink_error || r.body_overflow ||
-                   (r.code == CURLE_PARTIAL_FILE && r.status / 100 == 2);
+    bool callers =
+        r.sink_error || r.body_overflow || (r.code == CURLE_PARTIAL_FILE && r.status / 100 == 2);
     if (r.code != CURLE_OK && !callers) return std::unexpected(transport_error(r));
     {
       std::lock_guard lock(mu);
@@ -423,8 +429,8 @@ Result<std::string> RegistryClient::Impl::fetch_token(const detail::Challenge& c
                                                  : fmt::format("repository:{}:pull", ref.path()));
   std::vector<std::string> headers;
   if (opts.credentials)
-    headers.push_back("Authorization: Basic " + base64(opts.credentials->username + ":" +
-                                                       opts.credentials->password));
+    headers.push_back("Authorization: Basic " +
+                      base64(opts.credentials->username + ":" + opts.credentials->password));
   HUSK_TRY(setup_tls(c));
   Transfer t{c, nullptr, kMaxTokenBody};
   Response r = perform(url, headers, t);

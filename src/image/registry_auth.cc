@@ -82,8 +82,7 @@ Result<Challenge> parse_challenge(std::string_view h) {
 Result<std::string> parse_token_response(std::string_view body) {
   HUSK_TRY_ASSIGN(json::Json doc, json::parse_object(body, "token response", 1 << 20));
   HUSK_TRY_ASSIGN(std::string token, json::string_at(doc, "token", "token response"));
-  if (token.empty())
-    token = HUSK_TRY(json::string_at(doc, "access_token", "token response"));
+  if (token.empty()) token = HUSK_TRY(json::string_at(doc, "access_token", "token response"));
   if (token.empty()) return fail_quiet(EINVAL, "token response: no token");
   if (token.size() > 64 * 1024) return fail_quiet(EINVAL, "token response: token too long");
   for (char c : token)
@@ -162,8 +161,10 @@ bool is_loopback_host(std::string_view host) {
   if (!host.starts_with("127.")) return false;
   int dots = 0;
   for (char c : host) {
-    if (c == '.') ++dots;
-    else if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    if (c == '.')
+      ++dots;
+    else if (!std::isdigit(static_cast<unsigned char>(c)))
+      return false;
   }
   return dots == 3;
 }
@@ -201,7 +202,7 @@ Result<std::optional<Credentials>> decode_entry(const json::Json& entry, const s
 
 // The credentials in one auth file for `name` (domain/path), longest key prefix first.
 Result<std::optional<Credentials>> from_file(const std::string& path, const Reference& ref) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return std::optional<Credentials>{};
   HUSK_TRY_ASSIGN(std::string text, read_file(path).context("auth file {}", path));
   HUSK_TRY_ASSIGN(json::Json doc,
@@ -261,7 +262,7 @@ Result<std::optional<Credentials>> credentials_from_auth_files(
 std::string default_cert_dir(std::string_view host) {
   for (std::string_view base : {"/etc/containers/certs.d/", "/etc/docker/certs.d/"}) {
     std::string dir = fmt::format("{}{}", base, host);
-    struct stat st{};
+    struct stat st {};
     if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return dir;
   }
   return "";
