@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <variant>
 
 #include "base/file.h"
@@ -134,6 +135,25 @@ TEST_F(RegistryPlainTest, BlobsStreamIntoTheFileVerified) {
     EXPECT_EQ(sha256_of(bytes), d.digest);
     EXPECT_EQ(bytes, *read_file(reg_->blob_path(d.digest)));
   }
+}
+
+TEST_F(RegistryPlainTest, OneClientManyThreads) {
+  RegistryClient c(reg_->ref("x:1"), {});
+  ImageManifest im = manifest_of(*c.get_manifest());
+  std::vector<Descriptor> blobs;
+  for (int i = 0; i < 4; ++i) blobs.push_back(i % 2 ? im.config : im.layers[0]);
+  std::vector<std::string> got(blobs.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < blobs.size(); ++i)
+    threads.emplace_back([&, i] {
+      auto r = c.get_blob(blobs[i], [&](std::span<const uint8_t> b) -> Result<void> {
+        got[i].append(reinterpret_cast<const char*>(b.data()), b.size());
+        return ok();
+      });
+      if (!r) got[i] = r.error().what();
+    });
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < blobs.size(); ++i) EXPECT_EQ(sha256_of(got[i]), blobs[i].digest) << i;
 }
 
 TEST_F(RegistryPlainTest, CorruptTruncatedAndOversizeBlobsAreRefused) {

@@ -1,6 +1,7 @@
 // image/registry.h without a real registry: challenge and token parsing, error bodies, auth
 // files, and redirects (against tests/fixtures/fake-registry, a scripted server on 127.0.0.1).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "base/file.h"
 #include "image/registry.h"
@@ -22,9 +21,9 @@ namespace {
 using detail::parse_challenge;
 
 TEST(RegistryChallenge, BearerWithQuotedParameters) {
-  auto c = parse_challenge(
-      R"(Bearer realm="https://auth.docker.io/token",service="registry.docker.io",)"
-      R"(scope="repository:library/alpine:pull")");
+  auto c =
+      parse_challenge(R"(Bearer realm="https://auth.docker.io/token",service="registry.docker.io",)"
+                      R"(scope="repository:library/alpine:pull")");
   ASSERT_TRUE(c) << c.error().what();
   EXPECT_EQ(c->scheme, "bearer");
   EXPECT_EQ(c->params.at("realm"), "https://auth.docker.io/token");
@@ -110,7 +109,8 @@ TEST_F(RegistryAuthFileTest, FirstFileWithTheHostWinsMissingFilesSkipped) {
   std::string first = file("a.json", R"({"auths":{"other.io":{"auth":"aHViOnB3"}}})");
   std::string second = file("b.json", R"({"auths":{"r.io":{"auth":"aHVzazpzZWNyZXQ="}}})");
   std::string third = file("c.json", R"({"auths":{"r.io":{"auth":"aHViOnB3"}}})");
-  auto c = credentials_from_auth_files(ref("r.io/x"), {tmp_.path() + "/none", first, second, third});
+  auto c =
+      credentials_from_auth_files(ref("r.io/x"), {tmp_.path() + "/none", first, second, third});
   ASSERT_TRUE(c && *c);
   EXPECT_EQ(**c, (Credentials{"husk", "secret"}));
 }
@@ -136,8 +136,9 @@ TEST(RegistryAuthFiles, PathsFollowTheEnvironment) {
   ::setenv("REGISTRY_AUTH_FILE", "/a/auth.json", 1);
   ::setenv("XDG_CONFIG_HOME", "/cfg", 1);
   ::setenv("DOCKER_CONFIG", "/dk", 1);
-  EXPECT_EQ(auth_file_paths(), (std::vector<std::string>{"/a/auth.json", "/cfg/containers/auth.json",
-                                                         "/dk/config.json"}));
+  EXPECT_EQ(
+      auth_file_paths(),
+      (std::vector<std::string>{"/a/auth.json", "/cfg/containers/auth.json", "/dk/config.json"}));
   ::unsetenv("REGISTRY_AUTH_FILE");
   ::setenv("XDG_RUNTIME_DIR", "/run/user/7", 1);
   EXPECT_EQ(auth_file_paths()[0], "/run/user/7/containers/auth.json");
@@ -182,8 +183,8 @@ TEST(RegistryRedirect, AuthorizationStaysWithItsOrigin) {
   opts.credentials = Credentials{"husk", "secret"};
   RegistryClient c(*Reference::parse("127.0.0.1:" + fake.port() + "/x:1"), opts);
   for (std::string content : {"cross blob content\n", "same-origin blob content\n"}) {
-    Descriptor d{"application/octet-stream", sha256_of(content),
-                 static_cast<int64_t>(content.size()), {}};
+    Descriptor d{
+        "application/octet-stream", sha256_of(content), static_cast<int64_t>(content.size()), {}};
     std::string got;
     auto r = c.get_blob(d, [&](std::span<const uint8_t> b) -> Result<void> {
       got.append(reinterpret_cast<const char*>(b.data()), b.size());
@@ -194,6 +195,30 @@ TEST(RegistryRedirect, AuthorizationStaysWithItsOrigin) {
   }
   // localhost:PORT is another origin than 127.0.0.1:PORT: the credentials stay behind.
   EXPECT_EQ(fake.log(), "cross -\nsame Basic aHVzazpzZWNyZXQ=\n");
+}
+
+}  // namespace
+}  // namespace husk::image
+
+namespace husk::image {
+namespace {
+
+TEST(RegistryManifest, DockerContentDigestAndSizeAreChecked) {
+  FakeRegistry fake;
+  ASSERT_FALSE(fake.port().empty()) << "fake-registry did not start";
+  RegistryOptions opts;
+  opts.credentials = Credentials{"husk", "secret"};
+  std::string base = "127.0.0.1:" + fake.port() + "/x:";
+  RegistryClient bad(*Reference::parse(base + "baddigest"), opts);
+  auto m = bad.get_manifest();
+  ASSERT_FALSE(m);
+  std::string body = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json"})";
+  EXPECT_EQ(m.error().what(), fmt::format("digest mismatch: Docker-Content-Digest {}, content {}",
+                                          sha256_of("other").str(), sha256_of(body).str()));
+  RegistryClient huge(*Reference::parse(base + "huge"), opts);
+  auto h = huge.get_manifest();
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().what(), "larger than 4194304 bytes");
 }
 
 }  // namespace
