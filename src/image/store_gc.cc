@@ -92,17 +92,21 @@ Result<void> Store::collect(PruneReport& report, Doomed& doomed) const {
   for (const std::string& name : layer_dirs) {
     if (layers.contains(name)) continue;
     auto d = Digest::parse("sha256:" + name);
+    std::optional<LayerInfo> info;
     if (d) {
-      if (auto info = layer(*d)) {
-        ::unlink(path("l/" + info->link).c_str());
-        report.reclaimed += info->size;
-      }
+      if (auto l = layer(*d)) info = *l;
       report.layers.push_back(*d);
     }
     HUSK_TRY_ASSIGN(std::string del, su::random_name(16));
     del = "del-" + del;
+    // The layer goes first, its link after: a crash between leaves a dangling link (removed
+    // below by the next prune), never a layer without its link.
     if (::rename(path("layers/" + name).c_str(), path("tmp/" + del).c_str()) < 0)
       return fail_errno("remove layer {}", name);
+    if (info) {
+      ::unlink(path("l/" + info->link).c_str());
+      report.reclaimed += info->size;
+    }
     UniqueFd fd(::open(path("tmp/" + del).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd) (void)::flock(fd.get(), LOCK_EX | LOCK_NB);
     doomed.emplace_back(del, std::move(fd));
