@@ -172,6 +172,60 @@ TEST_F(ImageStoreLive, KillNineAtAnyMomentLeavesAConsistentStore) {
   EXPECT_FALSE(images->empty()) << "the writer got some images in";
 }
 
+// `run` (acquire) racing `rmi` (remove_image): either the hold came first and rmi is refused
+// with the image intact, or rmi came first and acquire fails; never a hold on a removed image.
+TEST_F(ImageStoreLive, RmiRacingRunNeverRemovesAHeldImage) {
+  int held_first = 0, removed_first = 0;
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<long> delay_us(0, 700);  // so that both orders happen
+  for (int round = 0; round < 30; ++round) {
+    auto img = make_image({file_layer("base", "b"), file_layer(fmt::format("r{}", round), "x")});
+    auto r = put_test_image(s(), img, {"race"});
+    ASSERT_TRUE(r) << r.error().what();
+    int go[2], out[2];
+    ASSERT_EQ(::pipe(go), 0);
+    ASSERT_EQ(::pipe(out), 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(go[1]);
+      char c;
+      (void)::read(go[0], &c, 1);
+      auto st = Store::open(root_);
+      auto a = st->acquire(r->id, "ctr");
+      (void)write_all(out[1], a ? "held" : a.error().what());
+      ::_exit(0);
+    }
+    ::close(go[0]);
+    ::close(out[1]);
+    ::close(go[1]);
+    timespec ts{0, delay_us(rng) * 1000};
+    ::nanosleep(&ts, nullptr);
+    auto rm = s().remove_image("race", false);
+    std::string child = read_all(out[0]).value_or("?");
+    ::close(out[0]);
+    ::waitpid(pid, nullptr, 0);
+    if (child == "held") {
+      if (rm) {  // rmi won the lock first: impossible, since then the image was gone
+        ADD_FAILURE() << "round " << round << ": held an image rmi removed";
+        break;
+      }
+      EXPECT_NE(rm.error().what().find("in use by container \"ctr\""), std::string::npos);
+      EXPECT_TRUE(s().lowerdir_option(r->layers)) << "round " << round;
+      ++held_first;
+      ASSERT_TRUE(s().release("ctr"));
+      ASSERT_TRUE(s().remove_image("race", false));
+    } else {
+      ASSERT_TRUE(rm) << rm.error().what();
+      EXPECT_NE(child.find("not in the store"), std::string::npos) << child;
+      ++removed_first;
+    }
+    EXPECT_FALSE(s().has_layer(r->layers[1])) << "round " << round;
+  }
+  EXPECT_EQ(held_first + removed_first, 30);
+  RecordProperty("hold_first", held_first);  // both orders happen in practice (about 4:1)
+  RecordProperty("rmi_first", removed_first);
+}
+
 // 128 layers mounted as one overlay, from the store's directory with the relative short links:
 // the base's file and the top's are visible, and the mount data fit.
 TEST_F(ImageStoreLive, OneHundredTwentyEightLayersMountAsOneOverlay) {
