@@ -115,6 +115,7 @@ bool Store::has_blob(const Digest& d) const {
 
 BlobWriter::~BlobWriter() {
   if (file_ && !temp_name_.empty()) ::unlink((root_ + "/tmp/" + temp_name_).c_str());
+  if (lock_) ::unlink(lock_path_.c_str());  // while held: see store_util::lock_file
 }
 
 Result<void> BlobWriter::write(std::string_view bytes) {
@@ -142,13 +143,12 @@ Result<void> BlobWriter::commit() {
 
 Result<std::optional<BlobWriter>> Store::begin_blob(const Digest& d, uint64_t size) const {
   if (has_blob(d)) return std::optional<BlobWriter>();
-  HUSK_TRY_ASSIGN(UniqueFd blob_lock,
-                  su::lock_file(path("tmp/blob-" + std::string(d.hex()) + ".lock"), LOCK_EX));
-  if (has_blob(d)) return std::optional<BlobWriter>();
   BlobWriter w(dir_);
+  w.lock_path_ = path("tmp/blob-" + std::string(d.hex()) + ".lock");
+  HUSK_TRY_ASSIGN(w.lock_, su::lock_file(w.lock_path_, LOCK_EX));
+  if (has_blob(d)) return std::optional<BlobWriter>();  // w unlinks the lock file
   w.want_ = d;
   w.want_size_ = size;
-  w.lock_ = std::move(blob_lock);
   w.hash_ = std::make_unique<Sha256>();
   // Made and flocked under the store lock, so prune never sees it unlocked.
   HUSK_TRY_ASSIGN(UniqueFd store_lock, lock());
@@ -235,8 +235,10 @@ Result<LayerInfo> Store::put_layer(const std::optional<Digest>& parent, const Di
   if (!has_blob(blob))
     return fail_quiet(ENOENT, "layer {}: blob {} is not in the store", chain.str(), blob.str());
   // One unpacker per layer: the second caller waits here and then finds the layer.
-  HUSK_TRY_ASSIGN(UniqueFd layer_lock,
-                  su::lock_file(path("tmp/layer-" + std::string(chain.hex()) + ".lock"), LOCK_EX));
+  std::string lock_path = path("tmp/layer-" + std::string(chain.hex()) + ".lock");
+  HUSK_TRY_ASSIGN(UniqueFd layer_lock, su::lock_file(lock_path, LOCK_EX));
+  // Unlinked while held (before layer_lock closes): waiters notice and lock afresh.
+  Cleanup drop_lock([&] { ::unlink(lock_path.c_str()); });
   if (has_layer(chain)) return layer(chain);
   return unpack_into_place(parent, blob, diff_id, chain);
 }

@@ -117,7 +117,7 @@ class BlobWriter {
   Digest want_;
   uint64_t want_size_ = 0, written_ = 0;
   UniqueFd file_, lock_;
-  std::string temp_name_;
+  std::string temp_name_, lock_path_;
   std::unique_ptr<Sha256> hash_;
 };
 

@@ -96,6 +96,7 @@ TEST_F(ImageStoreLive, TwoProcessesPuttingOneLayerUnpackItOnce) {
   size_t links = 0;
   for (auto& e : std::filesystem::directory_iterator(s().dir() + "/l")) links += e.is_symlink();
   EXPECT_EQ(links, 1u);
+  EXPECT_TRUE(std::filesystem::is_empty(s().dir() + "/tmp")) << "lock files go with their holder";
 }
 
 // Checks what must hold after any crash; returns the problems found, one a line.
