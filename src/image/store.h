@@ -109,6 +109,7 @@ class BlobWriter {
   // Size and digest checked, fsync, rename into blobs/. The error names both digests:
   // `blob sha256:<want>: digest mismatch: got sha256:<got>`.
   Result<void> commit();
+  uint64_t written() const { return written_; }  // for progress displays
 
  private:
   friend class Store;

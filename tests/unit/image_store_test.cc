@@ -159,6 +159,23 @@ TEST_F(ImageStore, AWrongDiffIdLeavesNoLayerAndNamesBothDigests) {
   EXPECT_NE(orphan.error().what().find("parent layer"), std::string::npos);
 }
 
+TEST_F(ImageStore, ABlobDamagedOnDiskIsCaughtWhenUnpacked) {
+  auto l = file_layer("x", "the real content");
+  ASSERT_TRUE(s().put_blob(l.blob, l.digest));
+  std::string bad = l.blob;
+  bad[bad.find("real")] = 'R';  // bit rot in file data: the tar still parses
+  std::string p = at("blobs/sha256/" + std::string(l.digest.hex()));
+  ASSERT_TRUE(write_file_atomic(p, bad));
+  auto r = s().put_layer(std::nullopt, l.digest, l.digest);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().what().find(l.digest.str()), std::string::npos) << r.error().what();
+  EXPECT_NE(r.error().what().find(sha256_of(bad).str()), std::string::npos) << r.error().what();
+  EXPECT_EQ(r.error().what().find('\n'), std::string::npos);
+  EXPECT_EQ(entries(at("layers")), std::vector<std::string>{});
+  EXPECT_EQ(entries(at("l")), std::vector<std::string>{});
+  EXPECT_EQ(staging(s().dir()), std::vector<std::string>{});
+}
+
 TEST_F(ImageStore, LowerdirsOf128LayersFitInOnePageOfMountData) {
   std::vector<test::TestLayer> layers;
   for (int i = 0; i < 128; ++i) layers.push_back(file_layer(fmt::format("f{}", i), "x"));
