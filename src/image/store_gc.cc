@@ -68,7 +68,7 @@ Result<std::vector<Digest>> Store::remove_image(std::string_view name_or_id, boo
     if (!names.empty()) HUSK_TRY(write_tags(path("tags.json"), tags));
     if (!users.empty()) return removed;  // --force: dangling until its holds are released
     std::string record = path("images/" + std::string(t.id.hex()) + ".json");
-    if (::unlink(record.c_str()) < 0) return fail_errno("remove {}", record);
+    if (::unlink(record.c_str()) < 0 && errno != ENOENT) return fail_errno("remove {}", record);
     removed.push_back(t.id);
     // A writer's lease may be about to use these layers: leave them to prune then.
     auto no_lease = su::lock_file(path("pull.lock"), LOCK_EX | LOCK_NB);
