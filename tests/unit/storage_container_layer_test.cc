@@ -140,14 +140,14 @@ TEST_F(ContainerLayerTest, ReclaimRemovesOnlyLayersOfDeadOwners) {
   ASSERT_EQ(::mkdir((root_ + "/old").c_str(), 0700), 0);
   struct utimbuf old_time {.actime = ::time(nullptr) - 120, .modtime = ::time(nullptr) - 120};
   ASSERT_EQ(::utime((root_ + "/old").c_str(), &old_time), 0);
-  ASSERT_TRUE(write_file_atomic(root_ + "/garbage-owner-dir-owner", "x"));  // a file: skipped
+  ASSERT_TRUE(write_file_atomic(root_ + "/a-file", "x"));  // not a layer: skipped
 
   auto removed = reclaim_stale(root_);
   std::sort(removed.begin(), removed.end());
   EXPECT_EQ(removed, (std::vector<std::string>{"dead", "old"}));
   EXPECT_TRUE(exists(root_ + "/live/upper"));
   EXPECT_TRUE(exists(root_ + "/young"));
-  EXPECT_TRUE(exists(root_ + "/garbage-owner-dir-owner"));
+  EXPECT_TRUE(exists(root_ + "/a-file"));
   EXPECT_TRUE(reclaim_stale(tmp_.path() + "/missing").empty());
 }
 
@@ -177,7 +177,8 @@ TEST_F(ContainerLayerTest, BadIdsAndLowersAreRefusedBeforeAnythingIsMade) {
   EXPECT_FALSE(exists(root_));
   auto missing = check_lower(tmp_.path() + "/nope");
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().what(), fmt::format("\"{}/nope\": No such file or directory", tmp_.path()));
+  EXPECT_EQ(missing.error().what(),
+            fmt::format("\"{}/nope\": No such file or directory", tmp_.path()));
   ASSERT_TRUE(write_file_atomic(tmp_.path() + "/file", "x"));
   auto file = check_lower(tmp_.path() + "/file");
   ASSERT_FALSE(file);
@@ -191,7 +192,8 @@ TEST_F(ContainerLayerTest, BadIdsAndLowersAreRefusedBeforeAnythingIsMade) {
 // sees through the mount (which never reaches this process's namespace).
 TEST_F(ContainerLayerTest, MountRootOverlayStacksRelativeLowersFromBase) {
   std::string base = tmp_.path() + "/l";
-  for (const char* d : {"/l", "/l/top", "/l/bottom"}) ASSERT_EQ(::mkdir((tmp_.path() + d).c_str(), 0755), 0);
+  for (const char* d : {"/l", "/l/top", "/l/bottom"})
+    ASSERT_EQ(::mkdir((tmp_.path() + d).c_str(), 0755), 0);
   ASSERT_TRUE(write_file_atomic(base + "/top/f", "top"));
   ASSERT_TRUE(write_file_atomic(base + "/bottom/f", "bottom"));
   ASSERT_TRUE(write_file_atomic(base + "/bottom/only-bottom", "b"));
@@ -201,7 +203,8 @@ TEST_F(ContainerLayerTest, MountRootOverlayStacksRelativeLowersFromBase) {
   std::string out = testing::run_in_child([&]() -> std::string {
     if (::unshare(CLONE_NEWNS) < 0) return "unshare failed";
     if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) return "rslave failed";
-    config::RootOverlay o{.lower = {"top", "bottom"}, .base = base, .upper = p.upper, .work = p.work};
+    config::RootOverlay o{
+        .lower = {"top", "bottom"}, .base = base, .upper = p.upper, .work = p.work};
     if (auto r = linux::mount_root_overlay(o, p.merged); !r) return r.error().what();
     char cwd[4096];
     std::string got = (::getcwd(cwd, sizeof cwd) ? std::string(cwd) : "?") + "|";
