@@ -95,21 +95,25 @@ init_pid() {
 
 @test "husk run --rootfs DIR:O: two containers on one DIR at once each see only their own writes" {
   local c
+  # Each writes, then waits for SIGUSR1 (husk forwards it) before it looks: both are running,
+  # each on its own upper, when they look.
   for c in a b; do
     husk_bg "$CID-$c" "$TEST_TMP/$c.out" --rootfs "$LOWER:O" -- sh -c "
-      echo $c >/who; touch /only-$c; rm /etc/motd
-      sleep 3
+      trap 'go=1' USR1
+      echo $c >/who; touch /only-$c; rm /etc/motd; echo ready >&2
+      while [ -z \"\$go\" ]; do sleep 0.05; done
       echo who=\$(cat /who); ls /only-a /only-b 2>/dev/null; test -e /etc/motd || echo motd-gone"
     eval "pid_$c=\$BG"
   done
-  # Both run at the same time, each with its own upper.
-  wait_for 10 test -e "$LAYERS/$CID-a/upper/only-a" -a -e "$LAYERS/$CID-b/upper/only-b"
+  wait_for 10 file_has "$TEST_TMP/a.out" ready
+  wait_for 10 file_has "$TEST_TMP/b.out" ready
+  [[ -e $LAYERS/$CID-a/upper/only-a && -e $LAYERS/$CID-b/upper/only-b ]] || fail "no uppers"
   [[ ! -e $LAYERS/$CID-a/upper/only-b && ! -e $LAYERS/$CID-b/upper/only-a ]] ||
     fail "a write crossed layers"
   for c in a b; do
-    eval "wait_bg \$pid_$c 60"
+    eval "kill -USR1 \$pid_$c; wait_bg \$pid_$c"
     [[ $rc == 0 ]] || fail "container $c exited $rc: $(cat "$TEST_TMP/$c.out")"
-    [[ $(cat "$TEST_TMP/$c.out") == "who=$c"$'\n'"/only-$c"$'\n'"motd-gone" ]] ||
+    [[ $(cat "$TEST_TMP/$c.out") == "ready"$'\n'"who=$c"$'\n'"/only-$c"$'\n'"motd-gone" ]] ||
       fail "container $c saw: $(cat "$TEST_TMP/$c.out")"
   done
   [[ $(cat "$LOWER/etc/motd") == original ]] || fail "the lower's motd changed"
