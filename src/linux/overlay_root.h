@@ -3,13 +3,17 @@
 // the host never sees the mount, so there is nothing to unmount and nothing
 // left behind by a kill -9; the kernel drops it with the namespace.
 //
-// Options, as containers/storage passes them where the kernel has them:
-//   index=off  the upper records no file handles of the lowers, so a layer
+// Options:
+//   index=off  as containers/storage passes it where the kernel has it: the
+//              upper records no file handles of the lowers, so a layer
 //              directory can be moved, and the kernel's build default
 //              (CONFIG_OVERLAY_FS_INDEX) changes nothing;
-//   volatile   (with an upper) no syncfs of the upper on sync(2) and unmount:
-//              the upper is thrown away with the container, so its data never
-//              needs to reach the disk (docs/architecture.md has the numbers).
+//   volatile   (with an upper; chosen by measurement) no syncfs of the upper's
+//              filesystem at unmount: the upper is thrown away with the
+//              container, so its data never needs to reach the disk
+//              (docs/architecture.md has the numbers).
+// No userxattr: the mount is made by root of the initial user namespace
+// (husk run makes no user namespace); a rootless mount would need it.
 // A read-only overlay (no upper) is mounted read-only.
 #pragma once
 
