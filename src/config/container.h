@@ -187,11 +187,23 @@ struct Hooks {
   std::vector<Hook> poststop;
 };
 
+// An overlayfs root (storage/container_layer.h makes the directories): mounted
+// on root_path inside the container's mount namespace (linux/rootfs.h), so the
+// host never sees it and the kernel drops it with the namespace.
+struct RootOverlay {
+  std::vector<std::string> lower;  // top first; absolute, or relative to base
+  std::string base;                // dir the relative lower names are taken from (short links)
+  std::string upper, work;         // both empty: a read-only overlay of the lowers alone
+  bool read_only() const { return upper.empty(); }
+};
+
 struct Container {
   std::string oci_version;
   std::string bundle;      // absolute path of the bundle directory
   std::string root_path;   // absolute path of the rootfs on the host
   bool root_readonly = false;
+  // Set: root_path is an empty directory that gets this overlay mounted on it.
+  std::optional<RootOverlay> root_overlay;
   std::string hostname;
   std::string domainname;
   Process process;

@@ -13,6 +13,7 @@
 #include "linux/devices.h"
 #include "linux/mount_fd.h"
 #include "linux/mounts.h"
+#include "linux/overlay_root.h"
 #include "linux/path.h"
 
 namespace husk::linux {
@@ -65,6 +66,9 @@ Result<void> prepare_root(const config::Container& c, const std::string& root) {
   // Under the default rslave no mount is left shared, so only a configured
   // propagation can leave the rootfs's parent shared.
   if (c.rootfs_propagation != 0) HUSK_TRY(make_parent_private(root));
+  // An overlay root is mounted here, in the container's namespace only (a
+  // slave now): pivot_root gets its mount point, and the host never sees it.
+  if (c.root_overlay) return mount_root_overlay(*c.root_overlay, root);
   if (::mount(root.c_str(), root.c_str(), "bind", MS_BIND | MS_REC, nullptr) < 0)
     return fail_errno("bind mount rootfs \"{}\"", root);
   return ok();

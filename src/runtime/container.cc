@@ -54,6 +54,8 @@ Result<void> check_config(const config::Container& c) {
   struct stat st{};
   if (::stat(c.root_path.c_str(), &st) < 0) return fail_errno("rootfs {:?}", c.root_path);
   if (!S_ISDIR(st.st_mode)) return fail(ENOTDIR, "rootfs {:?}", c.root_path);
+  if (c.root_overlay && (c.root_path == "/" || !c.has_namespace(config::NamespaceType::kMount)))
+    return fail(0, "an overlay root needs a mount namespace and a directory to mount on");
   if (!c.has_namespace(config::NamespaceType::kMount)) {
     // The mounts go into the host's namespace (linux/host_bind.h): only what
     // can be undone there. (spec/ refuses masked and read-only paths.)

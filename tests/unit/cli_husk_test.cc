@@ -172,6 +172,66 @@ TEST(HuskBuildConfig, RootfsIsMadeAbsoluteAndWritableUnlessReadOnly) {
   EXPECT_TRUE(r->root_readonly);
 }
 
+TEST(HuskBuildConfig, RootfsOverlayFlagIsPodmansSyntax) {
+  auto flag = parse_rootfs_flag("/srv/root:O");
+  ASSERT_TRUE(flag);
+  EXPECT_EQ(flag->path, "/srv/root");
+  EXPECT_TRUE(flag->overlay);
+  flag = parse_rootfs_flag("/srv/root");
+  ASSERT_TRUE(flag);
+  EXPECT_FALSE(flag->overlay);
+  // A ":" followed by more path is part of the name.
+  flag = parse_rootfs_flag("./a:b/c");
+  ASSERT_TRUE(flag);
+  EXPECT_EQ(flag->path, "./a:b/c");
+  EXPECT_FALSE(flag->overlay);
+  auto bad = parse_rootfs_flag("/srv/root:X");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().what(),
+            "--rootfs \"/srv/root:X\": unknown option \"X\" (only \":O\", an overlay, is known)");
+  EXPECT_FALSE(parse_rootfs_flag("/srv/root:o"));   // podman's O is upper case
+  EXPECT_FALSE(parse_rootfs_flag("/srv/root:O,U"));  // no idmap/U options (yet)
+  EXPECT_FALSE(parse_rootfs_flag(":O"));
+  EXPECT_FALSE(parse_rootfs_flag(""));
+}
+
+TEST(HuskBuildConfig, RootfsOverlayMountsTheLayerOnItsMergedDir) {
+  auto f = flags_for({"true"});
+  f.rootfs = "fixtures/busybox:O";
+  Caller c;
+  c.cwd = "/srv/work";
+  // Without the container's layer (made by main before build_config): refused.
+  EXPECT_THAT(error_of(f, c), HasSubstr("no container layer"));
+  c.layer = storage::layer_paths("/run/husk-storage", "c1");
+  auto r = build_config(f, c);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(build_detail::root_path(f, c), "/srv/work/fixtures/busybox");
+  EXPECT_EQ(r->root_path, "/run/husk-storage/c1/merged");
+  ASSERT_TRUE(r->root_overlay);
+  EXPECT_THAT(r->root_overlay->lower, ElementsAre("/srv/work/fixtures/busybox"));
+  EXPECT_EQ(r->root_overlay->upper, "/run/husk-storage/c1/upper");
+  EXPECT_EQ(r->root_overlay->work, "/run/husk-storage/c1/work");
+  EXPECT_FALSE(r->root_overlay->read_only());
+  EXPECT_FALSE(r->root_readonly);
+  EXPECT_TRUE(r->has_namespace(NamespaceType::kMount));
+
+  // --read-only: the layer has no upper (ContainerLayer with writable = false).
+  f.read_only = true;
+  c.layer->upper.clear();
+  c.layer->work.clear();
+  r = build_config(f, c);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->root_overlay->read_only());
+  EXPECT_TRUE(r->root_readonly);
+
+  // Plain --rootfs DIR: no overlay even when a layer is offered.
+  f.rootfs = "/abs/root";
+  r = build_config(f, c);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->root_overlay);
+  EXPECT_EQ(r->root_path, "/abs/root");
+}
+
 TEST(HuskBuildConfig, EnvOverridesDefaultsAndCopiesBareKeys) {
   auto f = flags_for({"env"});
   f.env = {"FOO=bar", "PATH=/bin", "EMPTY=", "FROM_CALLER", "UNSET_IN_CALLER", "EQ=a=b"};

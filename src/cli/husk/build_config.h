@@ -28,11 +28,12 @@
 #include "spec/mount_options.h"
 #include "spec/names.h"
 #include "spec/resources_out.h"
+#include "storage/container_layer.h"
 
 namespace husk::cli {
 
 struct RunFlags {
-  std::optional<std::string> rootfs;  // --rootfs; absent: the host's own /, read-only
+  std::optional<std::string> rootfs;  // --rootfs DIR[:O]; absent: the host's own /, read-only
   std::string name;                   // --name: container id, and the default hostname
   std::string hostname;               // --hostname
   std::vector<std::string> env;       // -e KEY=VALUE, or a bare KEY copied from the caller
@@ -63,7 +64,31 @@ struct Caller {
   std::string net_files_dir;
   // --net container:ID: the network namespace of that running container.
   std::function<Result<std::string>(const std::string&)> netns_of_container;
+  // --rootfs DIR:O: the container's layer (storage::ContainerLayer), made
+  // before build_config; upper and work empty for a read-only overlay.
+  std::optional<storage::LayerPaths> layer;
 };
+
+// --rootfs DIR[:O], podman's syntax: ":O" mounts DIR as the read-only lower
+// layer of an overlay whose upper is the container's own, removed with it.
+// Only a last ":" whose suffix has no "/" is an option: "./a:b/c" is a path.
+struct RootfsFlag {
+  std::string path;
+  bool overlay = false;
+};
+
+inline Result<RootfsFlag> parse_rootfs_flag(const std::string& v) {
+  if (v.empty()) return fail(0, "--rootfs \"\": empty path");
+  size_t colon = v.rfind(':');
+  if (colon == std::string::npos || v.find('/', colon) != std::string::npos)
+    return RootfsFlag{v, false};
+  std::string opt = v.substr(colon + 1);
+  if (opt != "O")
+    return fail(0, "--rootfs {:?}: unknown option {:?} (only \":O\", an overlay, is known)", v,
+                opt);
+  if (colon == 0) return fail(0, "--rootfs {:?}: empty path", v);
+  return RootfsFlag{v.substr(0, colon), true};
+}
 
 inline constexpr const char* kDefaultPath =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -173,9 +198,11 @@ inline Result<void> check_name(const std::string& name) {
   return husk::ok();
 }
 
+// The --rootfs directory (the lower layer with ":O"), absolute and normal.
 inline std::string root_path(const RunFlags& f, const Caller& c) {
   if (!f.rootfs) return std::string("/");
-  std::filesystem::path p(*f.rootfs);
+  auto flag = parse_rootfs_flag(*f.rootfs);
+  std::filesystem::path p(flag ? flag->path : *f.rootfs);
   if (p.is_relative()) p = std::filesystem::path(c.cwd) / p;
   std::string s = p.lexically_normal().string();
   if (s.size() > 1 && s.back() == '/') s.pop_back();
@@ -237,9 +264,12 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
     return fail(0, "--hostname \"{}\": longer than {} characters", f.hostname, kMaxHostname);
   if (!f.workdir.empty() && f.workdir.front() != '/')
     return fail(0, "-w \"{}\": must be an absolute path", f.workdir);
-  if (f.rootfs && f.rootfs->empty()) return fail(0, "--rootfs \"\": empty path");
-  if (f.rootfs && f.rootfs->front() != '/' && c.cwd.empty())
+  RootfsFlag rootfs;
+  if (f.rootfs) rootfs = HUSK_TRY(parse_rootfs_flag(*f.rootfs));
+  if (f.rootfs && rootfs.path.front() != '/' && c.cwd.empty())
     return fail(0, "--rootfs \"{}\": relative, and the current directory is unknown", *f.rootfs);
+  if (rootfs.overlay && !c.layer)
+    return fail(0, "--rootfs \"{}\": no container layer to put the overlay on", *f.rootfs);
 
   bool host_net = net.kind == NetMode::kHost;
   std::string netns_path;
@@ -257,6 +287,13 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
   cfg.oci_version = spec::kOciVersion;
   cfg.root_path = root_path(f, c);
   cfg.root_readonly = !f.rootfs || f.read_only;
+  if (rootfs.overlay) {
+    // The lower by its absolute name: the mount is made in the container's
+    // init, whose cwd is not the caller's.
+    cfg.root_overlay = config::RootOverlay{
+        .lower = {cfg.root_path}, .base = {}, .upper = c.layer->upper, .work = c.layer->work};
+    cfg.root_path = c.layer->merged;
+  }
   cfg.hostname = !f.hostname.empty() ? f.hostname : !f.name.empty() ? f.name : kDefaultHostname;
   if (cfg.hostname.size() > kMaxHostname) cfg.hostname.resize(kMaxHostname);
 

@@ -25,6 +25,7 @@
 #include "linux/path.h"
 #include "runtime/exe_seal.h"
 #include "runtime/runtime.h"
+#include "storage/container_layer.h"
 
 namespace husk::cli {
 namespace {
@@ -37,6 +38,7 @@ Examples:
   husk run -- sh
   husk run --hostname demo -e FOO=bar -- sh -c 'hostname; echo $FOO'
   husk run --rootfs ./rootfs -u 1000:1000 -w /tmp -- id
+  husk run --rootfs ./rootfs:O -- sh -c 'echo hi >/etc/motd'   # ./rootfs stays as it is
   husk run -p 8080:80 --name web -- httpd -f -p 80
   husk run --net none --egress-rate 10mbit -- sh)";
 
@@ -64,7 +66,9 @@ void add_resource_flags(CLI::App& run, ResourceFlags& r) {
 }
 
 void add_run_flags(CLI::App& run, RunFlags& f) {
-  run.add_option("--rootfs", f.rootfs, "Root filesystem directory (default: the host's /)");
+  run.add_option("--rootfs", f.rootfs,
+                 "Root filesystem directory (default: the host's /); DIR:O: an overlay, the "
+                 "container writes to a layer of its own, removed with it");
   run.add_option("--name", f.name, "Container id (default: husk-<random>)");
   run.add_option("--hostname", f.hostname, "Hostname inside (default: the container id)");
   run.add_option("-e,--env", f.env, "Set KEY=VALUE, or pass the caller's KEY through")
@@ -91,7 +95,8 @@ void add_run_flags(CLI::App& run, RunFlags& f) {
   run.add_option("--ingress-burst", n.ingress_burst, "Burst for --ingress-rate, e.g. 64kb");
   run.add_option("--cap-add", f.cap_add, "Add a capability (SYS_ADMIN, NET_ADMIN, ALL...)");
   run.add_option("--cap-drop", f.cap_drop, "Drop a capability of the default set");
-  run.add_flag("--read-only", f.read_only, "Mount --rootfs read-only (always for the host's /)");
+  run.add_flag("--read-only", f.read_only,
+               "Mount --rootfs read-only (always for the host's /; with DIR:O, no upper layer)");
   // Accepted for docker muscle memory: husk run always removes the container.
   run.add_flag("--rm")->description("Remove the container on exit (always on)");
   add_resource_flags(run, f.resources);
@@ -191,6 +196,26 @@ Result<std::string> netns_of_container(const std::string& id) {
   return fail(ENOENT, "no such container");
 }
 
+// --rootfs DIR:O: the container's layer, made before create (DIR checked
+// first, so a bad DIR leaves nothing) after reclaiming what a killed husk left.
+Result<std::optional<storage::ContainerLayer>> prepare_layer(const RunFlags& f,
+                                                            const Caller& c) {
+  if (!f.rootfs) return std::nullopt;
+  auto flag = parse_rootfs_flag(*f.rootfs);
+  if (!flag || !flag->overlay) return std::nullopt;  // build_config reports a bad flag
+  HUSK_TRY(build_detail::check_name(f.name));
+  auto lower = storage::check_lower(build_detail::root_path(f, c));
+  if (!lower) return fail(lower.error().code, "--rootfs {:?}", *f.rootfs);
+  storage::reclaim_stale(storage::kRunLayerRoot);
+  HUSK_TRY_ASSIGN(storage::ContainerLayer layer,
+                  storage::ContainerLayer::prepare({.root = storage::kRunLayerRoot,
+                                                    .id = f.name,
+                                                    .lower_root = *lower,
+                                                    .writable = !f.read_only})
+                      .context("--rootfs {:?}", *f.rootfs));
+  return std::optional<storage::ContainerLayer>(std::move(layer));
+}
+
 int run_container(RunFlags& f) {
   if (f.name.empty()) f.name = random_id();
   auto mode = parse_net_mode(f.net);
@@ -198,6 +223,14 @@ int run_container(RunFlags& f) {
   if (mode && mode->attaches())
     caller.net_files_dir = net::files_dir_for(net::kNetRunRoot, f.name);
   caller.netns_of_container = netns_of_container;
+  // The container's layer (--rootfs DIR:O): removed when the container is
+  // gone, on every path out of here (its destructor).
+  auto layer = prepare_layer(f, caller);
+  if (!layer) {
+    print_error(layer.error().what());
+    return kExitHuskError;
+  }
+  if (*layer) caller.layer = (*layer)->paths();
   auto cfg = build_config(f, caller);
   if (!cfg) {
     print_error(cfg.error().what());
@@ -222,10 +255,21 @@ int run_container(RunFlags& f) {
       return kExitHuskError;
     }
     attachment.emplace(std::move(*prepared));
-    opts.on_ready = [&attachment](pid_t pid) { return attachment->plumb(pid); };
+  }
+  // Once the init waits: the layer passes to it (a kill -9 of husk leaves the
+  // layer to the running container), then the network is plumbed.
+  if (attachment || *layer) {
+    opts.on_ready = [&attachment, &layer](pid_t pid) -> Result<void> {
+      if (*layer) HUSK_TRY((*layer)->hand_to(pid));
+      if (attachment) return attachment->plumb(pid);
+      return ok();
+    };
   }
   auto status = runtime::run(*cfg, opts);
   attachment.reset();
+  if (*layer) {
+    if (auto removed = (*layer)->remove(); !removed) print_error(removed.error().what());
+  }
   if (!status) {
     print_error(status.error().what());
     return exit_code_for(status.error());
