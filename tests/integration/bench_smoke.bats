@@ -2,6 +2,8 @@
 # bench/run must keep working: a very short run (2 iterations, 5 sequential, 16 in parallel
 # by 8) has to produce every row with numbers for husk-oci, crun and runc, and leave
 # nothing behind. The numbers themselves are not judged here (see docs/benchmarks.md).
+# bench/net (issue 12) likewise: every row has numbers, and nothing it made (netns, links,
+# leases, nft elements, cgroups, processes, uprobes) is left on the host.
 
 bats_require_minimum_version 1.5.0
 
@@ -38,7 +40,7 @@ cgroups_named() {
   json=$WORK/out.json
   run --separate-stderr env TMPDIR="$WORK/tmp" timeout --kill-after=10 170 "$BENCH" --quick \
     --runs 2 --seq 5 --par-total 16 --par-jobs 8 --batch-reps 1 --rss-runs 1 \
-    --micro-time 0.001 --json "$json"
+    --micro-time 0.001 --no-net --json "$json"
   echo "$output"
   echo "$stderr" >&2
   [[ $status -eq 0 ]] || fail "bench/run exited $status"
@@ -107,6 +109,113 @@ cgroups_named() {
   [[ -n $prefix && $prefix != null ]] || fail "no id_prefix"
   left=$(cgroups_named "$prefix"; cgroups_named husk-bench-)
   [[ -z $left ]] || fail "cgroups left: $left"
+  run jq -r 'has("net")' "$json"
+  [[ $output == false ]] || fail "--no-net still ran bench/net"
+}
+
+# What the host has that a bench run could have left, by the names the bench gives things
+# (PREFIX: its id prefix) and the names of the bridges it makes: network namespaces, links,
+# husk's leases, state and files under /run, nft elements (their comments name containers),
+# cgroups, what the sandbox's dropped cgroup2 mount point holds, processes, uprobes.
+host_traces() {
+  local prefix=$1
+  ip netns list | awk -v p="$prefix" 'index($1, p) == 1 { print "netns " $1 }'
+  ip -o link show | awk -F': ' -v p="$prefix" '{ sub(/@.*/, "", $2) }
+    index($2, p) == 1 || $2 == "hkbcni0" || $2 == "podman0" { print "link " $2 }'
+  grep -ls "\"$prefix" /run/husk-net/*.leases 2>/dev/null | sed 's/^/lease in /'
+  ls -d /run/husk-net/containers/"$prefix"* /run/husk/"$prefix"* /run/netns/"$prefix"* 2>/dev/null
+  if command -v nft >/dev/null; then
+    nft list ruleset 2>/dev/null | grep -F "$prefix" | sed 's/^/nft: /'
+  fi
+  cgroups_named "$prefix"
+  cgroups_named husk-bench-
+  unshare -m --propagation private sh -c "umount -l /sys/fs/cgroup/unified 2>/dev/null &&
+    ls -d /sys/fs/cgroup/unified/$prefix* /sys/fs/cgroup/unified/libpod_parent 2>/dev/null" || true
+  pgrep -a -f -- "$prefix|$WORK/tmp" | sed 's/^/process /'
+  unshare -m --propagation private sh -c 'mount -t tracefs none /sys/kernel/tracing 2>/dev/null;
+    grep huskbench /sys/kernel/tracing/uprobe_events 2>/dev/null' || true
+}
+
+@test "bench/net --quick: every row has numbers, and nothing is left behind" {
+  for b in husk husk-oci husk_timeit; do
+    [[ -x $HUSK_BUILD/bin/$b ]] || fail "build $b first ($HUSK_BUILD)"
+  done
+  local json=$WORK/net.json lock_before=false links_before
+  [[ -e /dev/shm/libpod_lock ]] && lock_before=true
+  links_before=$(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort)
+  run --separate-stderr env TMPDIR="$WORK/tmp" timeout --kill-after=10 400 \
+    "$HUSK_SRC/bench/net" --quick --runs 2 --json "$json"
+  echo "$output"
+  echo "$stderr" >&2
+  [[ $status -eq 0 ]] || fail "bench/net exited $status"
+  [[ ${lines[0]} == row*unit*median* ]] || fail "no table header"
+  for title in "husk run --net none true" "husk run --net bridge true" \
+               "husk run --net bridge -p 8080:80 true" "podman run --rm --network bridge true" \
+               "CNI bridge + host-local + portmap: ADD + DEL" "iperf3 through a plain veth pair" \
+               "iperf3 into a container with --ingress-rate 100mbit"; do
+    grep -qF "$title" <<<"$output" || fail "table has no row \"$title\""
+  done
+  grep -q "husk::net::Attachment::plumb" <<<"$output" || fail "no phase table"
+
+  [[ -f $json ]] || fail "no JSON written to $json"
+  run jq -r '[.rows[].id] | join(" ")' "$json"
+  [[ $output == "none bridge publish seq_none seq_bridge seq_publish seqd_none seqd_bridge seqd_publish podman_none podman_bridge podman_publish cni cni_portmap harness iperf_husk iperf_veth iperf_rate" ]] ||
+    fail "rows: $output"
+  # Every row has numbers. A batch of runs with one --name may fail instead (husk's host
+  # veth name was the container's, and the previous run's veth may not be gone yet): then
+  # the row carries husk's message.
+  run jq -r '
+    def stat: type == "object" and (.median | type) == "number" and (.p10 | type) == "number"
+      and (.p90 | type) == "number" and .n >= 1 and .p10 <= .median and .median <= .p90
+      and .median > 0;
+    .rows[]
+    | if (.stats | stat) then empty
+      elif (.id | startswith("seq_")) and (.failures.error | type) == "string"
+           and (.failures.error | length) > 0 then empty
+      else "\(.id): no numbers (\(.failures // .note // ""))" end,
+      (select(.base != null and .stats != null and .delta == null and .ratio == null)
+       | "\(.id): no delta or ratio against \(.base)")
+    ' "$json"
+  [[ -z $output ]] || fail "$output"
+  run jq -r '.summary | to_entries[] | select(.value | type != "number") | .key' "$json"
+  [[ -z $output ]] || fail "summary without numbers: $output"
+  run jq -r '[.targets[] | select((.met | type) == "boolean" and (.measured | type) == "number")] | length' "$json"
+  [[ $output == 4 ]] || fail "targets: $output"
+  # Where the time goes: husk's plumbing and teardown in every run, the port rules with -p.
+  run jq -r '.phases as $p | ($p.note // empty),
+    (["bridge", "publish"][] as $v | ["husk::net::Attachment::plumb", "husk::net::Attachment::teardown"][] as $f
+     | select([$p[$v].functions[] | select(.fn == $f and .median_ms > 0)] | length == 0) | "\($v): no \($f)"),
+    (select([$p.publish.functions[] | select(.fn == "husk::net::Firewall::add_ports")] | length == 0)
+     | "publish: no add_ports")' "$json"
+  [[ -z $output ]] || fail "phases: $output"
+
+  # Nothing left behind: the temp dir, and on the host nothing named by the bench.
+  [[ -z $(ls -A "$WORK/tmp") ]] || fail "left in TMPDIR: $(ls -A "$WORK/tmp")"
+  local prefix left
+  prefix=$(jq -r .id_prefix "$json")
+  [[ $prefix == hkn* ]] || fail "id_prefix: $prefix"
+  left=$(host_traces "$prefix")
+  [[ -z $left ]] || fail "left on the host: $left"
+  # podman's lock file is the sandbox's /dev/shm's, not the host's.
+  $lock_before || [[ ! -e /dev/shm/libpod_lock ]] || fail "podman's /dev/shm/libpod_lock on the host"
+  # The host's own links are as they were, but for what other tests add meanwhile: none of
+  # the bench's kinds (a bridge or veth of the bench would carry one of its names, above).
+  left=$(comm -13 <(echo "$links_before") \
+    <(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort) | grep -E '^(hkn|hkbcni|podman|cni)' || true)
+  [[ -z $left ]] || fail "new links on the host: $left"
+}
+
+@test "bench/net: bad options are refused with a one-line error" {
+  run --separate-stderr "$HUSK_SRC/bench/net" --runs 0
+  [[ $status -eq 2 && $stderr == "bench/net: counts must be whole numbers >= 1" ]] || fail "--runs 0: $status $stderr"
+  run --separate-stderr "$HUSK_SRC/bench/net" --iperf-time
+  [[ $status -eq 2 && $stderr == "bench/net: --iperf-time needs a number" ]] || fail "--iperf-time: $status $stderr"
+  run --separate-stderr "$HUSK_SRC/bench/net" --frobnicate
+  [[ $status -eq 2 && ${stderr_lines[0]} == "bench/net: unknown option --frobnicate" ]] || fail "$stderr"
+  run --separate-stderr env HUSK_BUILD="$WORK/nowhere" "$HUSK_SRC/bench/net" --quick
+  [[ $status -eq 1 && $stderr == "bench/net: $WORK/nowhere/bin/husk not found (build first or set HUSK_BUILD)" ]] \
+    || fail "missing build: $status $stderr"
+  [[ -z $(ls -A "$WORK/tmp") ]]
 }
 
 @test "husk_timeit: runs tasks in order, numbers them, times them, and reports failures" {
