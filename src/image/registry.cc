@@ -215,6 +215,12 @@ struct RegistryClient::Impl {
     std::lock_guard lock(mu);
     idle.push_back(c);
   }
+  // A pooled handle, given back when it goes out of scope.
+  struct Borrowed {
+    Impl* self;
+    CURL* c;
+    ~Borrowed() { self->give_back(c); }
+  };
 
   Result<void> setup_tls(CURL* c);
   Response perform(const std::string& url, const std::vector<std::string>& headers, Transfer& t);
@@ -310,11 +316,7 @@ Result<Response> RegistryClient::Impl::send_via(const std::string& scheme, const
                                                 std::string& auth_used) {
   CURL* c = take();
   if (c == nullptr) return fail(ENOMEM, "curl_easy_init failed");
-  struct Return {
-    Impl* self;
-    CURL* c;
-    ~Return() { self->give_back(c); }
-  } give{this, c};
+  Borrowed give{this, c};
   std::string origin = scheme + "://" + host;
   std::string url = origin + "/v2/" + path;
   {
@@ -410,11 +412,7 @@ Result<std::string> RegistryClient::Impl::fetch_token(const detail::Challenge& c
     return fail_quiet(EPERM, "token realm {} refused: not https", realm.substr(0, 200));
   CURL* c = take();
   if (c == nullptr) return fail(ENOMEM, "curl_easy_init failed");
-  struct Return {
-    Impl* self;
-    CURL* c;
-    ~Return() { self->give_back(c); }
-  } give{this, c};
+  Borrowed give{this, c};
   auto param = [&](std::string_view name, std::string_view value) {
     char* esc = curl_easy_escape(c, value.data(), static_cast<int>(value.size()));
     std::string out = fmt::format("{}={}", name, esc != nullptr ? esc : "");

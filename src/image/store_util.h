@@ -26,9 +26,6 @@ Result<void> remove_tree_at(int dirfd, const std::string& name);
 
 Result<void> fsync_dir(const std::string& path);
 
-// Now, as RFC 3339 in UTC with nanoseconds.
-std::string now_rfc3339();
-
 // Names of dir's entries (no . and ..), sorted; a missing dir is empty.
 Result<std::vector<std::string>> list_dir(const std::string& path);
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/time.h"
 #include "net/store_io.h"
 
 namespace husk::net {
@@ -451,7 +452,7 @@ Result<Network> NetworkStore::create(const CreateRequest& req,
   n.internal = req.internal;
   HUSK_TRY(place(n, d, req.ipv6, all, host_routes));
   HUSK_TRY_ASSIGN(n.id, store_io::random_hex(32));
-  n.created = store_io::now_rfc3339();
+  n.created = now_rfc3339();
   std::string path = fmt::format("{}/{}{}", dir_, n.name, kSuffix);
   HUSK_TRY(write_file_atomic(path, to_json(n) + "\n", 0644));
   return n;

@@ -53,15 +53,6 @@ Result<std::string> random_hex(size_t n) {
   return hex;
 }
 
-std::string now_rfc3339() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  ::gmtime_r(&ts.tv_sec, &t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1,
-                     t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-}
-
 uint32_t fnv1a32(std::string_view s) {
   uint32_t h = 0x811c9dc5u;
   for (char c : s) {

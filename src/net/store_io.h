@@ -31,9 +31,6 @@ Result<std::string> random_hex(size_t n);
 // n random bytes into out.
 Result<void> random_bytes(uint8_t* out, size_t n);
 
-// Now, as RFC 3339 in UTC with nanoseconds: 2024-05-01T12:00:00.123456789Z.
-std::string now_rfc3339();
-
 // 32- and 64-bit FNV-1a of s (seed: the offset basis, or another for a
 // second, independent hash).
 uint32_t fnv1a32(std::string_view s);
