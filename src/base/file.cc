@@ -1,6 +1,7 @@
 #include "base/file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,6 +103,27 @@ Result<void> make_dirs(const std::string& path, mode_t mode) {
   if (::stat(path.c_str(), &st) < 0) return fail_errno("stat {}", path);
   if (!S_ISDIR(st.st_mode)) return fail(ENOTDIR, "mkdir {}", path);
   return ok();
+}
+
+Result<UniqueFd> lock_file(const std::string& path, int op) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) return fail_errno("open {}", path);
+    int rc;
+    while ((rc = ::flock(fd.get(), op)) < 0 && errno == EINTR) {
+    }
+    if (rc < 0) {
+      if (errno == EWOULDBLOCK) return fail_quiet(EWOULDBLOCK, "{} is locked", path);
+      return fail_errno("lock {}", path);
+    }
+    struct stat held {}, named {};
+    if (::fstat(fd.get(), &held) < 0) return fail_errno("stat {}", path);
+    if (::stat(path.c_str(), &named) == 0 && named.st_ino == held.st_ino &&
+        named.st_dev == held.st_dev)
+      return fd;
+    // Unlinked (or replaced) between our open and our flock: lock the new one.
+  }
+  return fail(EAGAIN, "lock {}: the file keeps being replaced", path);
 }
 
 }  // namespace husk

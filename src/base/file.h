@@ -40,4 +40,11 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
 // ENOTDIR when path, or a component, is something else.
 Result<void> make_dirs(const std::string& path, mode_t mode);
 
+// Opens (creating, 0600, never through a symlink) and flock()s path with op
+// (LOCK_EX or LOCK_SH, maybe | LOCK_NB); the lock lasts as long as the fd.
+// Once locked, checks that path still names the locked file (a holder may
+// unlink a lock file it is done with) and starts over if not. With LOCK_NB a
+// held lock is an error with code EWOULDBLOCK.
+Result<UniqueFd> lock_file(const std::string& path, int op);
+
 }  // namespace husk

@@ -102,9 +102,9 @@ Result<Store> Store::open(const std::string& root) {
   return s;
 }
 
-Result<UniqueFd> Store::lock() const { return su::lock_file(path("lock"), LOCK_EX); }
+Result<UniqueFd> Store::lock() const { return lock_file(path("lock"), LOCK_EX); }
 
-Result<Store::Lease> Store::lease() const { return su::lock_file(path("pull.lock"), LOCK_SH); }
+Result<Store::Lease> Store::lease() const { return lock_file(path("pull.lock"), LOCK_SH); }
 
 // ---- blobs ----
 
@@ -145,7 +145,7 @@ Result<std::optional<BlobWriter>> Store::begin_blob(const Digest& d, uint64_t si
   if (has_blob(d)) return std::optional<BlobWriter>();
   BlobWriter w(dir_);
   w.lock_path_ = path("tmp/blob-" + std::string(d.hex()) + ".lock");
-  HUSK_TRY_ASSIGN(w.lock_, su::lock_file(w.lock_path_, LOCK_EX));
+  HUSK_TRY_ASSIGN(w.lock_, lock_file(w.lock_path_, LOCK_EX));
   if (has_blob(d)) return std::optional<BlobWriter>();  // w unlinks the lock file
   w.want_ = d;
   w.want_size_ = size;
@@ -236,7 +236,7 @@ Result<LayerInfo> Store::put_layer(const std::optional<Digest>& parent, const Di
     return fail_quiet(ENOENT, "layer {}: blob {} is not in the store", chain.str(), blob.str());
   // One unpacker per layer: the second caller waits here and then finds the layer.
   std::string lock_path = path("tmp/layer-" + std::string(chain.hex()) + ".lock");
-  HUSK_TRY_ASSIGN(UniqueFd layer_lock, su::lock_file(lock_path, LOCK_EX));
+  HUSK_TRY_ASSIGN(UniqueFd layer_lock, lock_file(lock_path, LOCK_EX));
   // Unlinked while held (before layer_lock closes): waiters notice and lock afresh.
   Cleanup drop_lock([&] { ::unlink(lock_path.c_str()); });
   if (has_layer(chain)) return layer(chain);

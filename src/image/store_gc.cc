@@ -71,7 +71,7 @@ Result<std::vector<Digest>> Store::remove_image(std::string_view name_or_id, boo
     if (::unlink(record.c_str()) < 0 && errno != ENOENT) return fail_errno("remove {}", record);
     removed.push_back(t.id);
     // A writer's lease may be about to use these layers: leave them to prune then.
-    auto no_lease = su::lock_file(path("pull.lock"), LOCK_EX | LOCK_NB);
+    auto no_lease = lock_file(path("pull.lock"), LOCK_EX | LOCK_NB);
     PruneReport report;
     if (no_lease) HUSK_TRY(collect(report, doomed));
   }
@@ -148,7 +148,7 @@ Result<size_t> take_tmp_leftovers(const std::string& tmp,
   for (const std::string& name : names) {
     std::string p = tmp + "/" + name;
     if (name.ends_with(".lock")) {
-      auto held = su::lock_file(p, LOCK_EX | LOCK_NB);
+      auto held = lock_file(p, LOCK_EX | LOCK_NB);
       if (!held) continue;
       ::unlink(p.c_str());
       ++n;
@@ -176,7 +176,7 @@ Result<PruneReport> Store::prune() const {
   PruneReport report;
   Doomed doomed;
   // Waits for writers between their first put and their put_image.
-  HUSK_TRY_ASSIGN(UniqueFd no_lease, su::lock_file(path("pull.lock"), LOCK_EX));
+  HUSK_TRY_ASSIGN(UniqueFd no_lease, lock_file(path("pull.lock"), LOCK_EX));
   {
     HUSK_TRY_ASSIGN(UniqueFd store_lock, lock());
     HUSK_TRY(remove_atomic_leftovers(dir_));

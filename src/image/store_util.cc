@@ -2,48 +2,20 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-namespace husk::image::store_util {
+#include "base/random.h"
 
-Result<UniqueFd> lock_file(const std::string& path, int op) {
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) return fail_errno("open {}", path);
-    int rc;
-    while ((rc = ::flock(fd.get(), op)) < 0 && errno == EINTR) {
-    }
-    if (rc < 0) {
-      if (errno == EWOULDBLOCK) return fail_quiet(EWOULDBLOCK, "{} is locked", path);
-      return fail_errno("lock {}", path);
-    }
-    struct stat held {}, named {};
-    if (::fstat(fd.get(), &held) < 0) return fail_errno("stat {}", path);
-    if (::stat(path.c_str(), &named) == 0 && named.st_ino == held.st_ino &&
-        named.st_dev == held.st_dev)
-      return fd;
-    // Unlinked (or replaced) by prune between our open and our flock: lock the new one.
-  }
-  return fail(EAGAIN, "lock {}: the file keeps being replaced", path);
-}
+namespace husk::image::store_util {
 
 Result<std::string> random_name(size_t n) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   std::string bytes(n, '\0');
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::getrandom(bytes.data() + got, n - got, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return fail_errno("getrandom");
-    got += static_cast<size_t>(r);
-  }
+  HUSK_TRY(random_bytes(bytes.data(), n));
   for (char& c : bytes) c = kAlphabet[static_cast<uint8_t>(c) % 32];
   return bytes;
 }

@@ -43,7 +43,7 @@ Result<void> set_sysctl(const std::string& path, std::string_view value) {
 // network's lock file, <name>.lock, can have that name.)
 Result<UniqueFd> lock_table(const std::string& table) {
   HUSK_TRY(store_io::make_dirs(kNetRunRoot, 0700));
-  return store_io::lock_file(fmt::format("{}/.firewall-{}.lock", kNetRunRoot, table), LOCK_EX);
+  return lock_file(fmt::format("{}/.firewall-{}.lock", kNetRunRoot, table), LOCK_EX);
 }
 
 // The DOCKER-USER chains docker's iptables-nft made, and husk's accepts in them.

@@ -211,7 +211,7 @@ struct Locked {
 
 Result<Locked> open_locked(const std::string& run_root, const Paths& p) {
   HUSK_TRY(store_io::make_dirs(run_root, 0700));
-  HUSK_TRY_ASSIGN(UniqueFd lock, store_io::lock_file(p.lock, LOCK_EX));
+  HUSK_TRY_ASSIGN(UniqueFd lock, lock_file(p.lock, LOCK_EX));
   HUSK_TRY_ASSIGN(LeaseFile file, load(p.leases));
   return Locked{std::move(lock), std::move(file)};
 }
@@ -390,7 +390,7 @@ Result<void> Ipam::release(const std::string& container) {
 Result<std::vector<Lease>> Ipam::leases() const {
   Paths p = paths_of(run_root_, net_);
   if (::access(run_root_.c_str(), F_OK) < 0 && errno == ENOENT) return std::vector<Lease>();
-  HUSK_TRY_ASSIGN(UniqueFd lock, store_io::lock_file(p.lock, LOCK_SH));
+  HUSK_TRY_ASSIGN(UniqueFd lock, lock_file(p.lock, LOCK_SH));
   HUSK_TRY_ASSIGN(LeaseFile f, load(p.leases));
   return std::move(f.leases);
 }

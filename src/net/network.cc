@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/random.h"
 #include "base/time.h"
 #include "net/store_io.h"
 
@@ -291,7 +292,7 @@ Result<void> NetworkStore::remove(const std::string& name) {
   if (name == kDefaultNetwork)
     return fail_quiet(EPERM, "network {:?} is built in and cannot be removed", name);
   if (!validate_network_name(name)) return not_found(name);
-  auto lock = store_io::lock_file(dir_ + "/" + kLockName, LOCK_EX);
+  auto lock = lock_file(dir_ + "/" + kLockName, LOCK_EX);
   if (!lock && lock.error().code == ENOENT) return not_found(name);  // no store yet
   if (!lock) return std::unexpected(std::move(lock).error());
   std::string path = fmt::format("{}/{}{}", dir_, name, kSuffix);
@@ -393,7 +394,7 @@ Result<Prefix> pick_ula(const std::vector<Network>& nets, const std::vector<Pref
   for (int attempt = 0; attempt < 16; ++attempt) {
     Prefix p{IpAddr{Family::kV6, {}}, 64};
     p.addr.bytes[0] = 0xfd;
-    HUSK_TRY(store_io::random_bytes(&p.addr.bytes[1], 5));
+    HUSK_TRY(random_bytes(&p.addr.bytes[1], 5));
     p.addr.bytes[7] = 1;
     if (check_free(p, nets, routes)) return p;
   }
@@ -442,7 +443,7 @@ Result<Network> NetworkStore::create(const CreateRequest& req,
 
   // The lock makes check + write one step against a concurrent create.
   HUSK_TRY(store_io::make_dirs(dir_, 0755));
-  HUSK_TRY_ASSIGN(UniqueFd lock, store_io::lock_file(dir_ + "/" + kLockName, LOCK_EX));
+  HUSK_TRY_ASSIGN(UniqueFd lock, lock_file(dir_ + "/" + kLockName, LOCK_EX));
   HUSK_TRY_ASSIGN(auto existing, load_named(dir_, req.name));
   if (existing) return fail_quiet(EEXIST, "network {:?} already exists", req.name);
   HUSK_TRY_ASSIGN(std::vector<Network> all, list());

@@ -1,12 +1,11 @@
 #include "net/store_io.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <fmt/format.h>
+
+#include "base/random.h"
 
 namespace husk::net::store_io {
 
@@ -24,29 +23,9 @@ Result<void> make_dirs(const std::string& path, int mode) {
   return ok();
 }
 
-Result<UniqueFd> lock_file(const std::string& path, int op) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) return fail_errno("open {}", path);
-  while (::flock(fd.get(), op) < 0) {
-    if (errno != EINTR) return fail_errno("lock {}", path);
-  }
-  return fd;
-}
-
-Result<void> random_bytes(uint8_t* out, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::getrandom(out + got, n - got, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return fail_errno("getrandom");
-    got += static_cast<size_t>(r);
-  }
-  return ok();
-}
-
 Result<std::string> random_hex(size_t n) {
   std::string bytes(n, '\0');
-  HUSK_TRY(random_bytes(reinterpret_cast<uint8_t*>(bytes.data()), n));
+  HUSK_TRY(random_bytes(bytes.data(), n));
   std::string hex;
   hex.reserve(2 * n);
   for (char c : bytes) hex += fmt::format("{:02x}", static_cast<uint8_t>(c));

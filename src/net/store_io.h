@@ -1,7 +1,7 @@
 // What the network store (network.cc) and the lease files (ipam.cc) share:
-// directories, flock'ed lock files, random bytes, RFC 3339 time, and reading
-// fields of hand-editable JSON with errors that name the field. Internal to
-// src/net/.
+// directories, random hex ids, FNV-1a hashes, and reading fields of
+// hand-editable JSON with errors that name the field (lock files and random
+// bytes are base/'s). Internal to src/net/.
 #pragma once
 
 #include <cstdint>
@@ -22,14 +22,8 @@ using Json = nlohmann::json;
 // state roots' mode). An existing directory is left as it is.
 Result<void> make_dirs(const std::string& path, int mode);
 
-// Opens (creating, 0600) and flock()s `path`; op is LOCK_EX or LOCK_SH. The
-// lock lasts as long as the returned fd. Waits for the lock (EINTR retried).
-Result<UniqueFd> lock_file(const std::string& path, int op);
-
 // n bytes from getrandom() as 2n lowercase hex digits.
 Result<std::string> random_hex(size_t n);
-// n random bytes into out.
-Result<void> random_bytes(uint8_t* out, size_t n);
 
 // 32- and 64-bit FNV-1a of s (seed: the offset basis, or another for a
 // second, independent hash).

@@ -3,7 +3,6 @@
 // no bundle is written and nothing is re-executed.
 #include <fcntl.h>
 #include <limits.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 
 #include "base/error.h"
 #include "base/file.h"
+#include "base/random.h"
 #include "cgroup/layout.h"
 #include "cli/husk/build_config.h"
 #include "cli/husk/exit_code.h"
@@ -110,14 +110,9 @@ void add_run_flags(CLI::App& run, RunFlags& f) {
 
 std::string random_id() {
   unsigned char bytes[6] = {};
-  size_t got = 0;
-  while (got < sizeof bytes) {
-    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // no entropy source: fall back to the pid below
-    got += static_cast<size_t>(n);
-  }
-  if (got < sizeof bytes) return fmt::format("husk-{:012x}", static_cast<unsigned>(::getpid()));
+  // No entropy source: fall back to the pid.
+  if (!random_bytes(bytes, sizeof bytes))
+    return fmt::format("husk-{:012x}", static_cast<unsigned>(::getpid()));
   std::string id = "husk-";
   for (unsigned char b : bytes) id += fmt::format("{:02x}", b);
   return id;
