@@ -10,7 +10,7 @@
 //                                         holds 128+ lowerdirs (lowerdir_option)
 //   images/<config hex>.json  the image record (id = config digest)
 //   tags.json               canonical name -> image id, rewritten atomically
-//   holds/<container>       the image a container uses (acquire/release)
+//   holds/<container>       the image a container uses and its owner "PID START" (acquire)
 //   tmp/                    staging: everything lands here first, then rename()
 //   lock                    flock for metadata changes (short critical sections)
 //   pull.lock               shared by writers between their first put and put_image; prune
@@ -27,6 +27,8 @@
 // the next command can use, and prune() removes what a killed writer left in tmp/.
 // Locking: see docs/images.md, "The store".
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
@@ -169,9 +171,13 @@ class Store {
   // tmp/ entries nobody holds. Waits for running writers' leases.
   Result<PruneReport> prune() const;
 
-  // Holds: container -> image.
-  Result<void> acquire(const Digest& image, std::string_view container) const;
+  // Holds: container -> image. A hold names its owner process (pid and start time; none: this
+  // process), moved to the container's init with hand_hold once it runs: a hold whose owner is
+  // gone (a kill -9 of husk and its container) counts for nothing and prune removes it.
+  Result<void> acquire(const Digest& image, std::string_view container, pid_t owner = 0) const;
+  Result<void> hand_hold(std::string_view container, pid_t owner) const;
   Result<void> release(std::string_view container) const;
+  // The containers holding image with a live owner (or no owner recorded).
   Result<std::vector<std::string>> holders(const Digest& image) const;
 
  private:
@@ -186,6 +192,7 @@ class Store {
   Result<void> collect(PruneReport& report, Doomed& doomed) const;
   Result<void> remove_doomed(Doomed& doomed) const;
   Result<std::vector<ImageRecord>> read_records() const;
+  Result<void> drop_dead_holds() const;
 
   std::string dir_;
 };

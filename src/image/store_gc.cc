@@ -182,6 +182,7 @@ Result<PruneReport> Store::prune() const {
     HUSK_TRY(remove_atomic_leftovers(dir_));
     HUSK_TRY(remove_atomic_leftovers(path("images")));
     HUSK_TRY(remove_atomic_leftovers(path("holds")));
+    HUSK_TRY(drop_dead_holds());
     HUSK_TRY_ASSIGN(Tags tags, read_tags(path("tags.json")));
     HUSK_TRY_ASSIGN(std::vector<ImageRecord> records, read_records());
     for (const ImageRecord& r : records) {

@@ -15,6 +15,7 @@
 #include "image/store.h"
 #include "image/store_images.h"
 #include "image/store_util.h"
+#include "sys/process.h"
 
 namespace husk::image {
 
@@ -266,13 +267,42 @@ Result<ImageRecord> Store::resolve(std::string_view name_or_id) const {
 
 // ---- holds ----
 
-Result<void> Store::acquire(const Digest& image, std::string_view container) const {
+namespace {
+
+Result<std::string> hold_text(const Digest& image, pid_t owner) {
+  auto ref = sys::process_ref(owner > 0 ? owner : ::getpid());
+  if (!ref) return fail(ESRCH, "hold: pid {} is gone", owner);
+  return image.str() + "\n" + sys::format_ref(*ref) + "\n";
+}
+
+// A hold counts while its owner lives; a record without an owner line always counts.
+bool hold_is_live(std::string_view text) {
+  size_t eol = text.find('\n');
+  if (eol == std::string_view::npos || eol + 1 >= text.size()) return true;
+  auto ref = sys::parse_ref(text.substr(eol + 1));
+  return !ref || sys::is_alive(*ref);
+}
+
+}  // namespace
+
+Result<void> Store::acquire(const Digest& image, std::string_view container, pid_t owner) const {
   HUSK_TRY(check_container_name(container));
+  HUSK_TRY_ASSIGN(std::string text, hold_text(image, owner));
   HUSK_TRY_ASSIGN(UniqueFd store_lock, lock());
   std::string record = path("images/" + std::string(image.hex()) + ".json");
   if (::access(record.c_str(), F_OK) < 0)
     return fail_quiet(ENOENT, "image {}: not in the store (removed?)", image.str());
-  return write_file_atomic(path("holds/" + std::string(container)), image.str() + "\n", 0600);
+  return write_file_atomic(path("holds/" + std::string(container)), text, 0600);
+}
+
+Result<void> Store::hand_hold(std::string_view container, pid_t owner) const {
+  HUSK_TRY(check_container_name(container));
+  std::string p = path("holds/" + std::string(container));
+  HUSK_TRY_ASSIGN(UniqueFd store_lock, lock());
+  HUSK_TRY_ASSIGN(std::string old, read_file(p));
+  HUSK_TRY_ASSIGN(Digest image, Digest::parse(old.substr(0, old.find('\n'))));
+  HUSK_TRY_ASSIGN(std::string text, hold_text(image, owner));
+  return write_file_atomic(p, text, 0600);
 }
 
 Result<void> Store::release(std::string_view container) const {
@@ -290,9 +320,22 @@ Result<std::vector<std::string>> Store::holders(const Digest& image) const {
     if (name.find(kAtomicTempInfix) != std::string::npos) continue;
     auto text = read_file(path("holds/" + name));
     if (!text) continue;  // released meanwhile
-    if (text->starts_with(image.str())) out.push_back(name);
+    if (text->starts_with(image.str() + "\n") && hold_is_live(*text)) out.push_back(name);
   }
   return out;
+}
+
+// Holds whose owner is gone; the caller holds lock().
+Result<void> Store::drop_dead_holds() const {
+  HUSK_TRY_ASSIGN(auto names, su::list_dir(path("holds")));
+  for (const std::string& name : names) {
+    if (name.find(kAtomicTempInfix) != std::string::npos) continue;
+    std::string p = path("holds/" + name);
+    auto text = read_file(p);
+    if (!text || hold_is_live(*text)) continue;
+    if (::unlink(p.c_str()) < 0 && errno != ENOENT) return fail_errno("remove {}", p);
+  }
+  return ok();
 }
 
 }  // namespace husk::image

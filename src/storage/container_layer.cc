@@ -24,30 +24,21 @@ constexpr const char* kOwnerFile = "owner";
 // How long a layer without an owner record is taken to be in the making.
 constexpr time_t kOwnerGraceSeconds = 60;
 
-struct Owner {
-  pid_t pid = 0;
-  uint64_t start_time = 0;
-};
-
-Result<Owner> owner_of(pid_t pid) {
-  auto started = sys::process_start_time(pid);
-  if (!started) return fail(ESRCH, "start time of pid {}", pid);
-  return Owner{pid, *started};
+Result<void> write_owner(const std::string& dir, const sys::ProcessRef& o) {
+  return write_file_atomic(dir + "/" + kOwnerFile, sys::format_ref(o) + "\n", 0600,
+                           Durability::kVolatile);
 }
 
-Result<void> write_owner(const std::string& dir, const Owner& o) {
-  return write_file_atomic(dir + "/" + kOwnerFile, fmt::format("{} {}\n", o.pid, o.start_time),
-                           0600, Durability::kVolatile);
-}
-
-std::optional<Owner> read_owner(const std::string& dir) {
+std::optional<sys::ProcessRef> read_owner(const std::string& dir) {
   auto text = read_file(dir + "/" + kOwnerFile);
   if (!text) return std::nullopt;
-  long long pid = 0;
-  unsigned long long start = 0;
-  if (std::sscanf(text->c_str(), "%lld %llu", &pid, &start) != 2 || pid <= 0 || pid > INT_MAX)
-    return std::nullopt;
-  return Owner{static_cast<pid_t>(pid), start};
+  return sys::parse_ref(*text);
+}
+
+Result<sys::ProcessRef> owner_of(pid_t pid) {
+  auto ref = sys::process_ref(pid);
+  if (!ref) return fail(ESRCH, "start time of pid {}", pid);
+  return *ref;
 }
 
 // A container id is a single file name (runc's rule is stricter still).
@@ -112,7 +103,7 @@ Result<std::string> check_lower(const std::string& path) {
 
 Result<ContainerLayer> ContainerLayer::prepare(const LayerOptions& o) {
   HUSK_TRY(check_id(o.id));
-  HUSK_TRY_ASSIGN(Owner self, owner_of(::getpid()));
+  HUSK_TRY_ASSIGN(sys::ProcessRef self, owner_of(::getpid()));
   HUSK_TRY(make_dirs(o.root, 0700));
   ContainerLayer l;
   l.paths_ = layer_paths(o.root, o.id);
@@ -139,7 +130,7 @@ ContainerLayer::~ContainerLayer() {
 }
 
 Result<void> ContainerLayer::hand_to(pid_t pid) {
-  HUSK_TRY_ASSIGN(Owner o, owner_of(pid));
+  HUSK_TRY_ASSIGN(sys::ProcessRef o, owner_of(pid));
   return write_owner(paths_.dir, o).context("container layer {:?}", paths_.dir);
 }
 
@@ -149,11 +140,8 @@ Result<void> ContainerLayer::remove() {
 }
 
 bool layer_is_live(const std::string& dir) {
-  if (auto o = read_owner(dir)) {
-    // A zombie has left its namespaces already: the overlay is gone with them.
-    auto st = sys::process_stat(o->pid);
-    return st && st->state != 'Z' && st->state != 'X' && st->start_time == o->start_time;
-  }
+  // A zombie has left its namespaces already: the overlay is gone with them.
+  if (auto o = read_owner(dir)) return sys::is_alive(*o);
   struct stat st {};
   if (::lstat(dir.c_str(), &st) < 0) return false;
   return st.st_mtime + kOwnerGraceSeconds > ::time(nullptr);

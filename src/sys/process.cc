@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <iterator>
 #include <utility>
@@ -177,6 +179,31 @@ Result<ProcessStat> process_stat(pid_t pid) {
 Result<uint64_t> process_start_time(pid_t pid) {
   HUSK_TRY_ASSIGN(ProcessStat st, process_stat(pid));
   return st.start_time;
+}
+
+Result<ProcessRef> process_ref(pid_t pid) {
+  HUSK_TRY_ASSIGN(ProcessStat st, process_stat(pid));
+  return ProcessRef{pid, st.start_time};
+}
+
+std::string format_ref(const ProcessRef& ref) {
+  return fmt::format("{} {}", ref.pid, ref.start_time);
+}
+
+std::optional<ProcessRef> parse_ref(std::string_view text) {
+  std::string line(text.substr(0, text.find('\n')));
+  long long pid = 0;
+  unsigned long long start = 0;
+  char extra = 0;
+  if (std::sscanf(line.c_str(), "%lld %llu %c", &pid, &start, &extra) != 2 || pid <= 0 ||
+      pid > INT_MAX)
+    return std::nullopt;
+  return ProcessRef{static_cast<pid_t>(pid), start};
+}
+
+bool is_alive(const ProcessRef& ref) {
+  auto st = process_stat(ref.pid);
+  return st && st->state != 'Z' && st->state != 'X' && st->start_time == ref.start_time;
 }
 
 Result<void> close_from_except(int first, std::span<const int> keep) {

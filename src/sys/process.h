@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -76,6 +78,22 @@ struct ProcessStat {
 Result<ProcessStat> process_stat(pid_t pid);
 // process_stat(pid)->start_time.
 Result<uint64_t> process_start_time(pid_t pid);
+
+// A process named so that a reused pid does not pass for it: its pid and its
+// start time. Records that outlive their writer (a container layer's owner, an
+// image hold) store one as "PID START_TIME".
+struct ProcessRef {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  friend bool operator==(const ProcessRef&, const ProcessRef&) = default;
+};
+Result<ProcessRef> process_ref(pid_t pid);
+std::string format_ref(const ProcessRef& ref);
+// The first line of text, "PID START_TIME"; nullopt when malformed.
+std::optional<ProcessRef> parse_ref(std::string_view text);
+// The process still runs: the same start time, and not a zombie (a zombie has
+// left its namespaces, so what it held there is gone).
+bool is_alive(const ProcessRef& ref);
 
 // Marks every fd >= first close-on-exec (close_range, or a /proc walk).
 Result<void> cloexec_from(int first);

@@ -192,7 +192,7 @@ TEST_F(ImageStoreLive, RmiRacingRunNeverRemovesAHeldImage) {
       char c;
       (void)::read(go[0], &c, 1);
       auto st = Store::open(root_);
-      auto a = st->acquire(r->id, "ctr");
+      auto a = st->acquire(r->id, "ctr", ::getppid());  // as husk hands it on
       (void)write_all(out[1], a ? "held" : a.error().what());
       ::_exit(0);
     }

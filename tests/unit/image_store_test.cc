@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 
 #include "base/file.h"
 #include "image/store.h"
+#include "sys/process.h"
 #include "image_store_util.h"
 #include "temp_dir_util.h"
 
@@ -295,7 +298,9 @@ TEST_F(ImageStore, HeldImagesAreKeptUntilReleased) {
   auto r = put_test_image(s(), img, {"app"});
   ASSERT_TRUE(r);
   ASSERT_TRUE(s().acquire(r->id, "web1"));
-  EXPECT_EQ(read("holds/web1"), r->id.str() + "\n");
+  auto self = sys::process_ref(::getpid());
+  ASSERT_TRUE(self);
+  EXPECT_EQ(read("holds/web1"), r->id.str() + "\n" + sys::format_ref(*self) + "\n");
   auto refused = s().remove_image("app", false);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().what(),
@@ -322,6 +327,32 @@ TEST_F(ImageStore, HeldImagesAreKeptUntilReleased) {
   EXPECT_EQ(entries(at("layers")), std::vector<std::string>{});
   EXPECT_EQ(entries(at("blobs/sha256")), std::vector<std::string>{});
   EXPECT_EQ(entries(at("l")), std::vector<std::string>{});
+}
+
+// A hold whose owner is gone (husk and its container killed) pins nothing: rmi goes through and
+// prune drops the record. A hold handed to a live process still counts.
+TEST_F(ImageStore, HoldsOfDeadOwnersCountForNothing) {
+  auto img = make_image({file_layer("a", "1")});
+  auto r = put_test_image(s(), img, {"app"});
+  ASSERT_TRUE(r);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  ASSERT_TRUE(s().acquire(r->id, "web1"));
+  ASSERT_TRUE(s().hand_hold("web1", child));
+  EXPECT_EQ(*s().holders(r->id), std::vector<std::string>{"web1"});
+  EXPECT_FALSE(s().remove_image("app", false)) << "the owner lives";
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_EQ(*s().holders(r->id), std::vector<std::string>{}) << "owner reaped";
+  ASSERT_TRUE(s().prune());
+  EXPECT_FALSE(std::filesystem::exists(at("holds/web1")));
+  auto removed = s().remove_image("app", false);
+  ASSERT_TRUE(removed) << removed.error().what();
+  EXPECT_EQ(*removed, std::vector<Digest>{r->id});
 }
 
 TEST_F(ImageStore, PruneRemovesUnlockedTmpLeftoversOnly) {

@@ -9,6 +9,7 @@
 
 #include <linux/capability.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include "cli/husk/resource_flags.h"
 #include "cli/husk/user.h"
 #include "config/container.h"
+#include "image/config.h"
 #include "spec/default_spec.h"
 #include "spec/mount_options.h"
 #include "spec/names.h"
@@ -45,7 +47,18 @@ struct RunFlags {
   std::vector<std::string> cap_add;   // --cap-add NAME (docker's names: SYS_ADMIN, ALL)
   std::vector<std::string> cap_drop;  // --cap-drop NAME
   ResourceFlags resources;            // --cpus, --memory, --pids, ... (resource_flags.h)
-  std::vector<std::string> command;
+  std::string image;                  // IMAGE, the first word before "--" (none: no image)
+  std::optional<std::string> entrypoint;  // --entrypoint ("" resets the image's)
+  bool publish_all = false;               // -P: every ExposedPorts entry to a free host port
+  std::vector<std::string> command;       // CMD [ARG...]: the program, or the image's Cmd
+};
+
+// husk run IMAGE: what main.cc found in the image store (image_run.h).
+struct ImageRoot {
+  std::string name;                 // as the user gave it, for errors
+  image::ImageConfig config;
+  std::string base;                 // the store's directory: the lowers are relative to it
+  std::vector<std::string> lowers;  // the layers' short links ("l/..."), top first
 };
 
 // What build_config needs to know about the caller and the root, injected so
@@ -64,9 +77,11 @@ struct Caller {
   std::string net_files_dir;
   // --net container:ID: the network namespace of that running container.
   std::function<Result<std::string>(const std::string&)> netns_of_container;
-  // --rootfs DIR:O: the container's layer (storage::ContainerLayer), made
-  // before build_config; upper and work empty for a read-only overlay.
+  // --rootfs DIR:O or an image: the container's layer (storage::ContainerLayer),
+  // made before build_config; upper and work empty for a read-only overlay.
   std::optional<storage::LayerPaths> layer;
+  // husk run IMAGE: the image; account_files then reads the image's files.
+  std::optional<ImageRoot> image;
 };
 
 // --rootfs DIR[:O], podman's syntax: ":O" mounts DIR as the read-only lower
@@ -168,11 +183,11 @@ inline void set_env(std::vector<std::string>& env, std::string_view key, std::st
   env.push_back(std::move(entry));
 }
 
-inline Result<std::vector<std::string>> build_env(const RunFlags& f, const Caller& c,
-                                                  const std::string& home) {
-  std::vector<std::string> env{kDefaultPath};
-  if (c.stdin_tty) env.push_back("TERM=xterm");
-  env.push_back("HOME=" + home);
+// The -e entries checked, a bare KEY replaced by KEY=<the caller's value> when
+// the caller has one (docker: a bare KEY the caller lacks is dropped, or, for an
+// image, unsets the image's KEY).
+inline Result<std::vector<std::string>> env_flags(const RunFlags& f, const Caller& c) {
+  std::vector<std::string> out;
   for (const auto& e : f.env) {
     size_t eq = e.find('=');
     std::string key = e.substr(0, eq);
@@ -180,10 +195,25 @@ inline Result<std::vector<std::string>> build_env(const RunFlags& f, const Calle
     if (key.find_first_of(" \t\n") != std::string::npos)
       return fail(0, "-e \"{}\": variable name contains whitespace", e);
     if (eq != std::string::npos) {
-      set_env(env, key, std::string_view(e).substr(eq + 1));
+      out.push_back(e);
     } else if (auto v = c.getenv ? c.getenv(key) : std::nullopt) {
-      set_env(env, key, *v);  // docker: a bare KEY copies the caller's value, unset drops it
+      out.push_back(key + "=" + *v);
+    } else {
+      out.push_back(key);
     }
+  }
+  return out;
+}
+
+inline Result<std::vector<std::string>> build_env(const RunFlags& f, const Caller& c,
+                                                  const std::string& home) {
+  std::vector<std::string> env{kDefaultPath};
+  if (c.stdin_tty) env.push_back("TERM=xterm");
+  env.push_back("HOME=" + home);
+  HUSK_TRY_ASSIGN(std::vector<std::string> flags, env_flags(f, c));
+  for (const auto& e : flags) {
+    size_t eq = e.find('=');
+    if (eq != std::string::npos) set_env(env, e.substr(0, eq), std::string_view(e).substr(eq + 1));
   }
   return env;
 }
@@ -257,8 +287,16 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
   using namespace build_detail;
   HUSK_TRY_ASSIGN(NetMode net, parse_net_mode(f.net));
   HUSK_TRY(check_net_flags(net, f.network));
-  if (f.command.empty()) return fail(0, "no command given: husk run [FLAGS] -- CMD [ARG...]");
-  if (f.command.front().empty()) return fail(0, "command \"\": empty program name");
+  const bool from_image = c.image.has_value();
+  if (f.command.empty() && !from_image)
+    return fail(0, "no command given: husk run [FLAGS] IMAGE [CMD...] or husk run [FLAGS] -- CMD");
+  if (!f.command.empty() && f.command.front().empty())
+    return fail(0, "command \"\": empty program name");
+  if (from_image && f.rootfs)
+    return fail(0, "--rootfs {:?} and image {:?}: give one root", *f.rootfs, c.image->name);
+  if (from_image && !c.layer) return fail(0, "image {:?}: no container layer", c.image->name);
+  if (!from_image && f.entrypoint) return fail(0, "--entrypoint: needs an image");
+  if (!from_image && f.publish_all) return fail(0, "-P: needs an image (its ExposedPorts)");
   if (!f.name.empty()) HUSK_TRY(check_name(f.name));
   if (f.hostname.size() > kMaxHostname)
     return fail(0, "--hostname \"{}\": longer than {} characters", f.hostname, kMaxHostname);
@@ -278,29 +316,72 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
     if (!c.netns_of_container) return fail(0, "--net container:{}: not supported here", net.target);
     HUSK_TRY_ASSIGN(netns_path, c.netns_of_container(net.target).context("--net container:{}", net.target));
   }
-  AccountFiles files;  // read only when -u asks for them
-  if (!f.user.empty() && c.account_files) files = c.account_files();
-  ResolvedUser user = HUSK_TRY(resolve_user(f.user, files));
+  std::string hostname = !f.hostname.empty() ? f.hostname : !f.name.empty() ? f.name : kDefaultHostname;
+  if (hostname.size() > kMaxHostname) hostname.resize(kMaxHostname);
+  // An image: docker's rules for its Entrypoint, Cmd, Env, WorkingDir and User.
+  std::optional<image::ProcessSpec> from;
+  if (from_image) {
+    image::ProcessFlags pf;
+    pf.entrypoint = f.entrypoint;
+    pf.cmd = f.command;
+    pf.env = HUSK_TRY(env_flags(f, c));
+    pf.workdir = f.workdir;
+    pf.user = f.user;
+    pf.hostname = hostname;
+    from = HUSK_TRY(image::resolve_process(c.image->config, pf).context("image {:?}", c.image->name));
+    if (from->argv.empty())
+      return fail(0, "image {:?}: no command: the image has no Entrypoint or Cmd; give one after it",
+                  c.image->name);
+  }
+  const std::string& user_spec = from ? from->user : f.user;
+  AccountFiles files;  // read only when a user is named
+  if (!user_spec.empty() && c.account_files) files = c.account_files();
+  auto resolved = resolve_user(user_spec, files);
+  if (!resolved && from_image && f.user.empty())
+    return fail(resolved.error().code, "image {:?}: User: {}", c.image->name, resolved.error().what());
+  ResolvedUser user = HUSK_TRY(std::move(resolved));
   std::optional<config::Resources> resources = HUSK_TRY(build_resources(f.resources, c.host));
 
   config::Container cfg;
   cfg.oci_version = spec::kOciVersion;
   cfg.root_path = root_path(f, c);
-  cfg.root_readonly = !f.rootfs || f.read_only;
-  if (rootfs.overlay) {
+  cfg.root_readonly = (!f.rootfs && !from_image) || f.read_only;
+  if (from_image) {
+    cfg.root_overlay = config::RootOverlay{.lower = c.image->lowers,
+                                           .base = c.image->base,
+                                           .upper = c.layer->upper,
+                                           .work = c.layer->work};
+    cfg.root_path = c.layer->merged;
+    const image::ImageConfig& ic = c.image->config;
+    if (!ic.stop_signal.empty()) cfg.annotations["org.opencontainers.image.stopSignal"] = ic.stop_signal;
+    for (const auto& [key, value] : ic.labels) cfg.annotations[key] = value;
+  } else if (rootfs.overlay) {
     // The lower by its absolute name: the mount is made in the container's
     // init, whose cwd is not the caller's.
     cfg.root_overlay = config::RootOverlay{
         .lower = {cfg.root_path}, .base = {}, .upper = c.layer->upper, .work = c.layer->work};
     cfg.root_path = c.layer->merged;
   }
-  cfg.hostname = !f.hostname.empty() ? f.hostname : !f.name.empty() ? f.name : kDefaultHostname;
-  if (cfg.hostname.size() > kMaxHostname) cfg.hostname.resize(kMaxHostname);
+  cfg.hostname = hostname;
 
   config::Process& p = cfg.process;
-  p.args = f.command;
-  p.env = HUSK_TRY(build_env(f, c, user.home));
-  p.cwd = f.workdir.empty() ? "/" : f.workdir;
+  if (from) {
+    p.args = from->argv;
+    p.env = from->env;
+    // docker: HOME from the user's passwd entry, TERM with a terminal, unless set.
+    auto has = [&p](std::string_view key) {
+      return std::ranges::any_of(p.env, [&](const std::string& e) {
+        return e.size() > key.size() && e.starts_with(key) && e[key.size()] == '=';
+      });
+    };
+    if (!has("HOME")) p.env.push_back("HOME=" + (user.home.empty() ? "/" : user.home));
+    if (c.stdin_tty && !has("TERM")) p.env.push_back("TERM=xterm");
+    p.cwd = from->cwd;
+  } else {
+    p.args = f.command;
+    p.env = HUSK_TRY(build_env(f, c, user.home));
+    p.cwd = f.workdir.empty() ? "/" : f.workdir;
+  }
   p.user.uid = user.uid;
   p.user.gid = user.gid;
   p.user.additional_gids = user.additional_gids;

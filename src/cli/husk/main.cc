@@ -20,7 +20,9 @@
 #include "cgroup/layout.h"
 #include "cli/husk/build_config.h"
 #include "cli/husk/exit_code.h"
+#include "cli/husk/image_run.h"
 #include "cli/husk/network_cmd.h"
+#include "image/store.h"
 #include "net/attach.h"
 #include "linux/path.h"
 #include "runtime/exe_seal.h"
@@ -31,10 +33,16 @@ namespace husk::cli {
 namespace {
 
 constexpr const char* kRunFooter = R"(
-With no --rootfs the container's root is the host's own /, read-only, with a
-fresh /proc, /dev and /sys and private tmpfs on /tmp and /run.
+husk run IMAGE [CMD...] runs an image of the store (husk pull, husk load) on an
+overlay root: its layers below, a layer of the container's own on top, removed
+with it. Words after "--" are the command: with no image before them, the root
+is --rootfs DIR or else the host's own /, read-only; either way with a fresh
+/proc, /dev and /sys and private tmpfs on /tmp and /run.
 
 Examples:
+  husk run busybox
+  husk run --entrypoint sh busybox -c 'id; pwd'
+  husk run -p 8080:80 busybox -- httpd -f -p 80
   husk run -- sh
   husk run --hostname demo -e FOO=bar -- sh -c 'hostname; echo $FOO'
   husk run --rootfs ./rootfs -u 1000:1000 -w /tmp -- id
@@ -95,6 +103,11 @@ void add_run_flags(CLI::App& run, RunFlags& f) {
   run.add_option("--ingress-burst", n.ingress_burst, "Burst for --ingress-rate, e.g. 64kb");
   run.add_option("--cap-add", f.cap_add, "Add a capability (SYS_ADMIN, NET_ADMIN, ALL...)");
   run.add_option("--cap-drop", f.cap_drop, "Drop a capability of the default set");
+  run.add_option("--entrypoint", f.entrypoint,
+                 "Program to run instead of the image's Entrypoint (\"\": none); the image's "
+                 "Cmd is dropped");
+  run.add_flag("-P,--publish-all", f.publish_all,
+               "Publish every port the image exposes to a free host port");
   run.add_flag("--read-only", f.read_only,
                "Mount --rootfs read-only (always for the host's /; with DIR:O, no upper layer)");
   // Accepted for docker muscle memory: husk run always removes the container.
@@ -103,7 +116,8 @@ void add_run_flags(CLI::App& run, RunFlags& f) {
   // Wiring flags (-p, -v) go here, each into a RunFlags field that
   // build_config translates.
   // Not required() here: build_config says what is missing, in husk's words.
-  run.add_option("command", f.command, "Program and arguments, best after --");
+  run.add_option("command", f.command,
+                 "IMAGE [CMD [ARG...]], or -- CMD [ARG...] with no image (--rootfs, host /)");
   run.positionals_at_end();  // everything from CMD on belongs to the container
   run.footer(kRunFooter);
 }
@@ -211,6 +225,39 @@ Result<std::optional<storage::ContainerLayer>> prepare_layer(const RunFlags& f,
   return std::optional<storage::ContainerLayer>(std::move(layer));
 }
 
+// husk run IMAGE: the image held for the container, and the container's layer
+// on the store's disk over the image's layers.
+Result<std::optional<storage::ContainerLayer>> prepare_image_layer(RunFlags& f,
+                                                                  std::optional<ImageUse>& use,
+                                                                  Caller& c) {
+  HUSK_TRY(build_detail::check_name(f.name));
+  std::string store_root = image::Store::default_root();
+  HUSK_TRY_ASSIGN(image::Store store, image::Store::open(store_root));
+  auto opened = ImageUse::open(store, f.image, f.name);
+  if (!opened && opened.error().code == ENOENT)
+    return fail(ENOENT, "image {:?}: not in the store ({}); pull or load it first, or put a host "
+                "program after \"--\": husk run -- {}",
+                f.image, store_root, f.image);
+  if (!opened) return std::unexpected(std::move(opened).error());
+  use.emplace(std::move(*opened));
+  c.image = use->root();
+  const ImageUse* u = &*use;
+  c.account_files = [u] { return u->account_files(); };
+  if (f.publish_all) {
+    for (const std::string& port : use->root().config.exposed_ports)
+      f.network.publish.push_back(port);
+  }
+  std::string layers = image_layer_root(store_root);
+  storage::reclaim_stale(layers);
+  HUSK_TRY_ASSIGN(storage::ContainerLayer layer,
+                  storage::ContainerLayer::prepare({.root = layers,
+                                                    .id = f.name,
+                                                    .lower_root = use->diffs().front(),
+                                                    .writable = !f.read_only})
+                      .context("image {:?}", f.image));
+  return std::optional<storage::ContainerLayer>(std::move(layer));
+}
+
 int run_container(RunFlags& f) {
   if (f.name.empty()) f.name = random_id();
   auto mode = parse_net_mode(f.net);
@@ -218,9 +265,12 @@ int run_container(RunFlags& f) {
   if (mode && mode->attaches())
     caller.net_files_dir = net::files_dir_for(net::kNetRunRoot, f.name);
   caller.netns_of_container = netns_of_container;
-  // The container's layer (--rootfs DIR:O): removed when the container is
-  // gone, on every path out of here (its destructor).
-  auto layer = prepare_layer(f, caller);
+  // The image and its hold, released on every path out of here.
+  std::optional<ImageUse> image_use;
+  // The container's layer (--rootfs DIR:O or an image): removed when the
+  // container is gone, on every path out of here (its destructor).
+  auto layer = f.image.empty() ? prepare_layer(f, caller)
+                               : prepare_image_layer(f, image_use, caller);
   if (!layer) {
     print_error(layer.error().what());
     return kExitHuskError;
@@ -254,8 +304,9 @@ int run_container(RunFlags& f) {
   // Once the init waits: the layer passes to it (a kill -9 of husk leaves the
   // layer to the running container), then the network is plumbed.
   if (attachment || *layer) {
-    opts.on_ready = [&attachment, &layer](pid_t pid) -> Result<void> {
+    opts.on_ready = [&attachment, &layer, &image_use](pid_t pid) -> Result<void> {
       if (*layer) HUSK_TRY((*layer)->hand_to(pid));
+      if (image_use) HUSK_TRY(image_use->hand_to(pid));
       if (attachment) return attachment->plumb(pid);
       return ok();
     };
@@ -272,6 +323,29 @@ int run_container(RunFlags& f) {
   return *status;
 }
 
+// docker's `run [FLAGS] IMAGE [CMD...]`, and husk's `run [FLAGS] -- CMD` with
+// no image: the positional words after "--" are the command; a word before
+// "--" (or with no "--") is the image. With --rootfs every word is the command.
+void take_image_word(int argc, char** argv, RunFlags& f) {
+  if (f.rootfs || f.command.empty()) return;
+  size_t after = 0;
+  bool seen_run = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (!seen_run) {
+      seen_run = a == "run";
+      continue;
+    }
+    if (a == "--") {
+      after = static_cast<size_t>(argc - i - 1);
+      break;
+    }
+  }
+  if (f.command.size() <= after) return;
+  f.image = f.command.front();
+  f.command.erase(f.command.begin());
+}
+
 }  // namespace
 }  // namespace husk::cli
 
@@ -280,6 +354,11 @@ int main(int argc, char** argv) {
   CLI::App app{"husk: run a program in its own namespaces, no image needed", "husk"};
   app.set_version_flag("--version", "husk version " HUSK_VERSION);
   app.require_subcommand(1);
+  std::string store_root;
+  app.add_option("--root", store_root,
+                 "Where images, layers and volumes are kept (default: $HUSK_ROOT, else "
+                 "/var/lib/husk)");
+  app.fallthrough();  // `husk run --root DIR ...` too
   RunFlags flags;
   CLI::App* run = app.add_subcommand("run", "Run a command in a new container and wait for it");
   add_run_flags(*run, flags);
@@ -305,7 +384,11 @@ int main(int argc, char** argv) {
     print_error(e.what());
     return kExitHuskError;
   }
-  if (run->parsed()) return run_container(flags);
+  if (!store_root.empty()) ::setenv("HUSK_ROOT", store_root.c_str(), 1);
+  if (run->parsed()) {
+    take_image_word(argc, argv, flags);
+    return run_container(flags);
+  }
   if (auto status = run_network_commands(network)) return *status;
   return kExitHuskError;
 }
