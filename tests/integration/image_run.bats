@@ -24,10 +24,13 @@ setup_file() {
   # evil: /etc/passwd a symlink out of the image (to the host's, if it were followed).
   "$mk" "$layout" evil --base "$ROOTFS" --layer 'rm:/etc/passwd' \
     --layer 'link:/etc/passwd=../../../../../../../../etc/passwd'
+  # web: ExposedPorts for -P; busybox's httpd serving /www.
+  "$mk" "$layout" web --base "$ROOTFS" --layer 'dir:/www,file:/www/index.html=served by husk' \
+    --config '{"ExposedPorts": {"80/tcp": {}}, "Cmd": ["httpd", "-f", "-v", "-p", "80", "-h", "/www"]}'
   # deep: 140 layers on the base, more than overlayfs' one-page mount data holds by name.
   "$mk" "$layout" deep --base "$ROOTFS" --deep 140
   local t
-  for t in ep user evil deep; do
+  for t in ep user evil web deep; do
     skopeo --insecure-policy copy -q "oci:$layout:$t" "docker-archive:$FILE_TMP/$t.tar:$IMAGES/$t:latest"
     "$HUSK" load -q -i "$FILE_TMP/$t.tar" >/dev/null
   done
@@ -213,4 +216,22 @@ $got"
   run "$HUSK" image prune
   [[ $status -eq 0 && ! -e $HUSK_ROOT/image/holds/$CID ]] || fail "prune kept the dead hold: $output"
   "$HUSK" load -q -i "$FILE_TMP/ep.tar" >/dev/null
+}
+
+@test "husk run -P IMAGE: every ExposedPorts entry published to a free host port" {
+  local out=$TEST_TMP/web.out
+  "$HUSK" run -e "HUSK_TEST_MARK=$MARK" --name "$CID" -P "$IMAGES/web" >"$out" 2>&1 </dev/null &
+  local husk_pid=$!
+  BG_PIDS+=("$husk_pid")
+  wait_for 15 eval '"$HUSK" port "$CID" 2>/dev/null | grep -q "^80/tcp"' || fail "no port: $(cat "$out")"
+  local port
+  port=$("$HUSK" port "$CID" | awk -F: '/^80\/tcp/ { print $NF }')
+  [[ $port =~ ^[0-9]+$ ]] || fail "port: $("$HUSK" port "$CID")"
+  wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$port/index.html" ||
+    fail "nothing served on 127.0.0.1:$port: $(cat "$out")"
+  local body
+  body=$(curl -sf "http://127.0.0.1:$port/index.html")
+  [[ $body == *"served by husk"* ]] || fail "$body"
+  kill -TERM "$husk_pid"
+  wait "$husk_pid" || true
 }
