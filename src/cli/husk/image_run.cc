@@ -22,22 +22,26 @@ Result<ImageUse> ImageUse::open(const image::Store& store, std::string_view name
   ImageUse use(store);
   use.container_ = container;
   use.root_.name = std::string(name);
-  HUSK_TRY_ASSIGN(use.record_, store.resolve(name));
-  const image::ImageRecord& r = use.record_;
-  HUSK_TRY_ASSIGN(std::string config, store.read_blob(r.id, kMaxConfigBytes)
-                                          .context("image {:?}: config", name));
-  HUSK_TRY_ASSIGN(use.root_.config,
-                  image::parse_config(config).context("image {:?}: config", name));
-  if (r.layers.empty()) return fail(EINVAL, "image {:?}: has no layers", name);
-  use.root_.base = store.dir();
-  for (auto it = r.layers.rbegin(); it != r.layers.rend(); ++it) {
-    HUSK_TRY_ASSIGN(image::LayerInfo layer, store.layer(*it).context("image {:?}", name));
-    use.root_.lowers.push_back("l/" + layer.link);
-    use.diffs_.push_back(store.dir() + "/layers/" + std::string(it->hex()) + "/diff");
-  }
-  HUSK_TRY(store.acquire(r.id, container).context("image {:?}", name));
+  HUSK_TRY_ASSIGN(use.record_, store.resolve(name));  // ENOENT: not in the store
+  // Past this point a failure is a damaged store or image, never "not found".
+  if (auto r = use.fill(); !r) return fail_quiet(EIO, "image {:?}: {}", name, r.error().what());
+  HUSK_TRY(store.acquire(use.record_.id, container).context("image {:?}", name));
   use.held_ = true;
   return use;
+}
+
+Result<void> ImageUse::fill() {
+  const image::ImageRecord& r = record_;
+  HUSK_TRY_ASSIGN(std::string config, store_.read_blob(r.id, kMaxConfigBytes).context("config"));
+  HUSK_TRY_ASSIGN(root_.config, image::parse_config(config).context("config"));
+  if (r.layers.empty()) return fail_quiet(EINVAL, "no layers");
+  root_.base = store_.dir();
+  for (auto it = r.layers.rbegin(); it != r.layers.rend(); ++it) {
+    HUSK_TRY_ASSIGN(image::LayerInfo layer, store_.layer(*it));
+    root_.lowers.push_back("l/" + layer.link);
+    diffs_.push_back(store_.dir() + "/layers/" + std::string(it->hex()) + "/diff");
+  }
+  return ok();
 }
 
 ImageUse::ImageUse(ImageUse&& o) noexcept

@@ -46,7 +46,8 @@ class ImageUse {
   Result<void> hand_to(pid_t pid) const;
 
  private:
-  ImageUse(const image::Store& store) : store_(store) {}
+  explicit ImageUse(const image::Store& store) : store_(store) {}
+  Result<void> fill();  // config, lowers and diffs from record_
   image::Store store_;
   image::ImageRecord record_;
   ImageRoot root_;

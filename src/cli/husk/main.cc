@@ -232,12 +232,15 @@ Result<std::optional<storage::ContainerLayer>> prepare_image_layer(RunFlags& f,
                                                                   Caller& c) {
   HUSK_TRY(build_detail::check_name(f.name));
   std::string store_root = image::Store::default_root();
+  auto not_there = [&] {
+    return fail_quiet(ENOENT, "image {:?}: not in the store ({}); pull or load it, or run a host "
+                      "program after \"--\": husk run -- {}", f.image, store_root, f.image);
+  };
+  // No store yet: nothing to find, and nothing is made for a run that fails.
+  if (::access((store_root + "/image").c_str(), F_OK) < 0) return not_there();
   HUSK_TRY_ASSIGN(image::Store store, image::Store::open(store_root));
   auto opened = ImageUse::open(store, f.image, f.name);
-  if (!opened && opened.error().code == ENOENT)
-    return fail(ENOENT, "image {:?}: not in the store ({}); pull or load it first, or put a host "
-                "program after \"--\": husk run -- {}",
-                f.image, store_root, f.image);
+  if (!opened && opened.error().code == ENOENT) return not_there();
   if (!opened) return std::unexpected(std::move(opened).error());
   use.emplace(std::move(*opened));
   c.image = use->root();
