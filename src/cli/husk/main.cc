@@ -347,6 +347,9 @@ void take_image_word(int argc, char** argv, RunFlags& f) {
   if (f.command.size() <= after) return;
   f.image = f.command.front();
   f.command.erase(f.command.begin());
+  // Once a positional word is seen CLI11 keeps a later "--" as a word: `IMAGE -- CMD`.
+  if (!f.command.empty() && f.command.front() == "--" && after > 0 && f.command.size() == after + 1)
+    f.command.erase(f.command.begin());
 }
 
 }  // namespace
