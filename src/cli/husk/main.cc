@@ -21,6 +21,7 @@
 #include "cli/husk/build_config.h"
 #include "cli/husk/exit_code.h"
 #include "cli/husk/network_cmd.h"
+#include "cli/husk/pull_cmd.h"
 #include "net/attach.h"
 #include "linux/path.h"
 #include "runtime/exe_seal.h"
@@ -285,6 +286,8 @@ int main(int argc, char** argv) {
   add_run_flags(*run, flags);
   NetworkCommands network;
   add_network_commands(app, network);
+  PullCommands pull;  // husk pull, login, logout
+  add_pull_commands(app, pull);
 
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stdout);
@@ -307,5 +310,6 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return run_container(flags);
   if (auto status = run_network_commands(network)) return *status;
+  if (auto status = run_pull_commands(pull)) return *status;
   return kExitHuskError;
 }
