@@ -109,6 +109,13 @@ print(":".join("l/" + l for l in reversed(links)))' "$STORE" "$1")
   [[ $stderr == *"husk: pull $ADDR/nothing:1: manifest unknown (404)" ]] || fail "$stderr"
 }
 
+@test "pull: on a terminal the progress is redrawn in place" {
+  run --separate-stderr python3 "$FIXTURES/in-pty" 30 "$HUSK" pull "$ADDR/bb:1"
+  [[ $status -eq 0 ]] || fail "$output $stderr"
+  [[ $output == *$'\e[1A\e[K'*': done '* ]] || fail "$output"
+  [[ $(echo "$output" | tail -1) =~ ^[0-9a-f]{64}$ ]] || fail "$output"
+}
+
 @test "pull: gzip, zstd and uncompressed layers give umoci's tree through overlayfs" {
   "$FIXTURES/tree-manifest" "$PT/umoci/rootfs" >"$HUSK_ROOT/umoci.txt"
   # What the image holds, so the comparison is not vacuous.

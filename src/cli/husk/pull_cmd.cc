@@ -20,10 +20,10 @@ namespace husk::cli {
 namespace {
 
 constexpr const char* kPullFooter = R"(
-Credentials: --creds, else the first auth file that has the registry: $REGISTRY_AUTH_FILE or
-${XDG_RUNTIME_DIR}/containers/auth.json (what husk login writes), ~/.config/containers/auth.json,
-~/.docker/config.json. CA certificates: --cert-dir, else /etc/containers/certs.d/HOST or
-/etc/docker/certs.d/HOST.
+Progress goes to stderr (redrawn in place on a terminal), the image id to stdout.
+Credentials: --creds, else the first auth file that has the registry: --authfile, else the file
+husk login writes (see husk login --help), ~/.config/containers/auth.json, ~/.docker/config.json.
+CA certificates: --cert-dir, else /etc/containers/certs.d/HOST or /etc/docker/certs.d/HOST.
 
 Examples:
   husk pull 127.0.0.1:5000/app:1
