@@ -44,7 +44,8 @@ Result<Resolved> resolve(RegistryClient& client, const PullOptions& opts) {
     HUSK_TRY_ASSIGN(parsed, parse_manifest(out.chosen.bytes, out.chosen.content_type)
                                 .context("manifest {}", d.digest.str()));
     if (opts.note)
-      opts.note(fmt::format("{}: {}", normalize_platform(opts.platform).str(), d.digest.str()));
+      opts.note(fmt::format("{} in the index: {}", normalize_platform(opts.platform).str(),
+                            d.digest.str()));
   }
   out.manifest = std::get<ImageManifest>(std::move(parsed));
   return out;
@@ -214,12 +215,9 @@ Result<PullResult> pull(const Store& store, const Reference& ref, const PullOpti
   HUSK_TRY_ASSIGN(ImageConfig cfg,
                   parse_config(config_bytes).context("config {}", m.config.digest.str()));
   HUSK_TRY(check_manifest_config(m, cfg).context("config {}", m.config.digest.str()));
-  if (r.unlabelled) {  // the index did not say: the config must
-    Platform want = normalize_platform(opts.platform);
-    Platform have = normalize_platform({cfg.os, cfg.architecture, cfg.variant});
-    if (have.os != want.os || have.architecture != want.architecture)
-      return fail_quiet(ENOENT, "no image for {} (the index's image is {})", want.str(),
-                        have.str());
+  if (auto p = check_config_platform(cfg, opts.platform); !p) {
+    if (r.unlabelled) return std::unexpected(std::move(p).error());  // the index did not say
+    if (r.chosen.digest == r.top.digest && opts.note) opts.note("warning: " + p.error().what());
   }
 
   PullResult result;
@@ -238,6 +236,14 @@ Result<PullResult> pull(const Store& store, const Reference& ref, const PullOpti
 }
 
 }  // namespace
+
+Result<void> check_config_platform(const ImageConfig& config, const Platform& want) {
+  Platform w = normalize_platform(want);
+  Platform have = normalize_platform({config.os, config.architecture, config.variant});
+  if (have.os != w.os || have.architecture != w.architecture)
+    return fail_quiet(ENOENT, "image is {}, not {}", have.str(), w.str());
+  return ok();
+}
 
 std::string_view layer_state_name(LayerState s) {
   switch (s) {

@@ -59,7 +59,8 @@ struct PullOptions {
   Platform platform = default_platform();
   unsigned parallel = 3;  // download threads
   ProgressFn progress;
-  // One line about the manifest chosen (e.g. "Resolved index to linux/arm64: sha256:..").
+  // Lines for the user: the manifest an index resolved to ("linux/arm64/v8 in the index:
+  // sha256:.."), a warning when a lone manifest's config is for another platform.
   std::function<void(std::string_view)> note;
 };
 
@@ -70,5 +71,12 @@ struct PullResult {
 };
 
 Result<PullResult> pull_image(const Store& store, const Reference& ref, const PullOptions& opts);
+
+struct ImageConfig;
+// Whether a config's os and architecture (normalised; the variant is not compared) are
+// `want`'s: an index entry without a platform must pass this; for a lone manifest a mismatch
+// is only a warning through opts.note, as podman does. The error:
+// `image is linux/arm64/v8, not linux/amd64`.
+Result<void> check_config_platform(const ImageConfig& config, const Platform& want);
 
 }  // namespace husk::image

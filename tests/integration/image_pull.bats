@@ -104,6 +104,16 @@ print(":".join("l/" + l for l in reversed(links)))' "$STORE" "$1")
   run --separate-stderr "$HUSK" pull -q "$ADDR/bb:1"
   [[ $status -eq 0 && $output == "$id" && -z $stderr ]] || fail "-q: $output / $stderr"
 
+  # By digest: the same image, no new tag; a lone manifest for another platform is a warning.
+  local digest
+  digest=$(curl -s -o /dev/null -w '%header{docker-content-digest}' \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$ADDR/v2/bb/manifests/1")
+  run --separate-stderr "$HUSK" pull --platform linux/arm64 "$ADDR/bb@$digest"
+  [[ $status -eq 0 && $output == "$id" ]] || fail "by digest: $stderr"
+  [[ $stderr == *"warning: image is linux/amd64, not linux/arm64/v8"* ]] || fail "$stderr"
+  [[ $(jq 'length' "$STORE/tags.json") -eq 1 ]] || fail "$(cat "$STORE/tags.json")"
+  jq -e --arg d "$ADDR/bb@$digest" '.repo_digests | index($d)' "$STORE/images/$id.json"
+
   run --separate-stderr "$HUSK" pull "$ADDR/nothing:1"
   [[ $status -ne 0 ]]
   [[ $stderr == *"husk: pull $ADDR/nothing:1: manifest unknown (404)" ]] || fail "$stderr"

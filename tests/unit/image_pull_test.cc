@@ -7,6 +7,8 @@
 
 #include "base/file.h"
 #include "image/auth_file.h"
+#include "image/config.h"
+#include "image/pull.h"
 #include "image/pull_progress.h"
 #include "image/reference.h"
 #include "temp_dir_util.h"
@@ -43,6 +45,21 @@ TEST(PullProgress, LinesPerState) {
   EXPECT_EQ(progress_line(p, 1), "3f4b1c2d9a0e: done              3.0 MiB");
   EXPECT_EQ(layer_state_name(LayerState::kVerifying), "verifying");
   EXPECT_EQ(layer_state_name(LayerState::kExtracting), "extracting");
+}
+
+TEST(PullPlatform, ConfigMustMatchOsAndArchitecture) {
+  ImageConfig c;
+  c.os = "linux";
+  c.architecture = "aarch64";  // normalised: arm64/v8
+  EXPECT_TRUE(check_config_platform(c, {"linux", "arm64", ""}));
+  EXPECT_TRUE(check_config_platform(c, {"linux", "arm64", "v8"}));
+  auto r = check_config_platform(c, {"linux", "amd64", ""});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().what(), "image is linux/arm64/v8, not linux/amd64");
+  c.architecture = "x86_64";
+  EXPECT_TRUE(check_config_platform(c, {"linux", "amd64", ""}));
+  c.os = "windows";
+  EXPECT_FALSE(check_config_platform(c, {"linux", "amd64", ""}));
 }
 
 TEST(AuthFile, Keys) {

@@ -1,5 +1,6 @@
 #include "cli/husk/pull_cmd.h"
 
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -144,7 +145,7 @@ int pull(const PullCommands& c) {
     std::fprintf(stderr, "Trying to pull %s...\n", ref->str().c_str());
     opts.progress = [&display](const image::LayerProgress& p) { display.on(p); };
     opts.note = [](std::string_view s) {
-      std::fprintf(stderr, "Resolved to %.*s\n", static_cast<int>(s.size()), s.data());
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(s.size()), s.data());
     };
   }
   auto r = image::pull_image(*store, *ref, opts);
@@ -157,19 +158,39 @@ int pull(const PullCommands& c) {
   return 0;
 }
 
+// A line from stdin, without its line end; on a terminal after `prompt`, not echoed when
+// `secret`.
+std::string read_line(const char* prompt, bool secret) {
+  bool tty = ::isatty(STDIN_FILENO) == 1;
+  termios saved {};
+  bool quiet = tty && secret && ::tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (tty) std::fputs(prompt, stderr);
+  if (quiet) {
+    termios t = saved;
+    t.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+  }
+  std::string line;
+  std::getline(std::cin, line);
+  if (quiet) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    std::fputc('\n', stderr);
+  }
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+  return line;
+}
+
 int login(const PullCommands& c) {
   auto run = [&]() -> Result<void> {
     HUSK_TRY_ASSIGN(std::string key, image::auth_key(c.registry));
-    if (c.username.empty()) return fail_quiet(EINVAL, "a user name is needed: -u USER");
     if (!c.password.empty() && c.password_stdin)
       return fail_quiet(EINVAL, "-p and --password-stdin: one or the other");
+    bool ask = ::isatty(STDIN_FILENO) == 1 && !c.password_stdin;
     image::Credentials creds{c.username, c.password};
-    if (c.password_stdin) {
-      std::string line;
-      std::getline(std::cin, line);
-      while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-      creds.password = line;
-    }
+    if (creds.username.empty() && ask) creds.username = read_line("Username: ", false);
+    if (creds.username.empty()) return fail_quiet(EINVAL, "a user name is needed: -u USER");
+    if (c.password_stdin || (creds.password.empty() && ask))
+      creds.password = read_line("Password: ", true);
     if (creds.password.empty())
       return fail_quiet(EINVAL, "a password is needed: -p PASSWORD or --password-stdin");
     // Checked against the registry itself (the host part of the key).
