@@ -200,7 +200,11 @@ int login(const PullCommands& c) {
     HUSK_TRY_ASSIGN(o, registry_options(c, ref));
     o.credentials = creds;
     image::RegistryClient client(ref, o);
-    HUSK_TRY(client.check_login().context("{}", host));
+    if (auto checked = client.check_login(); !checked) {
+      Error e = std::move(checked).error();
+      if (!e.what().starts_with(host + ":")) e.wrap(host);  // transport errors name it already
+      return std::unexpected(std::move(e));
+    }
     std::string file = c.authfile.empty() ? image::login_auth_file() : c.authfile;
     return image::store_credentials(file, key, creds);
   }();
