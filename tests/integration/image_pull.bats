@@ -221,12 +221,29 @@ with tarfile.open(sys.argv[1], "w") as t:
     "docker://$ADDR/multi2:1"
   local log=$PT/plain/registry.log before
   before=$(wc -l <"$log")
-  "$HUSK" pull "$ADDR/multi:gzip" >"$HUSK_ROOT/a.out" 2>&1 &
+  # Through a proxy at 1 MiB/s, so the 1 MiB base layer's downloads would overlap: the
+  # second pull must wait for the first's blob instead of fetching it.
+  coproc PROXY { exec "$FIXTURES/slow-proxy" "$ADDR" $((1 << 20)); }
+  PROXY_PID=$PROXY_PID
+  local port
+  read -r port <&"${PROXY[0]}"
+  "$HUSK" pull "127.0.0.1:$port/multi:gzip" >"$HUSK_ROOT/a.out" 2>&1 &
   local a=$!
-  "$HUSK" pull "$ADDR/multi2:1" >"$HUSK_ROOT/b.out" 2>&1 &
+  "$HUSK" pull "127.0.0.1:$port/multi2:1" >"$HUSK_ROOT/b.out" 2>&1 &
   local b=$!
   wait "$a" || fail "first: $(cat "$HUSK_ROOT/a.out")"
   wait "$b" || fail "second: $(cat "$HUSK_ROOT/b.out")"
+  # The base layer: downloaded by one pull, "already exists" for the other.
+  local base
+  base=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$ADDR/v2/multi/manifests/gzip" | jq -r '.layers[0].digest[7:19]')
+  [[ $(cat "$HUSK_ROOT/a.out" "$HUSK_ROOT/b.out" | grep -c "^$base: downloading") -eq 1 ]] ||
+    fail "$(cat "$HUSK_ROOT/a.out" "$HUSK_ROOT/b.out")"
+  # ... after waiting for it (it was not there when that pull began).
+  local waited
+  waited=$(grep -l "^$base: already exists" "$HUSK_ROOT/a.out" "$HUSK_ROOT/b.out")
+  [[ $(echo "$waited" | wc -l) -eq 1 ]] || fail "$(cat "$HUSK_ROOT/a.out" "$HUSK_ROOT/b.out")"
+  grep -q "^$base: waiting" "$waited" || fail "$(cat "$waited")"
   # Three shared layers, two configs, multi2's own layer: six GETs, each blob once.
   local gets
   gets=$(tail -n "+$((before + 1))" "$log" | grep '"GET /v2/[^ ]*/blobs/sha256:' | grep '"husk"$' |
