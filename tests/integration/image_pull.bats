@@ -269,16 +269,21 @@ with tarfile.open(sys.argv[1], "w") as t:
   PROXY_PID=$PROXY_PID
   local port
   read -r port <&"${PROXY[0]}"
-  "$HUSK" pull -q "127.0.0.1:$port/big:1" >/dev/null 2>&1 &
+  local out=$HUSK_ROOT/killed.out base
+  base=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$ADDR/v2/big/manifests/1" | jq -r '.layers[0].digest[7:19]')
+  "$HUSK" pull "127.0.0.1:$port/big:1" >/dev/null 2>"$out" &
   PULL_PID=$!
-  # Until the big blob is partly written (2 MiB/s: ~3 s for the whole layer).
+  # Until the big blob is partly written (2 MiB/s: ~3 s for the whole layer) and, pipelined,
+  # the base layer (1 MiB) is already unpacked.
   local i part
   for ((i = 0; i < 200; i++)); do
     part=$(find "$STORE/tmp" -name 'part-*' -size +1536k 2>/dev/null | head -1)
-    [[ -n $part ]] && break
+    [[ -n $part ]] && grep -q "^$base: done" "$out" && break
     sleep 0.05
   done
-  [[ -n $part ]] || fail "no partial blob appeared"
+  [[ -n $part ]] || fail "no partial blob appeared: $(cat "$out")"
+  grep -q "^$base: done" "$out" || fail "base layer not unpacked during the download: $(cat "$out")"
   kill -9 "$PULL_PID"
   wait "$PULL_PID" || true
   PULL_PID=
