@@ -284,6 +284,12 @@ with tarfile.open(sys.argv[1], "w") as t:
   done
   [[ -n $part ]] || fail "no partial blob appeared: $(cat "$out")"
   grep -q "^$base: done" "$out" || fail "base layer not unpacked during the download: $(cat "$out")"
+  # In parallel: the big layer started downloading before the base layer's download ended.
+  local big
+  big=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$ADDR/v2/big/manifests/1" | jq -r '.layers[-1].digest[7:19]')
+  [[ $(grep -n "^$big: downloading" "$out" | cut -d: -f1) -lt \
+    $(grep -n "^$base: verifying" "$out" | cut -d: -f1) ]] || fail "not in parallel: $(cat "$out")"
   kill -9 "$PULL_PID"
   wait "$PULL_PID" || true
   PULL_PID=
