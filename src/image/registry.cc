@@ -185,6 +185,7 @@ struct RegistryClient::Impl {
   RegistryOptions opts;
   std::string host;
   bool may_use_http = false;
+  bool scopeless_token = false;  // check_login: a token asked for without a default scope
   std::optional<Result<std::string>> ca_pem;  // loaded on first use
 
   std::mutex mu;              // guards everything below
@@ -423,8 +424,10 @@ Result<std::string> RegistryClient::Impl::fetch_token(const detail::Challenge& c
   auto service = ch.params.find("service");
   if (service != ch.params.end()) url += param("service", service->second) + "&";
   auto scope = ch.params.find("scope");
-  url += param("scope", scope != ch.params.end() ? scope->second
-                                                 : fmt::format("repository:{}:pull", ref.path()));
+  if (scope != ch.params.end())
+    url += param("scope", scope->second);
+  else if (!scopeless_token)
+    url += param("scope", fmt::format("repository:{}:pull", ref.path()));
   std::vector<std::string> headers;
   if (opts.credentials)
     headers.push_back("Authorization: Basic " +
@@ -475,6 +478,13 @@ Result<FetchedManifest> RegistryClient::get_manifest() {
 
 Result<FetchedManifest> RegistryClient::get_manifest(const Digest& digest) {
   return impl_->manifest(digest.str(), digest).context("manifest {}", digest.str());
+}
+
+Result<void> RegistryClient::check_login() {
+  impl_->scopeless_token = true;
+  HUSK_TRY_ASSIGN(Response r, impl_->send("", {}, nullptr, kMaxErrorBody));
+  if (r.status / 100 != 2) return std::unexpected(http_error(r));
+  return ok();
 }
 
 Result<void> RegistryClient::get_blob(const Descriptor& blob, const BlobSink& sink) {

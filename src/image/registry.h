@@ -106,6 +106,13 @@ class RegistryClient {
   // The same into fd (written at its current offset, short writes retried).
   Result<void> get_blob(const Descriptor& blob, int fd);
 
+  // GET /v2/ with the client's credentials, through the registry's challenge (a bearer token is
+  // asked for without a scope unless the challenge names one, as docker login does): what
+  // `husk login` checks before writing an auth file. Ok when the registry answers 2xx; a
+  // rejection reads `unauthorized: <message> (401)` or `token from <realm>: ... (401)`. Call it
+  // on a client made for it (it changes the default token scope for the client's life).
+  Result<void> check_login();
+
   // "https" or "http" once a request has succeeded; "" before.
   std::string scheme() const;
 
@@ -115,8 +122,12 @@ class RegistryClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// The auth file husk login writes, where podman's does: $REGISTRY_AUTH_FILE, else
+// ${XDG_RUNTIME_DIR}/containers/auth.json, else /run/containers/<uid>/auth.json.
+std::string login_auth_file();
+
 // The auth files read for credentials, in order (the first that has the host wins), as podman
-// and skopeo read them: $REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json; then
+// and skopeo read them: login_auth_file(); then
 // ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json; then ${DOCKER_CONFIG:-~/.docker}/config.json.
 std::vector<std::string> auth_file_paths();
 

@@ -236,15 +236,19 @@ Result<std::optional<Credentials>> from_file(const std::string& path, const Refe
 
 }  // namespace
 
+std::string detail::normalize_auth_key(std::string_view key) { return normalize_key(key); }
+
+std::string login_auth_file() {
+  if (const char* f = std::getenv("REGISTRY_AUTH_FILE"); f != nullptr && *f != '\0') return f;
+  if (const char* r = std::getenv("XDG_RUNTIME_DIR"); r != nullptr && *r != '\0')
+    return std::string(r) + "/containers/auth.json";
+  return fmt::format("/run/containers/{}/auth.json", ::getuid());
+}
+
 std::vector<std::string> auth_file_paths() {
   std::string home = env_or("HOME", "/root");
   std::vector<std::string> out;
-  if (const char* f = std::getenv("REGISTRY_AUTH_FILE"); f != nullptr && *f != '\0') {
-    out.emplace_back(f);
-  } else {
-    std::string runtime = env_or("XDG_RUNTIME_DIR", fmt::format("/run/user/{}", ::getuid()));
-    out.push_back(runtime + "/containers/auth.json");
-  }
+  out.push_back(login_auth_file());
   out.push_back(env_or("XDG_CONFIG_HOME", home + "/.config") + "/containers/auth.json");
   out.push_back(env_or("DOCKER_CONFIG", home + "/.docker") + "/config.json");
   return out;

@@ -32,6 +32,10 @@ Result<std::string> decode_base64(std::string_view text);
 std::string url_authority(std::string_view url);
 std::string url_scheme(std::string_view url);
 
+// An auth file's `auths` key reduced to host[/path]: scheme and a trailing "/v1/" or "/v2/"
+// dropped, Docker Hub's other names made "docker.io".
+std::string normalize_auth_key(std::string_view key);
+
 // Loopback hosts (with or without a port): localhost, 127.0.0.0/8, [::1].
 bool is_loopback_host(std::string_view host);
 

@@ -22,6 +22,7 @@
 #include "cli/husk/exit_code.h"
 #include "cli/husk/image_run.h"
 #include "cli/husk/network_cmd.h"
+#include "cli/husk/pull_cmd.h"
 #include "image/store.h"
 #include "net/attach.h"
 #include "linux/path.h"
@@ -370,6 +371,8 @@ int main(int argc, char** argv) {
   add_run_flags(*run, flags);
   NetworkCommands network;
   add_network_commands(app, network);
+  PullCommands pull;  // husk pull, login, logout
+  add_pull_commands(app, pull);
 
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stdout);
@@ -396,5 +399,6 @@ int main(int argc, char** argv) {
     return run_container(flags);
   }
   if (auto status = run_network_commands(network)) return *status;
+  if (auto status = run_pull_commands(pull)) return *status;
   return kExitHuskError;
 }
