@@ -24,9 +24,10 @@ setup_file() {
   # evil: /etc/passwd a symlink out of the image (to the host's, if it were followed).
   "$mk" "$layout" evil --base "$ROOTFS" --layer 'rm:/etc/passwd' \
     --layer 'link:/etc/passwd=../../../../../../../../etc/passwd'
-  # web: ExposedPorts for -P; busybox's httpd serving /www.
+  # web: ExposedPorts for -P; busybox's httpd serving /www, under a shell that ends on SIGTERM
+  # (as pid 1, httpd itself would ignore it).
   "$mk" "$layout" web --base "$ROOTFS" --layer 'dir:/www,file:/www/index.html=served by husk' \
-    --config '{"ExposedPorts": {"80/tcp": {}}, "Cmd": ["httpd", "-f", "-v", "-p", "80", "-h", "/www"]}'
+    --config '{"ExposedPorts": {"80/tcp": {}}, "Cmd": ["sh", "-c", "trap \"exit 0\" TERM; httpd -f -p 80 -h /www & wait"]}'
   # deep: 140 layers on the base, more than overlayfs' one-page mount data holds by name.
   "$mk" "$layout" deep --base "$ROOTFS" --deep 140
   local t
