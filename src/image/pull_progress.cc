@@ -5,7 +5,7 @@
 
 namespace husk::image {
 
-std::string human_size(uint64_t bytes) {
+std::string progress_size(uint64_t bytes) {
   static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
   if (bytes < 1024) return fmt::format("{} B", bytes);
   double v = static_cast<double>(bytes) / 1024;
@@ -14,9 +14,9 @@ std::string human_size(uint64_t bytes) {
   return fmt::format("{:.1f} {}", v, kUnits[u]);
 }
 
-std::string human_rate(uint64_t bytes, double seconds) {
+std::string progress_rate(uint64_t bytes, double seconds) {
   if (!(seconds > 0)) return "";
-  return human_size(static_cast<uint64_t>(static_cast<double>(bytes) / seconds)) + "/s";
+  return progress_size(static_cast<uint64_t>(static_cast<double>(bytes) / seconds)) + "/s";
 }
 
 std::string progress_line(const LayerProgress& p, double seconds) {
@@ -26,15 +26,15 @@ std::string progress_line(const LayerProgress& p, double seconds) {
     case LayerState::kAlreadyExists:
       break;
     case LayerState::kDownloading: {
-      std::string line = fmt::format("{}{:>10} / {}", head, human_size(p.bytes), human_size(p.total));
-      std::string rate = human_rate(p.bytes, seconds);
+      std::string line = fmt::format("{}{:>10} / {}", head, progress_size(p.bytes), progress_size(p.total));
+      std::string rate = progress_rate(p.bytes, seconds);
       if (!rate.empty()) line += "  " + rate;
       return line;
     }
     case LayerState::kVerifying:
     case LayerState::kExtracting:
     case LayerState::kDone:
-      return fmt::format("{}{:>10}", head, human_size(p.total));
+      return fmt::format("{}{:>10}", head, progress_size(p.total));
   }
   while (!head.empty() && head.back() == ' ') head.pop_back();
   return head;

@@ -14,9 +14,9 @@
 namespace husk::image {
 
 // 0 B, 512 B, 1.5 KiB, 12.3 MiB, 1.0 GiB (binary units, one decimal above bytes).
-std::string human_size(uint64_t bytes);
+std::string progress_size(uint64_t bytes);
 // bytes over seconds as "750.0 KiB/s"; "" when seconds is not positive.
-std::string human_rate(uint64_t bytes, double seconds);
+std::string progress_rate(uint64_t bytes, double seconds);
 // One layer's line. seconds: how long it has been downloading (for the rate; <= 0: none).
 std::string progress_line(const LayerProgress& p, double seconds);
 

@@ -17,20 +17,20 @@ namespace husk::image {
 namespace {
 
 TEST(PullProgress, HumanSizes) {
-  EXPECT_EQ(human_size(0), "0 B");
-  EXPECT_EQ(human_size(1023), "1023 B");
-  EXPECT_EQ(human_size(1024), "1.0 KiB");
-  EXPECT_EQ(human_size(1536), "1.5 KiB");
-  EXPECT_EQ(human_size(12 * 1024 * 1024 + 300 * 1024), "12.3 MiB");
-  EXPECT_EQ(human_size(uint64_t{3} << 30), "3.0 GiB");
-  EXPECT_EQ(human_size(uint64_t{5} << 40), "5.0 TiB");
-  EXPECT_EQ(human_size(uint64_t{5000} << 40), "5000.0 TiB");
+  EXPECT_EQ(progress_size(0), "0 B");
+  EXPECT_EQ(progress_size(1023), "1023 B");
+  EXPECT_EQ(progress_size(1024), "1.0 KiB");
+  EXPECT_EQ(progress_size(1536), "1.5 KiB");
+  EXPECT_EQ(progress_size(12 * 1024 * 1024 + 300 * 1024), "12.3 MiB");
+  EXPECT_EQ(progress_size(uint64_t{3} << 30), "3.0 GiB");
+  EXPECT_EQ(progress_size(uint64_t{5} << 40), "5.0 TiB");
+  EXPECT_EQ(progress_size(uint64_t{5000} << 40), "5000.0 TiB");
 }
 
 TEST(PullProgress, Rates) {
-  EXPECT_EQ(human_rate(1 << 20, 2.0), "512.0 KiB/s");
-  EXPECT_EQ(human_rate(100, 0.0), "");
-  EXPECT_EQ(human_rate(100, -1.0), "");
+  EXPECT_EQ(progress_rate(1 << 20, 2.0), "512.0 KiB/s");
+  EXPECT_EQ(progress_rate(100, 0.0), "");
+  EXPECT_EQ(progress_rate(100, -1.0), "");
 }
 
 TEST(PullProgress, LinesPerState) {
