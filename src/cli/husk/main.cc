@@ -20,6 +20,7 @@
 #include "cgroup/layout.h"
 #include "cli/husk/build_config.h"
 #include "cli/husk/exit_code.h"
+#include "cli/husk/image_cmd.h"
 #include "cli/husk/network_cmd.h"
 #include "net/attach.h"
 #include "linux/path.h"
@@ -285,6 +286,8 @@ int main(int argc, char** argv) {
   add_run_flags(*run, flags);
   NetworkCommands network;
   add_network_commands(app, network);
+  ImageCommands images;
+  add_image_commands(app, images);
 
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stdout);
@@ -307,5 +310,6 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return run_container(flags);
   if (auto status = run_network_commands(network)) return *status;
+  if (auto status = run_image_commands(images)) return *status;
   return kExitHuskError;
 }
