@@ -361,16 +361,30 @@ class Loader {
   std::map<std::string, Entry> entries_;
 };
 
+// What this load put into the store, taken out again when it fails before put_image.
+struct Added {
+  const Store& store;
+  std::vector<Digest> blobs, layers;
+  bool done = false;
+  ~Added() {
+    if (!done) (void)store.discard(blobs, layers);
+  }
+};
+
 Result<ImageRecord> commit(const Store& store, const Staging& st, const Planned& p) {
+  Added added{store};
   std::optional<Digest> parent;
   for (const Planned::Layer& l : p.layers) {
     if (!store.has_blob(l.blob)) {
       HUSK_TRY_ASSIGN(UniqueFd f, st.open(l.file));
       HUSK_TRY(store.put_blob(f.get(), l.blob, l.size));
+      added.blobs.push_back(l.blob);
     }
     HUSK_TRY_ASSIGN(LayerInfo info, store.put_layer(parent, l.blob, l.diff_id));
+    if (info.unpacked) added.layers.push_back(info.chain_id);
     parent = info.chain_id;
   }
+  added.done = true;
   return store.put_image({.manifest = p.manifest, .manifest_digest = p.manifest_digest,
                           .config = p.config, .tags = p.tags, .repos = {}});
 }
@@ -588,11 +602,15 @@ Result<ImageRecord> import_rootfs(const Store& store, int fd, std::string_view s
                  {"digest", diff.first.str()}}}}};
   std::string manifest = man.dump();
   HUSK_TRY_ASSIGN(Store::Lease lease, store.lease());
+  Added added{store};
   if (!store.has_blob(diff.first)) {
     if (::lseek(layer.get(), 0, SEEK_SET) < 0) return fail_errno("seek");
     HUSK_TRY(store.put_blob(layer.get(), diff.first, diff.second));
+    added.blobs.push_back(diff.first);
   }
-  HUSK_TRY(store.put_layer(std::nullopt, diff.first, diff.first));
+  HUSK_TRY_ASSIGN(LayerInfo info, store.put_layer(std::nullopt, diff.first, diff.first));
+  if (info.unpacked) added.layers.push_back(info.chain_id);
+  added.done = true;
   return store.put_image({.manifest = manifest, .manifest_digest = sha256_of(manifest),
                           .config = config, .tags = tags, .repos = {}});
 }

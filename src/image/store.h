@@ -165,6 +165,10 @@ class Store {
   // has several tags). An image a container holds is refused naming the container; force
   // untags and keeps it (dangling) until the hold is released. Returns the removed ids.
   Result<std::vector<Digest>> remove_image(std::string_view name_or_id, bool force) const;
+  // Undoes a failed writer's puts: removes those of `blobs` and `layers` (chain ids) that no
+  // image record refers to. Only for what this writer itself added (put_blob/put_layer made
+  // them), between its lease and its put_image.
+  Result<void> discard(const std::vector<Digest>& blobs, const std::vector<Digest>& layers) const;
   // Removes dangling images no container holds, layers and blobs no image refers to, and
   // tmp/ entries nobody holds. Waits for running writers' leases.
   Result<PruneReport> prune() const;

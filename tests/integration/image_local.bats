@@ -71,8 +71,12 @@ teardown() {
   return 0
 }
 
-# What the store holds: every path with its type and size (blobs, layers, records, tmp/).
-store_listing() { (cd "$HUSK_ROOT" && find . -printf '%p %y %s\n' | LC_ALL=C sort); }
+# What the store holds: every path with its type and size (blobs, layers, records, tmp/),
+# but the two lock files, which the first writer makes and which stay, empty.
+store_listing() {
+  (cd "$HUSK_ROOT" && find . ! -path ./image/lock ! -path ./image/pull.lock -printf '%p %y %s\n' |
+     LC_ALL=C sort)
+}
 
 # A tree as lines: path, type, mode, owner, size, and a checksum of each file's bytes (or
 # a symlink's target). Directories' sizes are left out (they depend on the file system).
@@ -229,6 +233,28 @@ unpack_fixture() {
   expect_contains 'appears 2 times'
   store_listing >"$T/after"
   diff -u "$T/before" "$T/after" || fail "the store changed"
+}
+
+@test "load: a layer that climbs out (../escape) is refused after its checks; nothing stays" {
+  # A well-formed docker-archive whose only layer's tar holds "../escape": every digest
+  # matches, so the refusal comes from unpacking, after the blob went in.
+  mkdir -p "$T/a"
+  python3 - "$T/a/layer.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
+    for name in ("ok", "../escape"):
+        info = tarfile.TarInfo(name); data = b"x\n"; info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+PY
+  local diff
+  diff=sha256:$(sha256sum "$T/a/layer.tar" | cut -d' ' -f1)
+  jq -n -c --arg d "$diff" '{architecture: "amd64", os: "linux",
+     rootfs: {type: "layers", diff_ids: [$d]}}' >"$T/a/config.json"
+  jq -n -c '[{Config: "config.json", RepoTags: ["localhost/slip:1"], Layers: ["layer.tar"]}]' \
+    >"$T/a/manifest.json"
+  hostile "$T/a" 'escapes the layer'
+  [[ ! -e $HUSK_ROOT/escape && ! -e $HUSK_ROOT/image/escape && ! -e $HUSK_ROOT/image/layers/escape ]] ||
+    fail "the entry was written outside the layer"
 }
 
 @test "load: hostile oci-archives (blob digest, diff_id) are refused, store unchanged" {
