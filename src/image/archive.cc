@@ -60,6 +60,8 @@ struct Entry {
   Digest digest;
   bool regular = false;
   int count = 0;
+  // A symlink's target (relative to its directory), a hardlink's (from the archive's top).
+  std::optional<std::string> symlink, hardlink;
 };
 
 // tmp/<prefix>-<random>/, flocked while in use (so prune leaves it alone), removed at the end.
@@ -132,7 +134,16 @@ Result<std::map<std::string, Entry>> stage_archive(int fd, const Staging& st) {
     std::string key = entry_key(raw ? raw : "");
     Entry& ent = entries[key];
     ent.count++;
-    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) continue;
+    if (const char* h = archive_entry_hardlink(e)) {
+      ent.hardlink = h;
+      continue;
+    }
+    if (archive_entry_filetype(e) == AE_IFLNK) {
+      const char* t = archive_entry_symlink(e);
+      ent.symlink = t ? t : "";
+      continue;
+    }
+    if (archive_entry_filetype(e) != AE_IFREG) continue;
     if (archive_entry_size(e) > kMaxBlobSize)
       return fail(0, "entry \"{}\": {} bytes is too big", key, archive_entry_size(e));
     ent.regular = true;
@@ -175,6 +186,30 @@ Result<std::pair<Digest, uint64_t>> decompress(int in, int out) {
   return std::pair{hash.finish(), size};
 }
 
+// A symlink's target, relative to its directory `dir`, as an archive path: "a/../b" is "b";
+// one that climbs above the archive's top is an error.
+Result<std::string> link_target(std::string_view dir, std::string_view target) {
+  std::vector<std::string> parts;
+  std::string joined = std::string(dir) + "/" + std::string(target);
+  size_t i = 0;
+  while (i <= joined.size()) {
+    size_t j = joined.find('/', i);
+    if (j == std::string::npos) j = joined.size();
+    std::string c = joined.substr(i, j - i);
+    if (c == "..") {
+      if (parts.empty()) return fail(0, "\"{}\": path escapes the archive", target);
+      parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(std::move(c));
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : "/") + p;
+  if (out.empty()) return fail(0, "\"{}\": names no file", target);
+  return out;
+}
+
 // An image of the archive, checked and ready to go into the store.
 struct Planned {
   std::string manifest, config;
@@ -193,14 +228,33 @@ class Loader {
   Loader(const Staging& st, std::map<std::string, Entry> entries)
       : st_(st), entries_(std::move(entries)) {}
 
-  // The regular entry a JSON name refers to.
-  Result<const Entry*> find(std::string_view name) const {
+  // The regular entry a JSON name refers to. A link entry (docker 20.10 saves a layer that
+  // several images share once, and links the others to it) is followed once, by name inside
+  // the archive, never on the host: its target must stay in the archive and be a regular entry.
+  Result<const Entry*> find(std::string_view name, bool follow = true) const {
     HUSK_TRY_ASSIGN(std::string key, archive_path(name));
     auto it = entries_.find(key);
     if (it == entries_.end()) return fail(0, "\"{}\": no such entry in the archive", key);
-    if (it->second.count > 1) return fail(0, "\"{}\": appears {} times", key, it->second.count);
-    if (!it->second.regular) return fail(0, "\"{}\": not a regular file (a link?)", key);
-    return &it->second;
+    const Entry& e = it->second;
+    if (e.count > 1) return fail(0, "\"{}\": appears {} times", key, e.count);
+    if (e.regular) return &e;
+    if (!follow || (!e.symlink && !e.hardlink))
+      return fail(0, "\"{}\": not a regular file", key);
+    std::string target = e.hardlink ? *e.hardlink : *e.symlink;
+    if (e.symlink) {
+      if (target.starts_with('/'))
+        return fail(0, "\"{}\": a symlink to an absolute path ({})", key, target);
+      size_t slash = key.rfind('/');
+      HUSK_TRY_ASSIGN(target, link_target(slash == std::string::npos ? "" : key.substr(0, slash),
+                                          target)
+                                  .context("\"{}\": a link", key));
+    }
+    auto t = find(target, false);
+    if (!t) {
+      t.error().wrap(fmt::format("\"{}\": a link", key));
+      return std::unexpected(std::move(t.error()));
+    }
+    return *t;
   }
   bool has(const std::string& key) const { return entries_.contains(key); }
 

@@ -9,8 +9,10 @@
 // An archive is hostile. Its entries are staged under the store's tmp/load-<random>/ by
 // number, never by their own names, so an entry name cannot write anywhere; a name in its JSON
 // (manifest.json's Config and Layers, an OCI blob) must be a plain relative path inside the
-// archive ("../x", "/etc/passwd" are refused), must name a regular file (a symlink or hardlink
-// entry is refused) that appears once; each blob's sha256 must match its digest (OCI) and
+// archive ("../x", "/etc/passwd" are refused), must name an entry that appears once and is a
+// regular file, or a link to one (followed once, by name inside the archive, never on the
+// host: docker 20.10 links a layer several images share; a link to an absolute path, out of
+// the archive or to another link is refused); each blob's sha256 must match its digest (OCI) and
 // each docker-archive layer's sha256 its config's diff_id; a compressed OCI layer is
 // decompressed and its diff_id checked BEFORE anything is put. Only then do blobs, layers and
 // records go into the store, so a refused archive leaves the store as it was. Errors name

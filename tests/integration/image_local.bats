@@ -217,11 +217,44 @@ unpack_fixture() {
   printf 'x' >>"$T/a/$layer"
   hostile "$T/a" "but the config's diff_id is"
 
-  # The layer as a symlink to the real file (or to anything on the host).
+  # The layer as a symlink to the host's files, or out of the archive, or to another link.
   unpack_fixture
-  mv "$T/a/$layer" "$T/a/real.tar"
-  ln -s ../real.tar "$T/a/$layer"
+  rm "$T/a/$layer" && ln -s /etc/passwd "$T/a/$layer"
+  hostile "$T/a" 'a symlink to an absolute path'
+  unpack_fixture
+  rm "$T/a/$layer" && ln -s ../../../../etc/passwd "$T/a/$layer"
+  hostile "$T/a" 'path escapes the archive'
+  unpack_fixture
+  mv "$T/a/$layer" "$T/a/real.tar" && ln -s real.tar "$T/a/hop" && ln -s ../hop "$T/a/$layer"
   hostile "$T/a" 'not a regular file'
+  # A hardlink entry out of the archive (tar hardlinks name archive paths).
+  unpack_fixture
+  python3 - "$T/a" "$layer" <<'PY'
+import os, sys, tarfile
+top, layer = sys.argv[1], sys.argv[2]
+os.remove(os.path.join(top, layer))
+with tarfile.open(os.path.join(top, "..", "hl.tar"), "w") as t:
+    for n in sorted(os.listdir(top)):
+        t.add(os.path.join(top, n), arcname=n)
+    info = tarfile.TarInfo(layer); info.type = tarfile.LNKTYPE; info.linkname = "../../etc/passwd"
+    t.addfile(info)
+PY
+  "$HUSK" images >/dev/null
+  store_listing >"$T/before"
+  run "$HUSK" load -i "$T/hl.tar"
+  [[ $status != 0 && ${#lines[@]} == 1 ]] || fail "$output"
+  expect_contains 'path escapes the archive'
+  store_listing >"$T/after"
+  diff -u "$T/before" "$T/after" || fail "the store changed"
+
+  # A link inside the archive to the layer's real file is what docker 20.10 writes for a
+  # layer several images share: followed by name, inside the archive, it loads.
+  unpack_fixture
+  mv "$T/a/$layer" "$T/a/real.tar" && ln -s ../real.tar "$T/a/$layer"
+  (cd "$T/a" && tar -cf "$T/linked.tar" .)
+  run "$HUSK" load -i "$T/linked.tar"
+  expect_status 0
+  expect_output "Loaded image: $IMG_NAME"
 
   # Two entries of one name: which one is the layer?
   unpack_fixture

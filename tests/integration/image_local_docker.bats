@@ -56,12 +56,16 @@ dk() {
   [[ $(dk image inspect --format '{{.Id}}' localhost/husk-saved:1) == "$want" ]] ||
     fail "docker's id differs from husk's $want"
 
+  # Both images share their one layer: docker writes it once and links the other to it.
   dk load -q -i "$ENG_IMAGE_TAR" >/dev/null
-  dk save -o "$ENG_TMP/docker.tar" "$ENG_IMAGE"
+  dk save -o "$ENG_TMP/docker.tar" "$ENG_IMAGE" localhost/husk-saved:1
+  tar -tvf "$ENG_TMP/docker.tar" | grep -q '^l.*layer.tar -> ' ||
+    fail "docker save wrote no layer link: $(tar -tvf "$ENG_TMP/docker.tar")"
   rm -rf "$HUSK_ROOT"
   run "$HUSK" load -i "$ENG_TMP/docker.tar"
   expect_status 0
   expect_line "Loaded image: $ENG_IMAGE"
+  expect_line "Loaded image: localhost/husk-saved:1"
   [[ $("$HUSK" image inspect "$ENG_IMAGE" | jq -r '.[0].Id') == \
      $(dk image inspect --format '{{.Id}}' "$ENG_IMAGE") ]] || fail "ids differ"
   rm -rf "$HUSK_ROOT"
