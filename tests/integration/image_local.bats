@@ -256,6 +256,11 @@ PY
   expect_status 0
   expect_output "Loaded image: $IMG_NAME"
 
+  # A manifest.json over 4 MiB is refused before it is parsed.
+  unpack_fixture
+  { cat "$m"; head -c 5000000 /dev/zero | tr '\0' ' '; } >"$T/m" && cp "$T/m" "$m"
+  hostile "$T/a" 'is too big'
+
   # Two entries of one name: which one is the layer?
   unpack_fixture
   (cd "$T/a" && tar -cf "$T/dup.tar" . && tar -rf "$T/dup.tar" ./manifest.json)

@@ -55,6 +55,8 @@ int load(const ImageCommands& c) {
   std::string what = c.input.empty() ? "load" : "load -i " + c.input;
   auto store = open_store();
   if (!store) return report(what, store.error());
+  if ((c.input.empty() || c.input == "-") && ::isatty(0))
+    return report(what, fail(0, "stdin is a terminal: give -i FILE or pipe an archive in").error());
   UniqueFd fd(c.input.empty() || c.input == "-" ? ::dup(0)
                                                 : ::open(c.input.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return report(what, fail_errno("open").error());
