@@ -390,7 +390,7 @@ class Loader {
     for (size_t i = 0; i < layers.size(); ++i) {
       auto le = find(layers[i]);
       if (!le) {
-        le.error().wrap(fmt::format("layer \"{}\"", layers[i]));
+        le.error().wrap(fmt::format("Layers[{}]", i));
         return std::unexpected(std::move(le.error()));
       }
       if ((*le)->digest != cfg.diff_ids[i])
