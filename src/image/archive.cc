@@ -485,7 +485,9 @@ Result<std::vector<ImageRecord>> load_archive(const Store& store, int fd, std::s
     }
     return out;
   };
-  return run().context("{}", what);
+  auto r = run();
+  if (!r && !what.empty()) r.error().wrap(what);
+  return r;
 }
 
 namespace {

@@ -144,7 +144,8 @@ layer_dir() {  # layer_dir IMAGE N: the diff dir of the image's Nth layer (0 = b
 }
 
 @test "save: podman load of husk's archive runs it, with the same id" {
-  "$HUSK" load -q -i "$IMG_TAR"
+  # podman's oci-archive: gzip layer blobs in the store, decompressed by save.
+  "$HUSK" load -q -i "$IMG_FILE_TMP/p-oci.tar"
   "$HUSK" import "$IMG_ROOTFS_TAR" localhost/husk-imported:1 >/dev/null
   run "$HUSK" save -o "$T/out.tar" "$IMG_NAME" localhost/husk-imported:1
   expect_status 0

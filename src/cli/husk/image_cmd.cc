@@ -61,11 +61,7 @@ int load(const ImageCommands& c) {
                                                 : ::open(c.input.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return report(what, fail_errno("open").error());
   auto loaded = image::load_archive(*store, fd.get(), "");
-  if (!loaded) {
-    Error e = loaded.error();
-    if (e.message.starts_with(": ")) e.message.erase(0, 2);
-    return report(what, e);
-  }
+  if (!loaded) return report(what, loaded.error());
   if (c.quiet) return 0;
   for (const ImageRecord& r : *loaded) {
     if (r.repo_tags.empty()) std::printf("Loaded image ID: %s\n", r.id.str().c_str());
