@@ -9,9 +9,8 @@
 
 #include <map>
 #include <memory>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "base/cleanup.h"
 #include "base/file.h"
@@ -238,16 +237,15 @@ class Loader {
     const Entry& e = it->second;
     if (e.count > 1) return fail(0, "\"{}\": appears {} times", key, e.count);
     if (e.regular) return &e;
-    if (!follow || (!e.symlink && !e.hardlink))
-      return fail(0, "\"{}\": not a regular file", key);
+    if (!follow || (!e.symlink && !e.hardlink)) return fail(0, "\"{}\": not a regular file", key);
     std::string target = e.hardlink ? *e.hardlink : *e.symlink;
     if (e.symlink) {
       if (target.starts_with('/'))
         return fail(0, "\"{}\": a symlink to an absolute path ({})", key, target);
       size_t slash = key.rfind('/');
-      HUSK_TRY_ASSIGN(target, link_target(slash == std::string::npos ? "" : key.substr(0, slash),
-                                          target)
-                                  .context("\"{}\": a link", key));
+      HUSK_TRY_ASSIGN(target,
+                      link_target(slash == std::string::npos ? "" : key.substr(0, slash), target)
+                          .context("\"{}\": a link", key));
     }
     auto t = find(target, false);
     if (!t) {
@@ -289,7 +287,8 @@ class Loader {
     if (l.is_discarded() || !l.is_object() || !l.contains("imageLayoutVersion"))
       return fail(0, "oci-layout: not an OCI image layout");
     HUSK_TRY_ASSIGN(std::string text, read("index.json", kMaxArchiveJson));
-    HUSK_TRY_ASSIGN(ParsedManifest parsed, parse_manifest(text, media::kOciIndex).context("index.json"));
+    HUSK_TRY_ASSIGN(ParsedManifest parsed,
+                    parse_manifest(text, media::kOciIndex).context("index.json"));
     auto* index = std::get_if<ImageIndex>(&parsed);
     if (!index) return fail(0, "index.json: not an index");
     Json raw = Json::parse(text, nullptr, false);
@@ -323,7 +322,8 @@ class Loader {
  private:
   Result<const Entry*> blob(const Digest& d, std::optional<int64_t> size) const {
     HUSK_TRY_ASSIGN(const Entry* e, find("blobs/sha256/" + std::string(d.hex())));
-    if (e->digest != d) return fail(0, "blob {}: digest mismatch: got {}", d.str(), e->digest.str());
+    if (e->digest != d)
+      return fail(0, "blob {}: digest mismatch: got {}", d.str(), e->digest.str());
     if (size && static_cast<uint64_t>(*size) != e->size)
       return fail(0, "blob {}: size {} but the descriptor says {}", d.str(), e->size, *size);
     return e;
@@ -379,7 +379,8 @@ class Loader {
     HUSK_TRY_ASSIGN(ImageConfig cfg, parse_config(p.config).context("Config \"{}\"", config_name));
     std::vector<std::string> layers = layer_names.value_or(std::vector<std::string>{});
     if (layers.size() != cfg.diff_ids.size())
-      return fail(0, "{} layers but the config has {} diff_ids", layers.size(), cfg.diff_ids.size());
+      return fail(0, "{} layers but the config has {} diff_ids", layers.size(),
+                  cfg.diff_ids.size());
     Json man = {{"schemaVersion", 2},
                 {"mediaType", media::kDockerManifest},
                 {"config",
@@ -439,8 +440,11 @@ Result<ImageRecord> commit(const Store& store, const Staging& st, const Planned&
     parent = info.chain_id;
   }
   added.done = true;
-  return store.put_image({.manifest = p.manifest, .manifest_digest = p.manifest_digest,
-                          .config = p.config, .tags = p.tags, .repos = {}});
+  return store.put_image({.manifest = p.manifest,
+                          .manifest_digest = p.manifest_digest,
+                          .config = p.config,
+                          .tags = p.tags,
+                          .repos = {}});
 }
 
 }  // namespace
@@ -474,7 +478,8 @@ Result<std::vector<ImageRecord>> load_archive(const Store& store, int fd, std::s
     } else if (loader.has("index.json")) {
       HUSK_TRY_ASSIGN(plan, loader.plan_oci());
     } else {
-      return fail(0, "neither a docker-archive (no manifest.json) nor an oci-archive (no index.json)");
+      return fail(0,
+                  "neither a docker-archive (no manifest.json) nor an oci-archive (no index.json)");
     }
     // Everything is checked: now the store.
     HUSK_TRY_ASSIGN(Store::Lease lease, store.lease());
@@ -545,7 +550,8 @@ Result<void> write_layer(archive* a, const Store& store, const Digest& blob, con
     if (got < 0) return fail(0, "blob {}: {}", blob.str(), one_line(archive_error_string(r.get())));
     if (got == 0) break;
     size += static_cast<uint64_t>(got);
-    if (size > l.size) return fail(0, "layer {}: longer than its {} bytes", l.diff_id.str(), l.size);
+    if (size > l.size)
+      return fail(0, "layer {}: longer than its {} bytes", l.diff_id.str(), l.size);
     hash.update(std::string_view(buf.data(), static_cast<size_t>(got)));
     if (archive_write_data(a, buf.data(), static_cast<size_t>(got)) != got)
       return fail(0, "write {}: {}", name, one_line(archive_error_string(a)));
@@ -587,8 +593,8 @@ Result<void> save_archive(const Store& store, const std::vector<std::string>& na
     // The tags: those the name gives, else all of the image's (docker save's rule).
     std::vector<std::string> tags;
     auto ref = Reference::parse(name);
-    if (ref && !ref->digest() && std::find(r.repo_tags.begin(), r.repo_tags.end(), ref->str()) !=
-                                     r.repo_tags.end())
+    if (ref && !ref->digest() &&
+        std::find(r.repo_tags.begin(), r.repo_tags.end(), ref->str()) != r.repo_tags.end())
       tags.push_back(ref->str());
     else
       tags = r.repo_tags;
@@ -630,8 +636,10 @@ Result<ImageRecord> import_rootfs(const Store& store, int fd, std::string_view s
       return fail(0, "not a tar archive: {}", one_line(archive_error_string(a.get())));
     archive_entry* e = nullptr;
     int r;
-    while ((r = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) archive_read_data_skip(a.get());
-    if (r != ARCHIVE_EOF) return fail(0, "not a tar archive: {}", one_line(archive_error_string(a.get())));
+    while ((r = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK)
+      archive_read_data_skip(a.get());
+    if (r != ARCHIVE_EOF)
+      return fail(0, "not a tar archive: {}", one_line(archive_error_string(a.get())));
   }
   std::string now = now_rfc3339();
   Platform host = default_platform();
@@ -646,16 +654,15 @@ Result<ImageRecord> import_rootfs(const Store& store, int fd, std::string_view s
                  {"comment", "imported from " + std::string(source)}}}}};
   if (!host.variant.empty()) cfg["variant"] = host.variant;
   std::string config = cfg.dump();
-  Json man = {{"schemaVersion", 2},
-              {"mediaType", media::kOciManifest},
-              {"config",
-               {{"mediaType", media::kOciConfig},
-                {"size", config.size()},
-                {"digest", sha256_of(config).str()}}},
-              {"layers",
-               {{{"mediaType", media::kOciLayer},
-                 {"size", diff.second},
-                 {"digest", diff.first.str()}}}}};
+  Json man = {
+      {"schemaVersion", 2},
+      {"mediaType", media::kOciManifest},
+      {"config",
+       {{"mediaType", media::kOciConfig},
+        {"size", config.size()},
+        {"digest", sha256_of(config).str()}}},
+      {"layers",
+       {{{"mediaType", media::kOciLayer}, {"size", diff.second}, {"digest", diff.first.str()}}}}};
   std::string manifest = man.dump();
   HUSK_TRY_ASSIGN(Store::Lease lease, store.lease());
   Added added{store};
@@ -667,8 +674,11 @@ Result<ImageRecord> import_rootfs(const Store& store, int fd, std::string_view s
   HUSK_TRY_ASSIGN(LayerInfo info, store.put_layer(std::nullopt, diff.first, diff.first));
   if (info.unpacked) added.layers.push_back(info.chain_id);
   added.done = true;
-  return store.put_image({.manifest = manifest, .manifest_digest = sha256_of(manifest),
-                          .config = config, .tags = tags, .repos = {}});
+  return store.put_image({.manifest = manifest,
+                          .manifest_digest = sha256_of(manifest),
+                          .config = config,
+                          .tags = tags,
+                          .repos = {}});
 }
 
 }  // namespace husk::image

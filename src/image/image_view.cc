@@ -1,8 +1,8 @@
 #include "image/image_view.h"
 
-#include <cstdio>
-
 #include <fmt/format.h>
+
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "image/config.h"
@@ -59,7 +59,8 @@ std::string time_ago(std::string_view rfc3339, std::time_t now) {
     return fmt::format("{} {}{} ago", n, unit, n == 1 ? "" : "s");
   };
   if (s < 60) return plural(static_cast<long>(s), "second");
-  if (s < 60 * 60) return s < 120 ? "About a minute ago" : plural(static_cast<long>(s / 60), "minute");
+  if (s < 60 * 60)
+    return s < 120 ? "About a minute ago" : plural(static_cast<long>(s / 60), "minute");
   double h = s / 3600;
   if (h < 48) return h < 2 ? "About an hour ago" : plural(static_cast<long>(h), "hour");
   if (h < 24 * 7 * 2) return plural(static_cast<long>(h / 24), "day");

@@ -158,8 +158,6 @@ layer_dir() {  # layer_dir IMAGE N: the diff dir of the image's Nth layer (0 = b
     fail "layer.tar's sha256 is not its diff_id"
   ! ls "$T"/out.tar.tmp-* 2>/dev/null || fail "temp file left"
 
-  local want
-  want=$("$HUSK" images -q --no-trunc | sort)
   podman rmi -f localhost/husk-imported:1 >/dev/null 2>&1 || true
   run podman load -i "$T/out.tar"
   expect_status 0

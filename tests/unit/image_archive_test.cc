@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "image/archive.h"
@@ -55,7 +56,8 @@ TEST(InspectJson, DockersFieldsFromTheConfig) {
     "config":{"Env":["A=1"],"Cmd":["sh"],"User":"1000","WorkingDir":"/w",
               "ExposedPorts":{"80/tcp":{}},"Labels":{"k":"v"},"StopSignal":"SIGINT",
               "Volumes":{"/data":{}}},
-    "rootfs":{"type":"layers","diff_ids":["sha256:)" + std::string(64, 'b') + R"("]}})";
+    "rootfs":{"type":"layers","diff_ids":["sha256:)" +
+                       std::string(64, 'b') + R"("]}})";
   auto j = inspect_json(r, config);
   ASSERT_TRUE(j) << j.error().what();
   auto v = nlohmann::json::parse(*j);

@@ -1,14 +1,13 @@
 #include "cli/husk/image_cmd.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <ctime>
-#include <set>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "base/unique_fd.h"
 #include "cli/husk/exit_code.h"
@@ -84,7 +83,8 @@ int save(const ImageCommands& c) {
 int import(const ImageCommands& c) {
   const std::string& file = c.names[0];
   std::string what = "import " + file;
-  if (c.names.size() > 2) return report(what, fail(0, "FILE [NAME[:TAG]]: too many arguments").error());
+  if (c.names.size() > 2)
+    return report(what, fail(0, "FILE [NAME[:TAG]]: too many arguments").error());
   std::string tag = c.names.size() == 2 ? c.names[1] : "";
   auto store = open_store();
   if (!store) return report(what, store.error());
@@ -164,7 +164,8 @@ int rm(const ImageCommands& c) {
       std::printf("Untagged: %s\n", ref->familiar().c_str());
     else if (before && !removed->empty())
       for (const std::string& t : before->repo_tags)
-        if (auto tr = image::Reference::parse(t)) std::printf("Untagged: %s\n", tr->familiar().c_str());
+        if (auto tr = image::Reference::parse(t))
+          std::printf("Untagged: %s\n", tr->familiar().c_str());
     for (const image::Digest& d : *removed) std::printf("Deleted: %s\n", d.str().c_str());
   }
   return status;
@@ -219,8 +220,11 @@ void add_save(CLI::App* parent, ImageCommands& c) {
 
 void add_import(CLI::App* parent, ImageCommands& c) {
   CLI::App* a = parent->add_subcommand("import", "Make a one-layer image from a rootfs tarball");
-  a->add_option("args", c.names, "FILE (or - for stdin) and NAME[:TAG]")->required()->expected(1, 2);
-  a->footer("\nExamples:\n  husk import rootfs.tar.gz myroot:1\n  tar -C dir -c . | husk import - mine");
+  a->add_option("args", c.names, "FILE (or - for stdin) and NAME[:TAG]")
+      ->required()
+      ->expected(1, 2);
+  a->footer(
+      "\nExamples:\n  husk import rootfs.tar.gz myroot:1\n  tar -C dir -c . | husk import - mine");
   c.import.push_back(a);
 }
 

@@ -2,11 +2,10 @@
 // flags -> image/archive.h and the store.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 namespace husk::cli {
 
