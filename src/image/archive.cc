@@ -66,17 +66,28 @@ struct Entry {
 // tmp/<prefix>-<random>/, flocked while in use (so prune leaves it alone), removed at the end.
 class Staging {
  public:
+  // A prune between mkdir and flock may take the new directory for a dead writer's: once
+  // locked, a directory that is no longer linked is given up and another one made.
   static Result<Staging> make(const Store& store, std::string_view prefix) {
-    Staging s;
-    HUSK_TRY_ASSIGN(std::string rnd, su::random_name(16));
-    s.tmp_ = store.dir() + "/tmp";
-    s.name_ = std::string(prefix) + "-" + rnd;
-    std::string p = s.tmp_ + "/" + s.name_;
-    if (::mkdir(p.c_str(), 0700) < 0) return fail_errno("create {}", p);
-    s.dir_ = UniqueFd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!s.dir_) return fail_errno("open {}", p);
-    if (::flock(s.dir_.get(), LOCK_EX) < 0) return fail_errno("lock {}", p);
-    return s;
+    for (int attempt = 0;; ++attempt) {
+      Staging s;
+      HUSK_TRY_ASSIGN(std::string rnd, su::random_name(16));
+      s.tmp_ = store.dir() + "/tmp";
+      std::string p = s.tmp_ + "/" + std::string(prefix) + "-" + rnd;
+      if (::mkdir(p.c_str(), 0700) < 0) return fail_errno("create {}", p);
+      s.dir_ = UniqueFd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!s.dir_) {
+        if (errno == ENOENT && attempt < 3) continue;
+        return fail_errno("open {}", p);
+      }
+      if (::flock(s.dir_.get(), LOCK_EX) < 0) return fail_errno("lock {}", p);
+      struct stat st {};
+      if (::fstat(s.dir_.get(), &st) < 0) return fail_errno("stat {}", p);
+      if (st.st_nlink == 0 && attempt < 3) continue;
+      if (st.st_nlink == 0) return fail(0, "{}: removed by a concurrent prune", p);
+      s.name_ = p.substr(s.tmp_.size() + 1);
+      return s;
+    }
   }
   Staging() = default;
   Staging(Staging&&) = default;
