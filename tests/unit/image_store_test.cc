@@ -365,5 +365,22 @@ TEST_F(ImageStore, ALeaseKeepsLayersFromRmiAndPruneWaitsForIt) {
   EXPECT_FALSE(s().has_layer(r->layers[0]));
 }
 
+TEST_F(ImageStore, DiscardTakesOutAFailedWritersPutsButNotWhatAnImageUses) {
+  auto img = make_image({file_layer("a", "1")});
+  auto r = put_test_image(s(), img, {"app"});
+  ASSERT_TRUE(r);
+  auto extra = file_layer("b", "2");
+  ASSERT_TRUE(s().put_blob(extra.blob, extra.digest));
+  auto l = s().put_layer(std::nullopt, extra.digest, extra.digest);
+  ASSERT_TRUE(l) << l.error().what();
+  ASSERT_TRUE(s().discard({extra.digest, img.layers[0].digest}, {l->chain_id, r->layers[0]}));
+  EXPECT_FALSE(s().has_blob(extra.digest));
+  EXPECT_FALSE(s().has_layer(l->chain_id));
+  EXPECT_EQ(entries(at("l")).size(), 1u) << "the discarded layer's link goes too";
+  EXPECT_TRUE(s().has_blob(img.layers[0].digest)) << "an image uses it";
+  EXPECT_TRUE(s().has_layer(r->layers[0])) << "an image uses it";
+  EXPECT_EQ(entries(at("tmp")), std::vector<std::string>{});
+}
+
 }  // namespace
 }  // namespace husk::image
