@@ -442,8 +442,7 @@ Result<ImageRecord> commit(const Store& store, const Staging& st, const Planned&
   std::optional<Digest> parent;
   for (const Planned::Layer& l : p.layers) {
     if (!store.has_blob(l.blob)) {
-      HUSK_TRY_ASSIGN(UniqueFd f, st.open(l.file));
-      HUSK_TRY(store.put_blob(f.get(), l.blob, l.size));
+      HUSK_TRY(store.adopt_blob(st.fd(), l.file, l.blob, l.size));
       added.blobs.push_back(l.blob);
     }
     HUSK_TRY_ASSIGN(LayerInfo info, store.put_layer(parent, l.blob, l.diff_id));
@@ -678,8 +677,7 @@ Result<ImageRecord> import_rootfs(const Store& store, int fd, std::string_view s
   HUSK_TRY_ASSIGN(Store::Lease lease, store.lease());
   Added added{store};
   if (!store.has_blob(diff.first)) {
-    if (::lseek(layer.get(), 0, SEEK_SET) < 0) return fail_errno("seek");
-    HUSK_TRY(store.put_blob(layer.get(), diff.first, diff.second));
+    HUSK_TRY(store.adopt_blob(st.fd(), "layer.tar", diff.first, diff.second));
     added.blobs.push_back(diff.first);
   }
   HUSK_TRY_ASSIGN(LayerInfo info, store.put_layer(std::nullopt, diff.first, diff.first));

@@ -141,6 +141,10 @@ class Store {
   Result<std::optional<BlobWriter>> begin_blob(const Digest& d, uint64_t size) const;
   Result<void> put_blob(int fd, const Digest& d, uint64_t size) const;
   Result<void> put_blob(std::string_view bytes, const Digest& d) const;
+  // A file already written under tmp/ (a load's staging): hashed and checked as put_blob
+  // does, then renamed into blobs/ rather than copied (copied when on another file system).
+  Result<void> adopt_blob(int dirfd, const std::string& name, const Digest& d,
+                          uint64_t size) const;
   Result<UniqueFd> open_blob(const Digest& d) const;
   // The whole blob, refused when larger than max_bytes.
   Result<std::string> read_blob(const Digest& d, size_t max_bytes) const;

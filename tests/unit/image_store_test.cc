@@ -382,5 +382,25 @@ TEST_F(ImageStore, DiscardTakesOutAFailedWritersPutsButNotWhatAnImageUses) {
   EXPECT_EQ(entries(at("tmp")), std::vector<std::string>{});
 }
 
+TEST_F(ImageStore, AdoptBlobChecksTheFileThenRenamesItIn) {
+  auto l = file_layer("a", "1");
+  ASSERT_EQ(::mkdir(at("tmp/load-TEST").c_str(), 0700), 0);
+  UniqueFd dir(::open(at("tmp/load-TEST").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(write_file_atomic(at("tmp/load-TEST/bad"), l.blob + "x"));
+  auto bad = s().adopt_blob(dir.get(), "bad", l.digest, l.blob.size());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what().find("expected"), std::string::npos) << bad.error().what();
+  ASSERT_TRUE(write_file_atomic(at("tmp/load-TEST/bad"), "y" + l.blob.substr(1)));
+  bad = s().adopt_blob(dir.get(), "bad", l.digest, l.blob.size());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what().find("digest mismatch"), std::string::npos) << bad.error().what();
+  EXPECT_FALSE(s().has_blob(l.digest));
+  ASSERT_TRUE(write_file_atomic(at("tmp/load-TEST/good"), l.blob));
+  ASSERT_TRUE(s().adopt_blob(dir.get(), "good", l.digest, l.blob.size()));
+  EXPECT_TRUE(s().has_blob(l.digest));
+  EXPECT_EQ(entries(at("tmp/load-TEST")), std::vector<std::string>{"bad"}) << "renamed, not copied";
+  EXPECT_EQ(entries(at("tmp")), std::vector<std::string>{"load-TEST"}) << "no part- file left";
+}
+
 }  // namespace
 }  // namespace husk::image
