@@ -175,6 +175,43 @@ Result<void> Store::put_blob(int fd, const Digest& d, uint64_t size) const {
   return w->commit();
 }
 
+Result<void> Store::adopt_blob(int dirfd, const std::string& name, const Digest& d,
+                              uint64_t size) const {
+  HUSK_TRY_ASSIGN(std::optional<BlobWriter> w, begin_blob(d, size));
+  if (!w) return ok();
+  UniqueFd f(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!f) return fail_errno("blob {}: open {}", d.str(), name);
+  Sha256 hash;
+  uint64_t got_size = 0;
+  std::string buf(1 << 20, '\0');
+  for (;;) {
+    ssize_t n = ::read(f.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("blob {}: read", d.str());
+    if (n == 0) break;
+    hash.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    got_size += static_cast<uint64_t>(n);
+  }
+  if (got_size != size)
+    return fail_quiet(EIO, "blob {}: {} bytes, expected {}", d.str(), got_size, size);
+  if (Digest got = hash.finish(); got != d)
+    return fail_quiet(EIO, "blob {}: digest mismatch: got {}", d.str(), got.str());
+  if (::fsync(f.get()) < 0) return fail_errno("blob {}: sync", d.str());
+  std::string dest = path("blobs/sha256/" + std::string(d.hex()));
+  if (::renameat(dirfd, name.c_str(), AT_FDCWD, dest.c_str()) == 0)
+    return su::fsync_dir(path("blobs/sha256"));  // w removes its unused temp file and lock
+  if (errno != EXDEV) return fail_errno("blob {}: rename into the store", d.str());
+  if (::lseek(f.get(), 0, SEEK_SET) < 0) return fail_errno("blob {}: seek", d.str());
+  for (;;) {
+    ssize_t n = ::read(f.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("blob {}: read", d.str());
+    if (n == 0) break;
+    HUSK_TRY(w->write(std::string_view(buf.data(), static_cast<size_t>(n))));
+  }
+  return w->commit();
+}
+
 Result<void> Store::put_blob(std::string_view bytes, const Digest& d) const {
   HUSK_TRY_ASSIGN(std::optional<BlobWriter> w, begin_blob(d, bytes.size()));
   if (!w) return ok();

@@ -143,6 +143,10 @@ class Store {
   Result<std::optional<BlobWriter>> begin_blob(const Digest& d, uint64_t size) const;
   Result<void> put_blob(int fd, const Digest& d, uint64_t size) const;
   Result<void> put_blob(std::string_view bytes, const Digest& d) const;
+  // A file already written under tmp/ (a load's staging): hashed and checked as put_blob
+  // does, then renamed into blobs/ rather than copied (copied when on another file system).
+  Result<void> adopt_blob(int dirfd, const std::string& name, const Digest& d,
+                          uint64_t size) const;
   Result<UniqueFd> open_blob(const Digest& d) const;
   // The whole blob, refused when larger than max_bytes.
   Result<std::string> read_blob(const Digest& d, size_t max_bytes) const;
@@ -167,6 +171,10 @@ class Store {
   // has several tags). An image a container holds is refused naming the container; force
   // untags and keeps it (dangling) until the hold is released. Returns the removed ids.
   Result<std::vector<Digest>> remove_image(std::string_view name_or_id, bool force) const;
+  // Undoes a failed writer's puts: removes those of `blobs` and `layers` (chain ids) that no
+  // image record refers to. Only for what this writer itself added (put_blob/put_layer made
+  // them), between its lease and its put_image.
+  Result<void> discard(const std::vector<Digest>& blobs, const std::vector<Digest>& layers) const;
   // Removes dangling images no container holds, layers and blobs no image refers to, and
   // tmp/ entries nobody holds. Waits for running writers' leases.
   Result<PruneReport> prune() const;

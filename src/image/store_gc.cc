@@ -129,6 +129,38 @@ Result<void> Store::collect(PruneReport& report, Doomed& doomed) const {
   return ok();
 }
 
+Result<void> Store::discard(const std::vector<Digest>& blobs,
+                            const std::vector<Digest>& layers) const {
+  Doomed doomed;
+  {
+    HUSK_TRY_ASSIGN(UniqueFd store_lock, lock());
+    HUSK_TRY_ASSIGN(std::vector<ImageRecord> records, read_records());
+    std::set<Digest> used;
+    for (const ImageRecord& r : records) {
+      used.insert(r.layers.begin(), r.layers.end());
+      used.insert(r.layer_blobs.begin(), r.layer_blobs.end());
+    }
+    for (const Digest& d : layers) {
+      if (used.contains(d) || !has_layer(d)) continue;
+      auto info = layer(d);
+      HUSK_TRY_ASSIGN(std::string del, su::random_name(16));
+      del = "del-" + del;
+      if (::rename(path("layers/" + std::string(d.hex())).c_str(), path("tmp/" + del).c_str()) < 0)
+        return fail_errno("remove layer {}", d.str());
+      if (info) ::unlink(path("l/" + info->link).c_str());
+      UniqueFd fd(::open(path("tmp/" + del).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (fd) (void)::flock(fd.get(), LOCK_EX | LOCK_NB);
+      doomed.emplace_back(del, std::move(fd));
+    }
+    for (const Digest& d : blobs) {
+      if (used.contains(d)) continue;
+      std::string p = path("blobs/sha256/" + std::string(d.hex()));
+      if (::unlink(p.c_str()) < 0 && errno != ENOENT) return fail_errno("remove {}", p);
+    }
+  }
+  return remove_doomed(doomed);
+}
+
 Result<void> Store::remove_doomed(Doomed& doomed) const {
   UniqueFd tmp(::open(path("tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!tmp) return fail_errno("open {}", path("tmp"));

@@ -396,5 +396,42 @@ TEST_F(ImageStore, ALeaseKeepsLayersFromRmiAndPruneWaitsForIt) {
   EXPECT_FALSE(s().has_layer(r->layers[0]));
 }
 
+TEST_F(ImageStore, DiscardTakesOutAFailedWritersPutsButNotWhatAnImageUses) {
+  auto img = make_image({file_layer("a", "1")});
+  auto r = put_test_image(s(), img, {"app"});
+  ASSERT_TRUE(r);
+  auto extra = file_layer("b", "2");
+  ASSERT_TRUE(s().put_blob(extra.blob, extra.digest));
+  auto l = s().put_layer(std::nullopt, extra.digest, extra.digest);
+  ASSERT_TRUE(l) << l.error().what();
+  ASSERT_TRUE(s().discard({extra.digest, img.layers[0].digest}, {l->chain_id, r->layers[0]}));
+  EXPECT_FALSE(s().has_blob(extra.digest));
+  EXPECT_FALSE(s().has_layer(l->chain_id));
+  EXPECT_EQ(entries(at("l")).size(), 1u) << "the discarded layer's link goes too";
+  EXPECT_TRUE(s().has_blob(img.layers[0].digest)) << "an image uses it";
+  EXPECT_TRUE(s().has_layer(r->layers[0])) << "an image uses it";
+  EXPECT_EQ(entries(at("tmp")), std::vector<std::string>{});
+}
+
+TEST_F(ImageStore, AdoptBlobChecksTheFileThenRenamesItIn) {
+  auto l = file_layer("a", "1");
+  ASSERT_EQ(::mkdir(at("tmp/load-TEST").c_str(), 0700), 0);
+  UniqueFd dir(::open(at("tmp/load-TEST").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(write_file_atomic(at("tmp/load-TEST/bad"), l.blob + "x"));
+  auto bad = s().adopt_blob(dir.get(), "bad", l.digest, l.blob.size());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what().find("expected"), std::string::npos) << bad.error().what();
+  ASSERT_TRUE(write_file_atomic(at("tmp/load-TEST/bad"), "y" + l.blob.substr(1)));
+  bad = s().adopt_blob(dir.get(), "bad", l.digest, l.blob.size());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what().find("digest mismatch"), std::string::npos) << bad.error().what();
+  EXPECT_FALSE(s().has_blob(l.digest));
+  ASSERT_TRUE(write_file_atomic(at("tmp/load-TEST/good"), l.blob));
+  ASSERT_TRUE(s().adopt_blob(dir.get(), "good", l.digest, l.blob.size()));
+  EXPECT_TRUE(s().has_blob(l.digest));
+  EXPECT_EQ(entries(at("tmp/load-TEST")), std::vector<std::string>{"bad"}) << "renamed, not copied";
+  EXPECT_EQ(entries(at("tmp")), std::vector<std::string>{"load-TEST"}) << "no part- file left";
+}
+
 }  // namespace
 }  // namespace husk::image

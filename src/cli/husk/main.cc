@@ -20,6 +20,7 @@
 #include "cgroup/layout.h"
 #include "cli/husk/build_config.h"
 #include "cli/husk/exit_code.h"
+#include "cli/husk/image_cmd.h"
 #include "cli/husk/image_run.h"
 #include "cli/husk/network_cmd.h"
 #include "cli/husk/pull_cmd.h"
@@ -373,6 +374,8 @@ int main(int argc, char** argv) {
   add_network_commands(app, network);
   PullCommands pull;  // husk pull, login, logout
   add_pull_commands(app, pull);
+  ImageCommands images;
+  add_image_commands(app, images);
 
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stdout);
@@ -400,5 +403,6 @@ int main(int argc, char** argv) {
   }
   if (auto status = run_network_commands(network)) return *status;
   if (auto status = run_pull_commands(pull)) return *status;
+  if (auto status = run_image_commands(images)) return *status;
   return kExitHuskError;
 }
