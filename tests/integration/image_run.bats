@@ -13,13 +13,15 @@ setup_file() {
   husk_setup_file
   export HUSK_ROOT=$FILE_TMP/store
   local layout=$FILE_TMP/layout mk=$FIXTURES/make-oci-image
-  # ep: Entrypoint + Cmd; a layer that adds /etc/motd and /work and deletes /etc/hosts.
-  "$mk" "$layout" ep --base "$ROOTFS" --layer 'file:/etc/motd=from-image,rm:/etc/hosts,dir:/work' \
+  # plain: a layer that adds /etc/motd and /work and deletes /etc/hosts; Cmd sh.
+  "$mk" "$layout" plain --base "$ROOTFS" --layer 'file:/etc/motd=from-image,rm:/etc/hosts,dir:/work'
+  # ep: Entrypoint + Cmd.
+  "$mk" "$layout" ep --base "$ROOTFS" \
     --config '{"Entrypoint": ["/bin/echo", "ep"], "Cmd": ["default", "cmd"]}'
   # user: a named User, a WorkingDir that does not exist yet, Env, StopSignal, Labels.
   "$mk" "$layout" user --base "$ROOTFS" \
     --config '{"User": "husk", "WorkingDir": "/work/new/dir", "Env": ["FOO=image", "PATH=/usr/bin:/bin"],
-               "Cmd": ["sh", "-c", "id; pwd; echo FOO=$FOO HOME=$HOME; ls -ld ."],
+               "Cmd": ["sh", "-c", "id; pwd; echo FOO=$FOO HOME=$HOME; stat -c \"%U %a\" ."],
                "StopSignal": "SIGQUIT", "Labels": {"org.example.kind": "test"}}'
   # evil: /etc/passwd a symlink out of the image (to the host's, if it were followed).
   "$mk" "$layout" evil --base "$ROOTFS" --layer 'rm:/etc/passwd' \
@@ -31,7 +33,7 @@ setup_file() {
   # deep: 140 layers on the base, more than overlayfs' one-page mount data holds by name.
   "$mk" "$layout" deep --base "$ROOTFS" --deep 140
   local t
-  for t in ep user evil web deep; do
+  for t in plain ep user evil web deep; do
     skopeo --insecure-policy copy -q "oci:$layout:$t" "docker-archive:$FILE_TMP/$t.tar:$IMAGES/$t:latest"
     "$HUSK" load -q -i "$FILE_TMP/$t.tar" >/dev/null
   done
@@ -74,6 +76,7 @@ default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 netns = "none"
 log_driver = "k8s-file"
 [engine]
+runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "$PODMAN_DIR/events.log"
@@ -131,10 +134,10 @@ $got"
 }
 
 @test "husk run IMAGE: the image's layers as seen through the overlay, whiteouts included" {
-  run husk_run "$IMAGES/ep" -- sh -c 'cat /etc/motd; test -e /etc/hosts && echo hosts; test -d /work && echo work'
+  run husk_run "$IMAGES/plain" -- sh -c 'cat /etc/motd; test -e /etc/hosts && echo hosts; test -d /work && echo work'
   [[ $status -eq 0 && $output == $'from-image\nwork' ]] || fail "$output"
   # The root is an overlay whose lowers are the store's short links.
-  run husk_run "$IMAGES/ep" -- cat /proc/self/mountinfo
+  run husk_run "$IMAGES/plain" -- cat /proc/self/mountinfo
   local root
   root=$(awk '$5 == "/" { print }' <<<"$output")
   [[ $root == *" - overlay overlay "*lowerdir=l/*:l/* ]] || fail "root: $root"
@@ -145,16 +148,16 @@ $got"
   local tree_before
   tree_before=$(cd "$HUSK_ROOT/image/layers" && find . -printf '%p %y %m %U:%G %s %T@\n' | LC_ALL=C sort | sha256sum)
   local a=$TEST_TMP/a.out b=$TEST_TMP/b.out
-  "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID-a" "$IMAGES/ep" -- \
+  "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID-a" "$IMAGES/plain" -- \
     sh -c 'echo a >/etc/motd; rm /bin/ls; sleep 1; cat /etc/motd; test -e /bin/ls || echo no-ls' >"$a" 2>&1 </dev/null &
   local pa=$!
-  "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID-b" "$IMAGES/ep" -- \
+  "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID-b" "$IMAGES/plain" -- \
     sh -c 'echo b >/etc/motd; sleep 1; cat /etc/motd; test -e /bin/ls && echo has-ls' >"$b" 2>&1 </dev/null &
   local pb=$!
   wait "$pa" "$pb"
   [[ $(cat "$a") == $'a\nno-ls' ]] || fail "a: $(cat "$a")"
   [[ $(cat "$b") == $'b\nhas-ls' ]] || fail "b: $(cat "$b")"
-  run husk_run "$IMAGES/ep" -- cat /etc/motd
+  run husk_run "$IMAGES/plain" -- cat /etc/motd
   [[ $output == from-image ]] || fail "a third container sees $output"
   [[ $(cd "$HUSK_ROOT/image/layers" && find . -printf '%p %y %m %U:%G %s %T@\n' | LC_ALL=C sort | sha256sum) == "$tree_before" ]] ||
     fail "the image's layers changed"
@@ -162,7 +165,7 @@ $got"
 }
 
 @test "husk run --read-only IMAGE: no upper layer, writes fail with EROFS" {
-  run husk_run --read-only "$IMAGES/ep" -- sh -c 'echo x >/etc/motd'
+  run husk_run --read-only "$IMAGES/plain" -- sh -c 'echo x >/etc/motd'
   [[ $status -ne 0 && $output == *"Read-only file system"* ]] || fail "$output"
   [[ ! -e $HUSK_ROOT/containers/$CID/upper ]] || fail "an upper was made"
 }
@@ -200,23 +203,23 @@ $got"
 
 @test "husk rmi of an image a container runs is refused; after kill -9 of husk and the container it goes" {
   local out=$TEST_TMP/bg.out
-  "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID" "$IMAGES/ep" -- sleep 60 >"$out" 2>&1 </dev/null &
+  "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID" "$IMAGES/plain" -- sleep 60 >"$out" 2>&1 </dev/null &
   local husk_pid=$!
   BG_PIDS+=("$husk_pid")
   wait_for 10 test -n "$(marked_pids)" || fail "the container did not start: $(cat "$out")"
   wait_for 10 grep -q ' ' "$HUSK_ROOT/image/holds/$CID" || fail "no hold"
-  run "$HUSK" rmi "$IMAGES/ep"
+  run "$HUSK" rmi "$IMAGES/plain"
   [[ $status -ne 0 && $output == *"in use by container \"$CID\""* ]] || fail "rmi: $output"
   kill -9 "$husk_pid" $(marked_pids)
   wait_for 10 test -z "$(marked_pids)" || fail "the container lives on"
   # The hold and layer are the dead container's: the next run reclaims the layer, rmi goes.
-  run "$HUSK" rmi "$IMAGES/ep"
+  run "$HUSK" rmi "$IMAGES/plain"
   [[ $status -eq 0 ]] || fail "rmi after the kill: $output"
   run husk_run "$IMAGES/user" -- true
   [[ $status -eq 0 ]] || fail "$output"
   run "$HUSK" image prune
   [[ $status -eq 0 && ! -e $HUSK_ROOT/image/holds/$CID ]] || fail "prune kept the dead hold: $output"
-  "$HUSK" load -q -i "$FILE_TMP/ep.tar" >/dev/null
+  "$HUSK" load -q -i "$FILE_TMP/plain.tar" >/dev/null
 }
 
 @test "husk run -P IMAGE: every ExposedPorts entry published to a free host port" {
