@@ -118,6 +118,9 @@ struct Process {
   std::vector<std::string> args;
   std::vector<std::string> env;  // "KEY=VALUE"
   std::string cwd = "/";
+  // husk run IMAGE (not from config.json): a cwd the init has to make is given
+  // to the process's uid and gid, as podman makes an image's WorkingDir.
+  bool cwd_owned_by_user = false;
   std::optional<Capabilities> capabilities;  // absent: all sets empty
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;

@@ -11,18 +11,23 @@
 namespace husk::linux {
 namespace {
 
-Result<UniqueFd> open_cwd(int root_fd, std::string_view cwd, bool create) {
+Result<UniqueFd> open_cwd(int root_fd, std::string_view cwd, bool create,
+                          std::optional<std::pair<uint32_t, uint32_t>> owner) {
   auto dir = open_in_root(root_fd, cwd, O_PATH | O_DIRECTORY);
   if (dir || !create || dir.error().code != ENOENT) return dir;
-  return mkdir_all_in_root(root_fd, cwd, 0755);
+  HUSK_TRY_ASSIGN(UniqueFd made, mkdir_all_in_root(root_fd, cwd, 0755));
+  if (owner && ::fchownat(made.get(), "", owner->first, owner->second, AT_EMPTY_PATH) < 0)
+    return fail_errno("chown");
+  return made;
 }
 
 }  // namespace
 
-Result<void> enter_cwd(std::string_view cwd, bool create) {
+Result<void> enter_cwd(std::string_view cwd, bool create,
+                       std::optional<std::pair<uint32_t, uint32_t>> owner) {
   UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return fail_errno("open \"/\"");
-  auto dir = open_cwd(root.get(), cwd, create);
+  auto dir = open_cwd(root.get(), cwd, create, owner);
   if (!dir && dir.error().code == ELOOP)
     return fail(ELOOP, "cwd {:?}: resolves through a magic link or too many symlinks", cwd);
   if (!dir) return fail(dir.error().code, "cwd {:?}", cwd);

@@ -9,7 +9,10 @@
 
 #undef linux  // GNU mode predefines `linux` as 1, which breaks `namespace husk::linux`
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 #include "base/error.h"
 
@@ -17,7 +20,9 @@ namespace husk::linux {
 
 // Enters cwd (absolute), resolved inside the current root ("/"). With
 // create, missing directories are made inside the root first (mode 0755), as
-// runc does for the init; exec's cwd must exist.
-Result<void> enter_cwd(std::string_view cwd, bool create);
+// runc does for the init; exec's cwd must exist. owner: a cwd made here is
+// chowned to it (uid, gid).
+Result<void> enter_cwd(std::string_view cwd, bool create,
+                       std::optional<std::pair<uint32_t, uint32_t>> owner = std::nullopt);
 
 }  // namespace husk::linux

@@ -312,7 +312,9 @@ Result<std::string> init_steps(const InitContext& ctx, SyncSocket& sock,
   // CVE-2024-21626: no fd of the runtime's is left for the cwd to name.
   const int keep[] = {sock.fd(), ctx.fifo_dir_fd, log::sink_fd()};
   HUSK_TRY(sys::close_from_except(3 + ctx.opts->preserve_fds, keep).context("close fds"));
-  HUSK_TRY(linux::enter_cwd(c.process.cwd, /*create=*/true));
+  std::optional<std::pair<uint32_t, uint32_t>> cwd_owner;
+  if (c.process.cwd_owned_by_user) cwd_owner.emplace(c.process.user.uid, c.process.user.gid);
+  HUSK_TRY(linux::enter_cwd(c.process.cwd, /*create=*/true, cwd_owner));
   HUSK_TRY_ASSIGN(std::string path, linux::find_executable(c.process.env, c.process.args[0]));
   // A notify listener fd goes to the runtime, and on to the agent (seccomp_agent.h).
   HUSK_TRY(linux::finalize_process(c.process, ctx.seccomp, notify_fd_sink(sock)));

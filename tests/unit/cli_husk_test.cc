@@ -256,7 +256,7 @@ TEST(HuskBuildConfig, NumericUserWithoutPasswdEntry) {
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_EQ(r->process.user.uid, 1000u);
   EXPECT_EQ(r->process.user.gid, 1000u);
-  EXPECT_THAT(r->process.user.additional_gids, IsEmpty());
+  EXPECT_THAT(r->process.user.additional_gids, ElementsAre(1000u)) << "the primary gid, as docker";
   EXPECT_THAT(r->process.env, ::testing::Contains("HOME=/"));
   // Non-root keeps the bounding set only, as docker does.
   EXPECT_EQ(r->process.capabilities->effective, 0u);
@@ -277,7 +277,7 @@ TEST(HuskBuildConfig, UserNamesResolveInTheRootsAccountFiles) {
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_EQ(r->process.user.uid, 1000u);
   EXPECT_EQ(r->process.user.gid, 1001u);
-  EXPECT_THAT(r->process.user.additional_gids, ElementsAre(29u));
+  EXPECT_THAT(r->process.user.additional_gids, ElementsAre(1001u, 29u));
   EXPECT_EQ(r->process.user.username, "alice");
   EXPECT_THAT(r->process.env, ::testing::Contains("HOME=/home/alice"));
 
@@ -286,7 +286,7 @@ TEST(HuskBuildConfig, UserNamesResolveInTheRootsAccountFiles) {
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_EQ(r->process.user.uid, 1000u);
   EXPECT_EQ(r->process.user.gid, 44u);
-  EXPECT_THAT(r->process.user.additional_gids, ElementsAre(29u));
+  EXPECT_THAT(r->process.user.additional_gids, ElementsAre(44u, 29u));
 }
 
 TEST(HuskBuildConfig, WorkdirNameAndHostname) {

@@ -184,8 +184,8 @@ inline void set_env(std::vector<std::string>& env, std::string_view key, std::st
 }
 
 // The -e entries checked, a bare KEY replaced by KEY=<the caller's value> when
-// the caller has one (docker: a bare KEY the caller lacks is dropped, or, for an
-// image, unsets the image's KEY).
+// the caller has one, dropped when not (an image's KEY then stays, as podman
+// keeps it).
 inline Result<std::vector<std::string>> env_flags(const RunFlags& f, const Caller& c) {
   std::vector<std::string> out;
   for (const auto& e : f.env) {
@@ -198,8 +198,6 @@ inline Result<std::vector<std::string>> env_flags(const RunFlags& f, const Calle
       out.push_back(e);
     } else if (auto v = c.getenv ? c.getenv(key) : std::nullopt) {
       out.push_back(key + "=" + *v);
-    } else {
-      out.push_back(key);
     }
   }
   return out;
@@ -377,6 +375,7 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
     if (!has("HOME")) p.env.push_back("HOME=" + (user.home.empty() ? "/" : user.home));
     if (c.stdin_tty && !has("TERM")) p.env.push_back("TERM=xterm");
     p.cwd = from->cwd;
+    p.cwd_owned_by_user = f.workdir.empty();  // the image's WorkingDir, made for its user
   } else {
     p.args = f.command;
     p.env = HUSK_TRY(build_env(f, c, user.home));

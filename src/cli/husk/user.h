@@ -16,7 +16,7 @@ namespace husk::cli {
 struct ResolvedUser {
   uint32_t uid = 0;
   uint32_t gid = 0;
-  std::vector<uint32_t> additional_gids;  // the groups that list the user as a member
+  std::vector<uint32_t> additional_gids;  // the primary gid, then the groups that list the user
   std::string home;
   std::string name;  // empty when the uid has no passwd entry
 };
@@ -155,7 +155,10 @@ inline Result<ResolvedUser> resolve_user(std::string_view spec, const AccountFil
       return fail(0, "-u \"{}\": no group \"{}\" in the container's /etc/group", spec, *group);
     }
   }
-  out.additional_gids = member_groups(files.group, out.name, out.gid);
+  // docker and podman: the primary group is also the first supplementary one
+  // (`id` shows groups=GID), then the groups that list the user.
+  out.additional_gids = {out.gid};
+  for (uint32_t g : member_groups(files.group, out.name, out.gid)) out.additional_gids.push_back(g);
   return out;
 }
 
