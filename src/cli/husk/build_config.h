@@ -23,6 +23,7 @@
 #include "cli/husk/net_flags.h"
 #include "cli/husk/resource_flags.h"
 #include "cli/husk/user.h"
+#include "cli/husk/volume_flags.h"
 #include "config/container.h"
 #include "spec/default_spec.h"
 #include "spec/mount_options.h"
@@ -45,6 +46,7 @@ struct RunFlags {
   std::vector<std::string> cap_add;   // --cap-add NAME (docker's names: SYS_ADMIN, ALL)
   std::vector<std::string> cap_drop;  // --cap-drop NAME
   ResourceFlags resources;            // --cpus, --memory, --pids, ... (resource_flags.h)
+  VolumeFlags volumes;                // -v, --tmpfs, --mount (volume_flags.h; main.cc mounts them)
   std::vector<std::string> command;
 };
 
