@@ -139,7 +139,7 @@ Result<void> check_volume_name(const std::string& name) {
   bool good = !name.empty() && name.size() <= 255 && alnum(name[0]);
   for (char c : name) good = good && (alnum(c) || c == '_' || c == '.' || c == '-');
   if (!good)
-    return fail(EINVAL,
+    return fail_quiet(EINVAL,
                 "volume name {:?}: use a letter or digit, then letters, digits, \"_\", \".\" or "
                 "\"-\" (at most 255)",
                 name);

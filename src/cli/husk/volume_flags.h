@@ -65,12 +65,12 @@ inline bool is_propagation(std::string_view o) {
 // Absolute, clean, not "/": "/a/b", never "a", "/a/", "/a//b", "/a/../b".
 inline Result<void> check_target(const std::string& flag, const std::string& t) {
   if (t.empty() || t.front() != '/')
-    return fail(EINVAL, "{}: target {:?} must be an absolute path", flag, t);
-  if (t == "/") return fail(EINVAL, "{}: target \"/\": the root cannot be a mount target", flag);
+    return fail(0, "{}: target {:?} must be an absolute path", flag, t);
+  if (t == "/") return fail(0, "{}: target \"/\": the root cannot be a mount target", flag);
   auto parts = split(std::string_view(t).substr(1), '/');
   for (const auto& p : parts)
     if (p.empty() || p == "." || p == "..")
-      return fail(EINVAL, "{}: target {:?} must be a clean path (no \"//\", \".\", \"..\" or "
+      return fail(0, "{}: target {:?} must be a clean path (no \"//\", \".\", \"..\" or "
                           "trailing \"/\")", flag, t);
   return ok();
 }
@@ -79,27 +79,27 @@ inline Result<bool> parse_bool(const std::string& flag, const std::string& key,
                                const std::optional<std::string>& v) {
   if (!v || *v == "true" || *v == "1") return true;
   if (*v == "false" || *v == "0") return false;
-  return fail(EINVAL, "{}: {}={:?}: want true or false", flag, key, *v);
+  return fail(0, "{}: {}={:?}: want true or false", flag, key, *v);
 }
 
 // docker's size units for tmpfs-size: bytes, or k/m/g (powers of 1024).
 inline Result<std::string> parse_tmpfs_size(const std::string& flag, const std::string& v) {
-  if (v.empty()) return fail(EINVAL, "{}: tmpfs-size: empty", flag);
+  if (v.empty()) return fail(0, "{}: tmpfs-size: empty", flag);
   size_t digits = v.find_first_not_of("0123456789");
-  if (digits == 0) return fail(EINVAL, "{}: tmpfs-size={:?}: not a size", flag, v);
+  if (digits == 0) return fail(0, "{}: tmpfs-size={:?}: not a size", flag, v);
   std::string unit = digits == std::string::npos ? "" : v.substr(digits);
   if (!unit.empty() && unit.size() == 2 && (unit[1] == 'b' || unit[1] == 'B')) unit.pop_back();
   if (!(unit.empty() || unit == "k" || unit == "K" || unit == "m" || unit == "M" ||
         unit == "g" || unit == "G"))
-    return fail(EINVAL, "{}: tmpfs-size={:?}: not a size (bytes, or k, m, g)", flag, v);
+    return fail(0, "{}: tmpfs-size={:?}: not a size (bytes, or k, m, g)", flag, v);
   std::string n = v.substr(0, digits);
-  if (n.size() > 15) return fail(EINVAL, "{}: tmpfs-size={:?}: too large", flag, v);
+  if (n.size() > 15) return fail(0, "{}: tmpfs-size={:?}: too large", flag, v);
   return unit.empty() ? n : n + static_cast<char>(std::tolower(unit[0]));
 }
 
 inline Result<std::string> parse_tmpfs_mode(const std::string& flag, const std::string& v) {
   if (v.empty() || v.size() > 4 || v.find_first_not_of("01234567") != std::string::npos)
-    return fail(EINVAL, "{}: tmpfs-mode={:?}: want an octal mode such as 1777", flag, v);
+    return fail(0, "{}: tmpfs-mode={:?}: want an octal mode such as 1777", flag, v);
   return v;
 }
 
@@ -111,7 +111,7 @@ inline Result<VolumeMount> parse_volume_flag(const std::string& v) {
   VolumeMount m;
   m.flag = fmt::format("-v {:?}", v);
   auto parts = split(v, ':');
-  if (parts.size() > 3) return fail(EINVAL, "{}: too many \":\" (want [SRC:]DST[:OPTS])", m.flag);
+  if (parts.size() > 3) return fail(0, "{}: too many \":\" (want [SRC:]DST[:OPTS])", m.flag);
   std::string opts;
   bool has_opts = false;
   if (parts.size() == 1) {
@@ -119,7 +119,7 @@ inline Result<VolumeMount> parse_volume_flag(const std::string& v) {
   } else if (parts.size() == 2 && !parts[1].empty() && parts[1].front() == '/') {
     m.source = parts[0];
     m.target = parts[1];
-    if (m.source.empty()) return fail(EINVAL, "{}: empty source", m.flag);
+    if (m.source.empty()) return fail(0, "{}: empty source", m.flag);
   } else if (parts.size() == 2) {
     m.target = parts[0];
     opts = parts[1];
@@ -129,31 +129,31 @@ inline Result<VolumeMount> parse_volume_flag(const std::string& v) {
     m.target = parts[1];
     opts = parts[2];
     has_opts = true;
-    if (m.source.empty()) return fail(EINVAL, "{}: empty source", m.flag);
+    if (m.source.empty()) return fail(0, "{}: empty source", m.flag);
   }
   if (!m.source.empty() && m.source.front() == '/') {
     m.kind = VolumeMount::Kind::kBind;
   } else if (!m.source.empty()) {
     if (auto r = storage::check_volume_name(m.source); !r)
-      return fail(EINVAL, "{}: {}", m.flag, r.error().message);
+      return fail(0, "{}: {}", m.flag, r.error().message);
   }
   HUSK_TRY(check_target(m.flag, m.target));
-  if (has_opts && opts.empty()) return fail(EINVAL, "{}: empty options", m.flag);
+  if (has_opts && opts.empty()) return fail(0, "{}: empty options", m.flag);
   bool rw_seen = false;
   for (const auto& o : opts.empty() ? std::vector<std::string>{} : split(opts, ',')) {
     if (o == "ro" || o == "rw") {
-      if (rw_seen) return fail(EINVAL, "{}: \"ro\"/\"rw\" given twice", m.flag);
+      if (rw_seen) return fail(0, "{}: \"ro\"/\"rw\" given twice", m.flag);
       rw_seen = true;
       m.readonly = o == "ro";
     } else if (o == "nocopy" && m.kind == VolumeMount::Kind::kVolume) {
       m.nocopy = true;
     } else if (is_propagation(o) && m.kind == VolumeMount::Kind::kBind) {
-      if (!m.propagation.empty()) return fail(EINVAL, "{}: two propagation modes", m.flag);
+      if (!m.propagation.empty()) return fail(0, "{}: two propagation modes", m.flag);
       m.propagation = o;
     } else if (o == "z" || o == "Z") {
       // SELinux relabeling: husk does not label; accepted as docker does without SELinux.
     } else {
-      return fail(EINVAL, "{}: unknown option {:?}", m.flag, o);
+      return fail(0, "{}: unknown option {:?}", m.flag, o);
     }
   }
   return m;
@@ -171,7 +171,7 @@ inline Result<VolumeMount> parse_tmpfs_flag(const std::string& v) {
   m.options = {"nosuid", "nodev", "noexec"};
   if (colon != std::string::npos) {
     for (const auto& o : volume_detail::split(std::string_view(v).substr(colon + 1), ',')) {
-      if (o.empty()) return fail(EINVAL, "{}: empty option", m.flag);
+      if (o.empty()) return fail(0, "{}: empty option", m.flag);
       if (o == "ro") m.readonly = true;
       m.options.push_back(o);
     }
@@ -188,33 +188,33 @@ inline Result<VolumeMount> parse_mount_flag(const std::string& v) {
   for (const auto& field : split(v, ',')) {
     size_t eq = field.find('=');
     std::string key = field.substr(0, eq);
-    if (key.empty()) return fail(EINVAL, "{}: empty field", m.flag);
+    if (key.empty()) return fail(0, "{}: empty field", m.flag);
     if (key == "src") key = "source";
     if (key == "dst" || key == "destination") key = "target";
     if (key == "ro") key = "readonly";
-    if (kv.contains(key)) return fail(EINVAL, "{}: {:?} given twice", m.flag, key);
+    if (kv.contains(key)) return fail(0, "{}: {:?} given twice", m.flag, key);
     kv[key] = eq == std::string::npos ? std::nullopt : std::optional(field.substr(eq + 1));
   }
   std::string type = kv.contains("type") && kv["type"] ? *kv["type"] : "volume";
   if (type == "bind") m.kind = VolumeMount::Kind::kBind;
   else if (type == "volume") m.kind = VolumeMount::Kind::kVolume;
   else if (type == "tmpfs") m.kind = VolumeMount::Kind::kTmpfs;
-  else return fail(EINVAL, "{}: type {:?}: want bind, volume or tmpfs", m.flag, type);
+  else return fail(0, "{}: type {:?}: want bind, volume or tmpfs", m.flag, type);
   if (m.kind == VolumeMount::Kind::kTmpfs) m.options = {"nosuid", "nodev"};
   for (const auto& [key, value] : kv) {
     auto need = [&]() -> Result<std::string> {
-      if (!value || value->empty()) return fail(EINVAL, "{}: {} needs a value", m.flag, key);
+      if (!value || value->empty()) return fail(0, "{}: {} needs a value", m.flag, key);
       return *value;
     };
     auto only = [&](VolumeMount::Kind k) -> Result<void> {
-      if (m.kind != k) return fail(EINVAL, "{}: {:?} does not apply to type {}", m.flag, key, type);
+      if (m.kind != k) return fail(0, "{}: {:?} does not apply to type {}", m.flag, key, type);
       return ok();
     };
     if (key == "type") {
       continue;
     } else if (key == "source") {
       if (m.kind == VolumeMount::Kind::kTmpfs)
-        return fail(EINVAL, "{}: a tmpfs has no source", m.flag);
+        return fail(0, "{}: a tmpfs has no source", m.flag);
       m.source = HUSK_TRY(need());
     } else if (key == "target") {
       m.target = HUSK_TRY(need());
@@ -224,7 +224,7 @@ inline Result<VolumeMount> parse_mount_flag(const std::string& v) {
       HUSK_TRY(only(VolumeMount::Kind::kBind));
       m.propagation = HUSK_TRY(need());
       if (!is_propagation(m.propagation))
-        return fail(EINVAL, "{}: bind-propagation={:?}: unknown mode", m.flag, m.propagation);
+        return fail(0, "{}: bind-propagation={:?}: unknown mode", m.flag, m.propagation);
     } else if (key == "volume-nocopy") {
       HUSK_TRY(only(VolumeMount::Kind::kVolume));
       m.nocopy = HUSK_TRY(parse_bool(m.flag, key, value));
@@ -235,18 +235,18 @@ inline Result<VolumeMount> parse_mount_flag(const std::string& v) {
       HUSK_TRY(only(VolumeMount::Kind::kTmpfs));
       m.options.push_back("mode=" + HUSK_TRY(parse_tmpfs_mode(m.flag, HUSK_TRY(need()))));
     } else {
-      return fail(EINVAL, "{}: unknown key {:?}", m.flag, key);
+      return fail(0, "{}: unknown key {:?}", m.flag, key);
     }
   }
-  if (!kv.contains("target")) return fail(EINVAL, "{}: no target", m.flag);
+  if (!kv.contains("target")) return fail(0, "{}: no target", m.flag);
   HUSK_TRY(check_target(m.flag, m.target));
   if (m.kind == VolumeMount::Kind::kBind) {
-    if (m.source.empty()) return fail(EINVAL, "{}: a bind mount needs a source", m.flag);
+    if (m.source.empty()) return fail(0, "{}: a bind mount needs a source", m.flag);
     if (m.source.front() != '/')
-      return fail(EINVAL, "{}: bind source {:?} must be an absolute path", m.flag, m.source);
+      return fail(0, "{}: bind source {:?} must be an absolute path", m.flag, m.source);
   } else if (m.kind == VolumeMount::Kind::kVolume && !m.source.empty()) {
     if (auto r = storage::check_volume_name(m.source); !r)
-      return fail(EINVAL, "{}: {}", m.flag, r.error().message);
+      return fail(0, "{}: {}", m.flag, r.error().message);
   }
   if (m.readonly && m.kind == VolumeMount::Kind::kTmpfs) m.options.push_back("ro");
   return m;
@@ -262,7 +262,7 @@ inline Result<std::vector<VolumeMount>> parse_volume_flags(const VolumeFlags& f)
   for (size_t i = 0; i < out.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (out[i].target == out[j].target)
-        return fail(EINVAL, "{}: duplicate mount target {:?} (also {})", out[i].flag,
+        return fail(0, "{}: duplicate mount target {:?} (also {})", out[i].flag,
                     out[i].target, out[j].flag);
   return out;
 }
