@@ -80,7 +80,8 @@ Result<void> copy_xattrs(int src, int dst) {
   for (size_t pos = 0; pos < names.size();) {
     std::string name(names.c_str() + pos);
     pos += name.size() + 1;
-    if (name.empty() || name.starts_with("trusted.overlay.")) continue;
+    if (name.empty() || name.starts_with("trusted.overlay.") || name.starts_with("user.overlay."))
+      continue;
     ssize_t len = ::fgetxattr(src, name.c_str(), nullptr, 0);
     if (len < 0) return fail_errno("xattr {:?}", name);
     std::string value(static_cast<size_t>(len), '\0');
