@@ -146,7 +146,10 @@ Result<void> check_volume_name(const std::string& name) {
   return ok();
 }
 
-VolumeStore::VolumeStore(const std::string& store_root) : dir_(store_root + "/volumes") {}
+// Absolute: the mountpoint becomes a bind mount's source, read by the
+// container's init, whose cwd is not the caller's.
+VolumeStore::VolumeStore(const std::string& store_root)
+    : dir_((std::filesystem::absolute(store_root) / "volumes").lexically_normal().string()) {}
 
 Result<Volume> VolumeStore::create(const std::string& name_in,
                                    const std::map<std::string, std::string>& labels,
@@ -156,7 +159,7 @@ Result<Volume> VolumeStore::create(const std::string& name_in,
   HUSK_TRY_ASSIGN(UniqueFd lock, lock_store(dir_));
   sweep(dir_);
   std::string vdir = dir_ + "/" + name;
-  if (::access(vdir.c_str(), F_OK) == 0) return get(name);
+  if (::access(vdir.c_str(), F_OK) == 0) return get(name);  // docker: create is idempotent
   // Made whole under a temporary name, then renamed into place.
   std::string tmp = dir_ + "/" + kNewPrefix + name;
   HUSK_TRY(remove_tree(tmp));
@@ -222,8 +225,9 @@ std::vector<std::string> VolumeStore::users(const std::string& name) const {
 }
 
 Result<void> VolumeStore::remove(const std::string& name) {
-  HUSK_TRY(get(name));
+  HUSK_TRY(check_volume_name(name));
   HUSK_TRY_ASSIGN(UniqueFd lock, lock_store(dir_));
+  HUSK_TRY(get(name));  // under the lock: a concurrent rm may have taken it
   std::string vdir = dir_ + "/" + name;
   auto in_use = live_users(vdir);
   if (!in_use.empty())
@@ -252,10 +256,11 @@ Result<std::vector<std::string>> VolumeStore::prune(bool all) {
 Result<VolumeUse> VolumeStore::use(const std::string& name, const std::string& id) {
   if (id.empty() || id == "." || id == ".." || id.find('/') != std::string::npos)
     return fail(EINVAL, "volume {:?}: container id {:?} is not a file name", name, id);
-  HUSK_TRY(get(name));
+  HUSK_TRY(check_volume_name(name));
   HUSK_TRY_ASSIGN(UniqueFd lock, lock_store(dir_));
+  // Under the lock: a volume removed meanwhile must not get its users/ back.
+  HUSK_TRY(get(name));
   std::string users = dir_ + "/" + name + "/users";
-  HUSK_TRY(make_dirs(users, 0700));
   VolumeUse u;
   u.path_ = users + "/" + id;
   HUSK_TRY(write_use(u.path_, ::getpid()).context("volume {:?}", name));
@@ -265,6 +270,7 @@ Result<VolumeUse> VolumeStore::use(const std::string& name, const std::string& i
 
 Result<bool> VolumeStore::fill(const std::string& name, const std::vector<std::string>& lowers,
                                const std::string& target) {
+  HUSK_TRY(check_volume_name(name));
   HUSK_TRY_ASSIGN(UniqueFd lock, lock_store(dir_));
   std::string vdir = dir_ + "/" + name;
   HUSK_TRY_ASSIGN(Volume v, read_record(vdir, name).context("volume {:?}", name));
