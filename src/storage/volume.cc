@@ -30,6 +30,8 @@ namespace {
 constexpr const char* kRecord = "volume.json";
 constexpr const char* kNewPrefix = ".new-";
 constexpr const char* kRemovedPrefix = ".rm-";
+// Present while a fill copies: a fill killed midway is undone by the next one.
+constexpr const char* kFillingMarker = "filling";
 
 std::string random_hex(size_t bytes) {
   unsigned char buf[32] = {};
@@ -278,19 +280,28 @@ Result<bool> VolumeStore::fill(const std::string& name, const std::vector<std::s
   std::string data = vdir + "/_data";
   UniqueFd data_fd(::open(data.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!data_fd) return fail_errno("volume {:?}: open {:?}", name, data);
+  // A fill killed midway (kill -9) left its marker: what it copied is undone.
+  std::string marker = vdir + "/" + kFillingMarker;
+  if (::access(marker.c_str(), F_OK) == 0) {
+    HUSK_TRY(empty_dir(data_fd.get()).context("volume {:?}: undo a broken fill", name));
+    if (::unlink(marker.c_str()) < 0) return fail_errno("volume {:?}: remove {:?}", name, marker);
+  }
   HUSK_TRY_ASSIGN(bool empty, dir_is_empty(data_fd.get()));
   if (!empty) return false;  // docker: only an empty volume is filled
   HUSK_TRY_ASSIGN(UniqueFd root, open_merged_root(lowers));
+  HUSK_TRY(write_file_atomic(marker, "", 0600).context("volume {:?}", name));
   auto copied = copy_into_volume(root.get(), target, data_fd.get());
   if (!copied) {
-    (void)empty_dir(data_fd.get());
+    if (empty_dir(data_fd.get())) ::unlink(marker.c_str());
     Result<bool> failed = std::unexpected(std::move(copied).error());
     return std::move(failed).context("fill volume {:?} from {:?}", name, target);
   }
-  if (!*copied) return false;
-  v.filled = true;
-  HUSK_TRY(write_record(vdir, v).context("volume {:?}", name));
-  return true;
+  if (*copied) {
+    v.filled = true;
+    HUSK_TRY(write_record(vdir, v).context("volume {:?}", name));
+  }
+  ::unlink(marker.c_str());
+  return *copied;
 }
 
 VolumeUse::VolumeUse(VolumeUse&& o) noexcept

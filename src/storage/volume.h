@@ -4,6 +4,8 @@
 //   <root>/volumes/.lock            flock: every change takes it exclusively
 //   <root>/volumes/<name>/volume.json  the record (Volume below)
 //   <root>/volumes/<name>/_data     what containers mount
+//   <root>/volumes/<name>/filling  present while a fill copies (a fill killed
+//                                    midway is emptied and redone by the next)
 //   <root>/volumes/<name>/users/<container id>  "PID START_TIME": a container
 //                                    using the volume, by the process that
 //                                    owns the use (husk, then the init)

@@ -111,5 +111,30 @@ TEST_F(VolumeFillTest, AFailedCopyLeavesTheVolumeEmptyAndUnfilled) {
   EXPECT_FALSE(v->filled);
 }
 
+TEST_F(VolumeFillTest, AFillKilledMidwayIsUndoneAndRedone) {
+  write(top_ + "/data/a", "whole");
+  VolumeStore s(dir_ + "/store");
+  ASSERT_TRUE(s.create("v", {}));
+  // What a fill killed midway leaves: its marker and part of the copy.
+  std::string v = dir_ + "/store/volumes/v";
+  write(v + "/filling", "");
+  std::filesystem::create_directories(v + "/_data/half/copied");
+  write(v + "/_data/a", "wh");
+  auto filled = s.fill("v", {top_}, "/data");
+  ASSERT_TRUE(filled) << filled.error().what();
+  EXPECT_TRUE(*filled);
+  std::ifstream in(v + "/_data/a");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "whole");
+  EXPECT_FALSE(std::filesystem::exists(v + "/_data/half"));
+  EXPECT_FALSE(std::filesystem::exists(v + "/filling"));
+  // Without the marker a non-empty volume is the user's data: never filled over.
+  ASSERT_TRUE(s.create("w", {}));
+  write(dir_ + "/store/volumes/w/_data/mine", "keep");
+  auto none = s.fill("w", {top_}, "/data");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/store/volumes/w/_data/a"));
+}
+
 }  // namespace
 }  // namespace husk::storage
