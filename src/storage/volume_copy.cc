@@ -134,8 +134,8 @@ Result<void> copy_data(int src, int dst) {
 
 Result<void> copy_tree(int src_dir, int dst_dir, const std::string& where, int depth);
 
-Result<void> copy_entry(int src_dir, int dst_dir, const std::string& name,
-                        const std::string& path, int depth) {
+Result<void> copy_entry(int src_dir, int dst_dir, const std::string& name, const std::string& path,
+                        int depth) {
   struct stat st {};
   if (::fstatat(src_dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
     return fail_errno("{:?}", path);
@@ -154,7 +154,8 @@ Result<void> copy_entry(int src_dir, int dst_dir, const std::string& name,
     case S_IFREG: {
       UniqueFd src(::openat(src_dir, n, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC));
       if (!src) return fail_errno("{:?}", path);
-      UniqueFd dst(::openat(dst_dir, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      UniqueFd dst(
+          ::openat(dst_dir, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
       if (!dst) return fail_errno("create {:?}", path);
       HUSK_TRY(copy_data(src.get(), dst.get()).context("{:?}", path));
       return copy_meta_fd(src.get(), dst.get(), st).context("{:?}", path);

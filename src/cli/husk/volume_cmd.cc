@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/husk/exit_code.h"
@@ -34,8 +33,9 @@ storage::VolumeStore store() { return storage::VolumeStore(image::Store::default
 nlohmann::ordered_json to_json(const storage::Volume& v) {
   nlohmann::ordered_json labels = nlohmann::ordered_json::object();
   for (const auto& [k, val] : v.labels) labels[k] = val;
-  return {{"CreatedAt", v.created}, {"Driver", v.driver}, {"Labels", labels},
-          {"Mountpoint", v.mountpoint}, {"Name", v.name},  {"Options", nlohmann::ordered_json::object()},
+  return {{"CreatedAt", v.created}, {"Driver", v.driver},
+          {"Labels", labels},       {"Mountpoint", v.mountpoint},
+          {"Name", v.name},         {"Options", nlohmann::ordered_json::object()},
           {"Scope", "local"}};
 }
 
@@ -128,8 +128,8 @@ void add_volume_commands(CLI::App& app, VolumeCommands& c) {
   c.rm->add_option("names", c.names, "Volume names")->required();
   c.rm->add_flag("-f,--force", c.force,
                  "Accepted for docker; a volume in use is still not removed");
-  c.prune = c.volume->add_subcommand(
-      "prune", "Remove unused anonymous volumes (all unused ones with -a)");
+  c.prune = c.volume->add_subcommand("prune",
+                                     "Remove unused anonymous volumes (all unused ones with -a)");
   c.prune->add_flag("-a,--all", c.all, "Named volumes too");
   c.prune->add_flag("-f,--force", c.force, "Do not ask (husk never asks)");
 }

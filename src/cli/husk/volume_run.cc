@@ -30,7 +30,8 @@ Result<RunVolumes> RunVolumes::prepare(std::vector<VolumeMount> mounts,
     }
     if (!r.store_) r.store_.emplace(store_root);
     bool anonymous = m.source.empty();
-    HUSK_TRY_ASSIGN(storage::Volume v, r.store_->create(m.source, {}, anonymous).context("{}", m.flag));
+    HUSK_TRY_ASSIGN(storage::Volume v,
+                    r.store_->create(m.source, {}, anonymous).context("{}", m.flag));
     if (anonymous) r.anonymous_.push_back(v.name);
     HUSK_TRY_ASSIGN(storage::VolumeUse use, r.store_->use(v.name, id).context("{}", m.flag));
     r.uses_.push_back(std::move(use));
