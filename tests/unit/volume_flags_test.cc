@@ -11,6 +11,7 @@
 
 #include "base/file.h"
 #include "cli/husk/volume_flags.h"
+#include "cli/husk/volume_run.h"
 #include "storage/volume.h"
 
 namespace husk::cli {
@@ -222,6 +223,18 @@ TEST_F(VolumeStoreTest, InUseByALiveOwnerOnly) {
   ASSERT_TRUE(husk::write_file_atomic(root_ + "/volumes/data/users/husk-dead", "1 1\n"));
   EXPECT_TRUE(s.users("data").empty());
   EXPECT_TRUE(s.remove("data"));
+}
+
+}  // namespace
+}  // namespace husk::cli
+
+namespace husk::cli {
+namespace {
+
+TEST(VolumeRun, AbsoluteLowersTakeRelativeOnesFromBase) {
+  config::RootOverlay o{.lower = {"l/AAA", "/abs/dir", "l/BBB"}, .base = "/var/lib/husk/image"};
+  EXPECT_EQ(absolute_lowers(o), (std::vector<std::string>{"/var/lib/husk/image/l/AAA", "/abs/dir",
+                                                          "/var/lib/husk/image/l/BBB"}));
 }
 
 }  // namespace

@@ -271,7 +271,7 @@ int run_container(RunFlags& f) {
     }
     volumes.emplace(std::move(*prepared));
     if (cfg->root_overlay) {  // the root's lowers, top first (--rootfs DIR:O, images)
-      if (auto filled = volumes->fill(cfg->root_overlay->lower); !filled) {
+      if (auto filled = volumes->fill(absolute_lowers(*cfg->root_overlay)); !filled) {
         print_error(filled.error().what());
         return kExitHuskError;
       }

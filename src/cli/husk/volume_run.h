@@ -23,6 +23,15 @@ namespace husk::cli {
 // missing host path is an error, never created). Makes nothing.
 Result<std::vector<VolumeMount>> check_volume_flags(const VolumeFlags& f);
 
+// The overlay's lowers as absolute paths, top first (relative ones, an image's
+// short links "l/...", are taken from o.base): what RunVolumes::fill wants.
+inline std::vector<std::string> absolute_lowers(const config::RootOverlay& o) {
+  std::vector<std::string> out;
+  for (const auto& l : o.lower)
+    out.push_back(!l.empty() && l.front() == '/' ? l : o.base + "/" + l);
+  return out;
+}
+
 class RunVolumes {
  public:
   // store_root: image::Store::default_root(). id: the container's id.
