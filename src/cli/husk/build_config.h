@@ -24,6 +24,7 @@
 #include "cli/husk/net_flags.h"
 #include "cli/husk/resource_flags.h"
 #include "cli/husk/user.h"
+#include "cli/husk/volume_flags.h"
 #include "config/container.h"
 #include "image/config.h"
 #include "spec/default_spec.h"
@@ -50,6 +51,7 @@ struct RunFlags {
   std::string image;                  // IMAGE, the first word before "--" (none: no image)
   std::optional<std::string> entrypoint;  // --entrypoint ("" resets the image's)
   bool publish_all = false;               // -P: every ExposedPorts entry to a free host port
+  VolumeFlags volumes;  // -v, --tmpfs, --mount (volume_flags.h; main.cc mounts them)
   std::vector<std::string> command;       // CMD [ARG...]: the program, or the image's Cmd
 };
 

@@ -24,6 +24,8 @@
 #include "cli/husk/image_run.h"
 #include "cli/husk/network_cmd.h"
 #include "cli/husk/pull_cmd.h"
+#include "cli/husk/volume_cmd.h"
+#include "cli/husk/volume_run.h"
 #include "image/store.h"
 #include "net/attach.h"
 #include "linux/path.h"
@@ -50,7 +52,9 @@ Examples:
   husk run --rootfs ./rootfs -u 1000:1000 -w /tmp -- id
   husk run --rootfs ./rootfs:O -- sh -c 'echo hi >/etc/motd'   # ./rootfs stays as it is
   husk run -p 8080:80 --name web -- httpd -f -p 80
-  husk run --net none --egress-rate 10mbit -- sh)";
+  husk run --net none --egress-rate 10mbit -- sh
+  husk run --rootfs ./rootfs:O -v data:/var/lib/app -v /srv/www:/www:ro -- sh
+  husk run --tmpfs /scratch:size=64m,mode=1777 --mount type=volume,src=cache,dst=/cache -- sh)";
 
 // docker's resource flags, values checked by build_resources.
 void add_resource_flags(CLI::App& run, ResourceFlags& r) {
@@ -74,6 +78,21 @@ void add_resource_flags(CLI::App& run, ResourceFlags& r) {
                  "Write IO/s limit, e.g. /dev/sda:100")
       ->allow_extra_args(false);
 }
+
+// --- volumes (volume_flags.h, volume_run.h) ---
+void add_volume_flags(CLI::App& run, VolumeFlags& v) {
+  run.add_option("-v,--volume", v.volumes,
+                 "Mount /HOST:/DST, NAME:/DST (a named volume) or /DST (anonymous), "
+                 "[:ro|rw|nocopy|PROPAGATION]")
+      ->allow_extra_args(false);
+  run.add_option("--tmpfs", v.tmpfs, "Mount a tmpfs: /DST[:size=64m,mode=1777,...]")
+      ->allow_extra_args(false);
+  run.add_option("--mount", v.mounts,
+                 "type=bind|volume|tmpfs,source=..,target=..[,readonly][,bind-propagation=..]"
+                 "[,volume-nocopy][,tmpfs-size=..][,tmpfs-mode=..]")
+      ->allow_extra_args(false);
+}
+// --- end volumes ---
 
 void add_run_flags(CLI::App& run, RunFlags& f) {
   run.add_option("--rootfs", f.rootfs,
@@ -115,6 +134,7 @@ void add_run_flags(CLI::App& run, RunFlags& f) {
   // Accepted for docker muscle memory: husk run always removes the container.
   run.add_flag("--rm")->description("Remove the container on exit (always on)");
   add_resource_flags(run, f.resources);
+  add_volume_flags(run, f.volumes);
   // Wiring flags (-p, -v) go here, each into a RunFlags field that
   // build_config translates.
   // Not required() here: build_config says what is missing, in husk's words.
@@ -270,6 +290,13 @@ int run_container(RunFlags& f) {
   if (mode && mode->attaches())
     caller.net_files_dir = net::files_dir_for(net::kNetRunRoot, f.name);
   caller.netns_of_container = netns_of_container;
+  // --- volumes: flags and host paths checked before anything is made ---
+  auto volume_mounts = check_volume_flags(f.volumes);
+  if (!volume_mounts) {
+    print_error(volume_mounts.error().what());
+    return kExitHuskError;
+  }
+  // --- end volumes ---
   // The image and its hold, released on every path out of here.
   std::optional<ImageUse> image_use;
   // The container's layer (--rootfs DIR:O or an image): removed when the
@@ -286,6 +313,26 @@ int run_container(RunFlags& f) {
     print_error(cfg.error().what());
     return kExitHuskError;
   }
+  // --- volumes: made, used by this container, filled on first use, mounted
+  // after the default mounts; uses end and anonymous volumes go with `volumes`.
+  std::optional<RunVolumes> volumes;
+  if (!volume_mounts->empty()) {
+    auto prepared = RunVolumes::prepare(std::move(*volume_mounts),
+                                        husk::image::Store::default_root(), f.name);
+    if (!prepared) {
+      print_error(prepared.error().what());
+      return kExitHuskError;
+    }
+    volumes.emplace(std::move(*prepared));
+    if (cfg->root_overlay) {  // the root's lowers, top first (--rootfs DIR:O, images)
+      if (auto filled = volumes->fill(absolute_lowers(*cfg->root_overlay)); !filled) {
+        print_error(filled.error().what());
+        return kExitHuskError;
+      }
+    }
+    cfg->mounts.insert(cfg->mounts.end(), volumes->mounts().begin(), volumes->mounts().end());
+  }
+  // --- end volumes ---
   runtime::CreateOptions opts;
   opts.root = runtime::kDefaultRoot;
   opts.id = f.name;
@@ -308,16 +355,18 @@ int run_container(RunFlags& f) {
   }
   // Once the init waits: the layer passes to it (a kill -9 of husk leaves the
   // layer to the running container), then the network is plumbed.
-  if (attachment || *layer) {
-    opts.on_ready = [&attachment, &layer, &image_use](pid_t pid) -> Result<void> {
+  if (attachment || *layer || volumes) {
+    opts.on_ready = [&attachment, &layer, &image_use, &volumes](pid_t pid) -> Result<void> {
       if (*layer) HUSK_TRY((*layer)->hand_to(pid));
       if (image_use) HUSK_TRY(image_use->hand_to(pid));
+      if (volumes) HUSK_TRY(volumes->hand_to(pid));
       if (attachment) return attachment->plumb(pid);
       return ok();
     };
   }
   auto status = runtime::run(*cfg, opts);
   attachment.reset();
+  volumes.reset();
   if (*layer) {
     if (auto removed = (*layer)->remove(); !removed) print_error(removed.error().what());
   }
@@ -376,6 +425,8 @@ int main(int argc, char** argv) {
   add_pull_commands(app, pull);
   ImageCommands images;
   add_image_commands(app, images);
+  VolumeCommands volume;
+  add_volume_commands(app, volume);
 
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stdout);
@@ -404,5 +455,6 @@ int main(int argc, char** argv) {
   if (auto status = run_network_commands(network)) return *status;
   if (auto status = run_pull_commands(pull)) return *status;
   if (auto status = run_image_commands(images)) return *status;
+  if (auto status = run_volume_commands(volume)) return *status;
   return kExitHuskError;
 }

@@ -1,0 +1,67 @@
+// The volumes of one `husk run`: -v/--tmpfs/--mount (volume_flags.h) made
+// real. check() before anything is made (flags, host paths); prepare() makes
+// the named and anonymous volumes and records the container's use of them;
+// fill() copies the root's content into new volumes (the run path calls it
+// once the root's overlay lowers are known); the destructor ends the uses
+// and removes the anonymous volumes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "cli/husk/volume_flags.h"
+#include "config/container.h"
+#include "storage/volume.h"
+
+namespace husk::cli {
+
+// Parses the flags and checks that every bind source exists (podman: a
+// missing host path is an error, never created). Makes nothing.
+Result<std::vector<VolumeMount>> check_volume_flags(const VolumeFlags& f);
+
+// The overlay's lowers as absolute paths, top first (relative ones, an image's
+// short links "l/...", are taken from o.base): what RunVolumes::fill wants.
+inline std::vector<std::string> absolute_lowers(const config::RootOverlay& o) {
+  std::vector<std::string> out;
+  for (const auto& l : o.lower)
+    out.push_back(!l.empty() && l.front() == '/' ? l : o.base + "/" + l);
+  return out;
+}
+
+class RunVolumes {
+ public:
+  // store_root: image::Store::default_root(). id: the container's id.
+  static Result<RunVolumes> prepare(std::vector<VolumeMount> mounts,
+                                    const std::string& store_root, const std::string& id);
+  RunVolumes(RunVolumes&& o) noexcept;
+  RunVolumes& operator=(RunVolumes&&) = delete;
+  ~RunVolumes();
+
+  // The container's mounts, in flag order (append after the default ones).
+  const std::vector<config::Mount>& mounts() const { return config_mounts_; }
+  // Fill on first use: for each volume mount without nocopy, copies what the
+  // root (overlay lowers, absolute, top first) has at its target into the
+  // volume if the volume is new and empty. A root that is no overlay (the
+  // host's /, a plain --rootfs DIR) fills nothing: do not call it then.
+  Result<void> fill(const std::vector<std::string>& lowers);
+  // The uses now belong to pid (the container's init): call from on_ready.
+  Result<void> hand_to(pid_t pid);
+  // Ends the uses and removes the anonymous volumes (idempotent).
+  void finish();
+
+ private:
+  RunVolumes() = default;
+  std::optional<storage::VolumeStore> store_;
+  std::vector<VolumeMount> specs_;
+  std::vector<std::string> names_;  // per spec: the volume's name, or ""
+  std::vector<config::Mount> config_mounts_;
+  std::vector<storage::VolumeUse> uses_;
+  std::vector<std::string> anonymous_;
+  bool finished_ = false;
+};
+
+}  // namespace husk::cli
