@@ -13,8 +13,9 @@ setup_file() {
   husk_setup_file
   export HUSK_ROOT=$FILE_TMP/store
   local layout=$FILE_TMP/layout mk=$FIXTURES/make-oci-image
-  # plain: a layer that adds /etc/motd and /work and deletes /etc/hosts; Cmd sh.
-  "$mk" "$layout" plain --base "$ROOTFS" --layer 'file:/etc/motd=from-image,rm:/etc/hosts,dir:/work'
+  # plain: a layer that adds /etc/motd, /work and /data/seed, and deletes /etc/hosts; Cmd sh.
+  "$mk" "$layout" plain --base "$ROOTFS" \
+    --layer 'file:/etc/motd=from-image,rm:/etc/hosts,dir:/work,dir:/data,file:/data/seed=seeded'
   # ep: Entrypoint + Cmd.
   "$mk" "$layout" ep --base "$ROOTFS" \
     --config '{"Entrypoint": ["/bin/echo", "ep"], "Cmd": ["default", "cmd"]}'
@@ -247,4 +248,15 @@ $got"
   [[ $body == *"served by husk"* ]] || fail "$body"
   kill -TERM "$husk_pid"
   wait "$husk_pid" || true
+}
+
+@test "husk run -v NAME:/data IMAGE: a new named volume is filled from the image's /data, once" {
+  local vol=$CID-vol
+  run husk_run -v "$vol:/data" "$IMAGES/plain" -- sh -c 'cat /data/seed; echo mine >/data/seed; echo new >/data/new'
+  [[ $status -eq 0 && $output == seeded ]] || fail "first run: $output"
+  run husk_run -v "$vol:/data" "$IMAGES/plain" -- sh -c 'cat /data/seed /data/new'
+  [[ $status -eq 0 && $output == $'mine\nnew' ]] || fail "second run (not filled again): $output"
+  [[ $(cat "$HUSK_ROOT/volumes/$vol/_data/seed") == mine ]] || fail "the volume's own file"
+  run "$HUSK" volume rm "$vol"
+  [[ $status -eq 0 && ! -e $HUSK_ROOT/volumes/$vol ]] || fail "volume rm: $output"
 }
