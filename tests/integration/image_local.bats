@@ -161,7 +161,9 @@ layer_dir() {  # layer_dir IMAGE N: the diff dir of the image's Nth layer (0 = b
   podman rmi -f localhost/husk-imported:1 >/dev/null 2>&1 || true
   run podman load -i "$T/out.tar"
   expect_status 0
-  run podman run --rm --network none localhost/husk-imported:1 busybox echo ok
+  # cgroup-sandbox: runc's cgroups below one of ours (and our memory cgroup), removed after.
+  run "$FIXTURES/cgroup-sandbox" "husk-it-pod-$$" podman run --rm --network none \
+    --cgroup-parent "/husk-it-pod-$$" localhost/husk-imported:1 busybox echo ok
   expect_status 0
   expect_output ok
   [[ $(podman image inspect --format '{{.Id}}' localhost/husk-imported:1) == \
