@@ -54,6 +54,7 @@
 
 #include "base/error.h"
 #include "net/network.h"
+#include "net/nf_socket.h"
 #include "net/ports.h"
 
 struct nft_ctx;
@@ -96,8 +97,9 @@ std::string one_line_error(std::string_view nft_error);
 
 class Firewall {
  public:
-  // A libnftables context for `table` (default "husk"; [a-z0-9_], tests use
-  // their own). Cheap: no netlink traffic until a call.
+  // A firewall for `table` (default "husk"; [a-z0-9_], tests use their
+  // own). Free: the libnftables context and the netlink socket are made by
+  // the first call that needs them.
   static Result<Firewall> open(std::string table = kFirewallTable);
   Firewall(Firewall&&) noexcept;
   Firewall& operator=(Firewall&&) noexcept;
@@ -153,8 +155,19 @@ class Firewall {
   const std::string& table() const { return table_; }
 
  private:
-  Firewall(nft_ctx* c, std::string table);
+  explicit Firewall(std::string table);
+  // libnftables' context, made on first use.
+  Result<nft_ctx*> ctx();
+  // The socket of net/nf_socket.h, opened on first use.
+  Result<NfSocket*> nf();
+  // ensure_network's common case asked without libnftables: true when the
+  // bridge's `bridges` element carries `fingerprint` and docker has no
+  // DOCKER-USER chain (ip, and ip6 for a dual-stack network).
+  bool quick_in_place(const Network& n, const std::string& fingerprint);
+  // route_localnet on the bridge, and forwarding for a non-internal network.
+  Result<void> set_sysctls(const Network& n);
   nft_ctx* ctx_ = nullptr;
+  std::optional<NfSocket> nf_;
   std::string table_;
 };
 
