@@ -205,6 +205,10 @@ Result<NfSocket> NfSocket::open() {
   sa.nl_family = AF_NETLINK;
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
     return fail(errno, "nf_tables netlink socket: bind");
+  // A GET's reply never waits for anything: a second is an error, not a hang.
+  timeval limit{1, 0};
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) < 0)
+    return fail(errno, "nf_tables netlink socket: SO_RCVTIMEO");
   return NfSocket(std::move(fd));
 }
 
@@ -283,6 +287,7 @@ Result<void> NfSocket::commit(const std::vector<NfMessage>& messages) {
   // error for each message, an error for the batch) is queued by now.
   int err = 0;
   uint32_t failed = 0;
+  size_t acked = 0;
   std::array<char, 16384> buf;
   for (;;) {
     ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
@@ -295,13 +300,18 @@ Result<void> NfSocket::commit(const std::vector<NfMessage>& messages) {
       if (m->nlmsg_type != NLMSG_ERROR || m->nlmsg_seq < first || m->nlmsg_seq > seq_) continue;
       if (m->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return fail(EPROTO, "nf_tables netlink: short error");
       int e = -static_cast<nlmsgerr*>(NLMSG_DATA(m))->error;
+      acked += e == 0;
       if (e != 0 && err == 0) {
         err = e;
         failed = m->nlmsg_seq;
       }
     }
   }
-  if (err == 0) return ok();
+  // Each message asked for an ack: one missing (a reply lost to a full
+  // receive buffer) leaves the outcome unknown.
+  if (err == 0 && acked == messages.size()) return ok();
+  if (err == 0)
+    return fail_quiet(EPROTO, "nf_tables: {} of {} commands acknowledged", acked, messages.size());
   size_t index = failed - first;  // 0 is the batch itself, 1 the first message
   if (index >= 1 && index <= messages.size())
     return fail_quiet(err, "nf_tables: {}", messages[index - 1].what);
