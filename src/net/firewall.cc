@@ -388,9 +388,8 @@ Result<void> Firewall::remove_ports(const std::string& container,
   // (nft_text::remove_ports as netlink messages).
   if (!ports.empty()) {
     std::string chain = nft_text::chain_for(container);
-    std::vector<NfMessage> msgs{
-        nf_msg::delete_port_elements(table_, "ports", port_keys(ports)),
-        nf_msg::delete_chain(table_, chain)};
+    std::vector<NfMessage> msgs{nf_msg::delete_port_elements(table_, "ports", port_keys(ports)),
+                                nf_msg::delete_chain(table_, chain)};
     HUSK_TRY_ASSIGN(NfSocket * nf_socket, nf());
     if (nf_socket->commit(msgs)) return ok();
   }

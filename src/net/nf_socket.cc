@@ -1,5 +1,5 @@
-// net/nf_socket.h: nf_tables GET requests built by hand (linux/netfilter/
-// nf_tables.h), one request and one reply each.
+// net/nf_socket.h: nf_tables messages built by hand (linux/netfilter/
+// nf_tables.h): GET requests, one reply each, and batches (one transaction).
 #include "net/nf_socket.h"
 
 #include <arpa/inet.h>
@@ -213,7 +213,7 @@ Result<NfSocket> NfSocket::open() {
 }
 
 Result<std::optional<std::string>> NfSocket::get(uint16_t type, uint8_t family,
-                                                const std::string& attrs) {
+                                                 const std::string& attrs) {
   std::string msg = frame(nft_type(type), NLM_F_ACK, ++seq_, family, 0, attrs);
   if (::send(fd_.get(), msg.data(), msg.size(), 0) != static_cast<ssize_t>(msg.size()))
     return fail(errno, "nf_tables netlink: send");
@@ -231,7 +231,8 @@ Result<std::optional<std::string>> NfSocket::get(uint16_t type, uint8_t family,
          m = NLMSG_NEXT(m, left)) {
       if (m->nlmsg_seq != seq_) continue;
       if (m->nlmsg_type == NLMSG_ERROR) {
-        if (m->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return fail(EPROTO, "nf_tables netlink: short error");
+        if (m->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
+          return fail(EPROTO, "nf_tables netlink: short error");
         int err = -static_cast<nlmsgerr*>(NLMSG_DATA(m))->error;
         if (err == 0) return reply;
         if (err == ENOENT) return std::optional<std::string>();
@@ -245,9 +246,9 @@ Result<std::optional<std::string>> NfSocket::get(uint16_t type, uint8_t family,
 }
 
 Result<std::optional<std::string>> NfSocket::ifname_element_comment(uint8_t family,
-                                                                   std::string_view table,
-                                                                   std::string_view set,
-                                                                   std::string_view key) {
+                                                                    std::string_view table,
+                                                                    std::string_view set,
+                                                                    std::string_view key) {
   if (key.empty() || key.size() >= IFNAMSIZ) return fail(EINVAL, "interface name \"{}\"", key);
   std::string name(key);
   name.resize(IFNAMSIZ, '\0');
@@ -263,12 +264,14 @@ Result<std::optional<std::string>> NfSocket::ifname_element_comment(uint8_t fami
   // NFTA_SET_ELEM_LIST_ELEMENTS > NFTA_LIST_ELEM > NFTA_SET_ELEM_USERDATA.
   auto elements = find_attr(*reply, NFTA_SET_ELEM_LIST_ELEMENTS);
   auto one = elements ? find_attr(*elements, NFTA_LIST_ELEM) : std::nullopt;
-  if (!one) return fail(EPROTO, "nf_tables netlink: set {} {}: no element in the reply", table, set);
+  if (!one)
+    return fail(EPROTO, "nf_tables netlink: set {} {}: no element in the reply", table, set);
   auto udata = find_attr(*one, NFTA_SET_ELEM_USERDATA);
   return std::optional<std::string>(udata ? comment_of(*udata) : std::string());
 }
 
-Result<bool> NfSocket::chain_exists(uint8_t family, std::string_view table, std::string_view chain) {
+Result<bool> NfSocket::chain_exists(uint8_t family, std::string_view table,
+                                    std::string_view chain) {
   HUSK_TRY_ASSIGN(std::optional<std::string> reply,
                   get(NFT_MSG_GETCHAIN, family, chain_attrs(table, chain)));
   return reply.has_value();
@@ -298,7 +301,8 @@ Result<void> NfSocket::commit(const std::vector<NfMessage>& messages) {
     for (auto* m = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(m, left);
          m = NLMSG_NEXT(m, left)) {
       if (m->nlmsg_type != NLMSG_ERROR || m->nlmsg_seq < first || m->nlmsg_seq > seq_) continue;
-      if (m->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return fail(EPROTO, "nf_tables netlink: short error");
+      if (m->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
+        return fail(EPROTO, "nf_tables netlink: short error");
       int e = -static_cast<nlmsgerr*>(NLMSG_DATA(m))->error;
       acked += e == 0;
       if (e != 0 && err == 0) {
@@ -348,13 +352,15 @@ NfMessage add_dnat_rule(std::string_view table, std::string_view chain, const Dn
   cmp_eq(exprs, byte(v4 ? NFPROTO_IPV4 : NFPROTO_IPV6));
   if (d.daddr) {
     payload_load(exprs, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, v4 ? 4 : 16);
-    cmp_eq(exprs, std::string(reinterpret_cast<const char*>(d.daddr->bytes.data()), d.daddr->size()));
+    cmp_eq(exprs,
+           std::string(reinterpret_cast<const char*>(d.daddr->bytes.data()), d.daddr->size()));
   }
   meta_load(exprs, NFT_META_L4PROTO);
   cmp_eq(exprs, byte(ipproto(d.proto)));
   payload_load(exprs, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
   cmp_eq(exprs, be16(d.dport));
-  immediate(exprs, NFT_REG_1, std::string(reinterpret_cast<const char*>(d.to.bytes.data()), d.to.size()));
+  immediate(exprs, NFT_REG_1,
+            std::string(reinterpret_cast<const char*>(d.to.bytes.data()), d.to.size()));
   immediate(exprs, NFT_REG_2, be16(d.to_port));
   std::string nat;
   put_u32(nat, NFTA_NAT_TYPE, NFT_NAT_DNAT);

@@ -402,17 +402,15 @@ TEST_F(NetFirewallLive, NetlinkPortsAreWhatNftMakesOfTheText) {
     REQUIRE_OK(fw);
     REQUIRE_OK(fw->ensure_network(husk0(/*ipv6=*/true)));
     std::string text_table = t.name + "_text";
-    std::vector<PortMapping> p{{"", 8080, 80, Proto::kTcp},
-                               {"127.0.0.1", 9090, 90, Proto::kUdp},
-                               {"0.0.0.0", 7070, 70, Proto::kTcp},
-                               {"::", 6060, 60, Proto::kUdp},
-                               {"fd00:89::1", 5050, 50, Proto::kTcp},
-                               {"10.1.2.3", 5050, 51, Proto::kTcp}};
+    std::vector<PortMapping> p{
+        {"", 8080, 80, Proto::kTcp},           {"127.0.0.1", 9090, 90, Proto::kUdp},
+        {"0.0.0.0", 7070, 70, Proto::kTcp},    {"::", 6060, 60, Proto::kUdp},
+        {"fd00:89::1", 5050, 50, Proto::kTcp}, {"10.1.2.3", 5050, 51, Proto::kTcp}};
     const char* id = "web-1.example_x";
     REQUIRE_OK(fw->add_ports(id, ip("10.89.0.2"), ip("fd00:89::2"), p));
-    REQUIRE_OK(fw->run(nft_text::base(text_table) +
-                       nft_text::add_ports(id, ip("10.89.0.2"), ip("fd00:89::2"), p, text_table)
-                           .value()));
+    REQUIRE_OK(
+        fw->run(nft_text::base(text_table) +
+                nft_text::add_ports(id, ip("10.89.0.2"), ip("fd00:89::2"), p, text_table).value()));
     std::string chain = nft_text::chain_for(id);
     for (std::string what : {"chain inet {} " + chain, std::string("map inet {} ports")}) {
       auto netlink = fw->run("list " + fmt::format(fmt::runtime(what), t.name));
@@ -425,8 +423,8 @@ TEST_F(NetFirewallLive, NetlinkPortsAreWhatNftMakesOfTheText) {
       REQUIRE(n.find("dnat") != std::string::npos || what.starts_with("map"), "no rules: {}", n);
     }
     // A key taken: the netlink error names the command, and nothing is left.
-    auto dup = fw->add_ports("c2", ip("10.89.0.3"), std::nullopt, {{"", 9091, 1, Proto::kUdp},
-                                                                   {"", 8080, 1, Proto::kTcp}});
+    auto dup = fw->add_ports("c2", ip("10.89.0.3"), std::nullopt,
+                             {{"", 9091, 1, Proto::kUdp}, {"", 8080, 1, Proto::kTcp}});
     REQUIRE(!dup && dup.error().what() ==
                         fmt::format("port 8080/tcp is already published by container \"{}\"", id),
             "{}", dup ? "ok" : dup.error().what());
@@ -674,8 +672,9 @@ TEST_F(NetFirewallLive, DockerUserStaysReadableByDockersIptables) {
     STEP(lab.enter());
     STEP(lab.sh("ip link add husk0 type bridge"));
     // What dockerd does at its start.
-    STEP(lab.sh("iptables-nft -N DOCKER-USER && iptables-nft -A DOCKER-USER -j RETURN && "
-                "iptables-nft -P FORWARD DROP && iptables-nft -I FORWARD -j DOCKER-USER"));
+    STEP(
+        lab.sh("iptables-nft -N DOCKER-USER && iptables-nft -A DOCKER-USER -j RETURN && "
+               "iptables-nft -P FORWARD DROP && iptables-nft -I FORWARD -j DOCKER-USER"));
     auto fw = Firewall::open(t.name);
     REQUIRE_OK(fw);
     REQUIRE_OK(fw->ensure_network(husk0()));
