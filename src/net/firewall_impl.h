@@ -37,6 +37,21 @@ std::vector<std::string> network_chains(const Network& n);
 // The container's `ports` elements (one per proto and host port).
 std::vector<NftElement> port_elements(const std::string& container,
                                       const std::vector<PortMapping>& ports);
+// One DNAT rule of a container's chain: packets of `family` to `daddr` (any
+// address when nullopt), `proto` port `dport`, go to `to`:`to_port`.
+struct DnatSpec {
+  Family family = Family::kV4;
+  std::optional<IpAddr> daddr;
+  Proto proto = Proto::kTcp;
+  uint16_t dport = 0;
+  IpAddr to;
+  uint16_t to_port = 0;
+};
+// The DNAT rules of one mapping, as values (the netlink path builds them from these).
+Result<std::vector<DnatSpec>> dnat_specs(const PortMapping& m, const IpAddr& ipv4,
+                                         const std::optional<IpAddr>& ipv6);
+// `meta nfproto ipv4 tcp dport 8080 dnat ip to 10.89.0.2:80`
+std::string dnat_rule_text(const DnatSpec& d);
 // The DNAT rules (without `add rule ...`) of one mapping.
 Result<std::vector<std::string>> dnat_rules(const PortMapping& m, const IpAddr& ipv4,
                                             const std::optional<IpAddr>& ipv6);

@@ -261,32 +261,48 @@ std::vector<NftElement> port_elements(const std::string& container,
   return out;
 }
 
-Result<std::vector<std::string>> dnat_rules(const PortMapping& m, const IpAddr& ipv4,
-                                            const std::optional<IpAddr>& ipv6) {
+Result<std::vector<DnatSpec>> dnat_specs(const PortMapping& m, const IpAddr& ipv4,
+                                         const std::optional<IpAddr>& ipv6) {
   std::string what = to_string(m);
   if (m.host_port == 0 || m.container_port == 0)
     return fail(EINVAL, "-p {}: the host port is not chosen", what);
-  std::string match = fmt::format("{} dport {}", proto_name(m.proto), m.host_port);
-  std::vector<std::string> out;
+  auto spec = [&](const IpAddr& to, std::optional<IpAddr> daddr) {
+    return DnatSpec{to.family, std::move(daddr), m.proto, m.host_port, to, m.container_port};
+  };
+  std::vector<DnatSpec> out;
   if (m.host_ip.empty()) {
-    out.push_back(fmt::format("meta nfproto ipv4 {} {}", match, dnat_to(ipv4, m.container_port)));
-    if (ipv6)
-      out.push_back(
-          fmt::format("meta nfproto ipv6 {} {}", match, dnat_to(*ipv6, m.container_port)));
+    out.push_back(spec(ipv4, std::nullopt));
+    if (ipv6) out.push_back(spec(*ipv6, std::nullopt));
     return out;
   }
   HUSK_TRY_ASSIGN(IpAddr host, IpAddr::parse(m.host_ip).context("-p {}", what));
   bool any = host == IpAddr{host.family, {}};  // 0.0.0.0 or ::
+  std::optional<IpAddr> daddr;
+  if (!any) daddr = host;
   if (host.family == Family::kV4) {
-    std::string daddr = any ? "meta nfproto ipv4" : fmt::format("ip daddr {}", host.str());
-    out.push_back(fmt::format("{} {} {}", daddr, match, dnat_to(ipv4, m.container_port)));
+    out.push_back(spec(ipv4, daddr));
     return out;
   }
   if (!ipv6) return fail(EINVAL, "-p {}: the container has no IPv6 address", what);
   if (host.is_loopback())
     return fail(EINVAL, "-p {}: ::1 cannot be forwarded (IPv6 has no route_localnet)", what);
-  std::string daddr = any ? "meta nfproto ipv6" : fmt::format("ip6 daddr {}", host.str());
-  out.push_back(fmt::format("{} {} {}", daddr, match, dnat_to(*ipv6, m.container_port)));
+  out.push_back(spec(*ipv6, daddr));
+  return out;
+}
+
+std::string dnat_rule_text(const DnatSpec& d) {
+  bool v4 = d.family == Family::kV4;
+  std::string match = fmt::format("{} dport {}", proto_name(d.proto), d.dport);
+  std::string daddr = d.daddr ? fmt::format("{} daddr {}", v4 ? "ip" : "ip6", d.daddr->str())
+                              : fmt::format("meta nfproto {}", v4 ? "ipv4" : "ipv6");
+  return fmt::format("{} {} {}", daddr, match, dnat_to(d.to, d.to_port));
+}
+
+Result<std::vector<std::string>> dnat_rules(const PortMapping& m, const IpAddr& ipv4,
+                                            const std::optional<IpAddr>& ipv6) {
+  HUSK_TRY_ASSIGN(std::vector<DnatSpec> specs, dnat_specs(m, ipv4, ipv6));
+  std::vector<std::string> out;
+  for (const DnatSpec& d : specs) out.push_back(dnat_rule_text(d));
   return out;
 }
 

@@ -101,11 +101,12 @@ Result<void> cloexec_from(int first);
 // Closes every fd >= first except those in keep (close_range over the gaps).
 Result<void> close_from_except(int first, std::span<const int> keep);
 
-// Forks a child that keeps only `fd` open (all signals blocked) and is
-// killed when this process exits (PR_SET_PDEATHSIG), so the last close of
-// what fd refers to, and whatever the kernel does in it, happens in that
-// child rather than in this process. Best effort: if fork fails, nothing
-// happens (the close stays ours). Call from a single-threaded process.
+// Starts a child (clone with CLONE_VM: our memory, its own copy of our
+// descriptors) that keeps only `fd` open (all signals blocked) and is killed
+// when this process exits (PR_SET_PDEATHSIG), so the last close of what fd
+// refers to, and whatever the kernel does in it, happens in that child
+// rather than in this process. Best effort: if clone fails, nothing happens
+// (the close stays ours). Call from a single-threaded process.
 void hold_open_past_exit(int fd);
 
 // CLOCK_MONOTONIC in milliseconds, for deadlines (hooks' timeouts, events'

@@ -389,6 +389,59 @@ TEST_F(NetFirewallLive, PortsAreAddedOnceRemovedIdempotentlyAndOnlyTheirOwners) 
   EXPECT_EQ(failed, "");
 }
 
+// add_ports and remove_ports send netlink messages built by hand
+// (net/nf_socket.h); nft_text::add_ports is what they stand for. Both into two
+// tables, then `nft list`: the same chain, rules and elements, byte for byte.
+TEST_F(NetFirewallLive, NetlinkPortsAreWhatNftMakesOfTheText) {
+  std::string failed = run_in_child([]() -> std::string {
+    LabTable t;
+    Lab lab;
+    STEP(lab.enter());
+    STEP(lab.sh("ip link add husk0 type bridge"));
+    auto fw = Firewall::open(t.name);
+    REQUIRE_OK(fw);
+    REQUIRE_OK(fw->ensure_network(husk0(/*ipv6=*/true)));
+    std::string text_table = t.name + "_text";
+    std::vector<PortMapping> p{
+        {"", 8080, 80, Proto::kTcp},           {"127.0.0.1", 9090, 90, Proto::kUdp},
+        {"0.0.0.0", 7070, 70, Proto::kTcp},    {"::", 6060, 60, Proto::kUdp},
+        {"fd00:89::1", 5050, 50, Proto::kTcp}, {"10.1.2.3", 5050, 51, Proto::kTcp}};
+    const char* id = "web-1.example_x";
+    REQUIRE_OK(fw->add_ports(id, ip("10.89.0.2"), ip("fd00:89::2"), p));
+    REQUIRE_OK(
+        fw->run(nft_text::base(text_table) +
+                nft_text::add_ports(id, ip("10.89.0.2"), ip("fd00:89::2"), p, text_table).value()));
+    std::string chain = nft_text::chain_for(id);
+    for (std::string what : {"chain inet {} " + chain, std::string("map inet {} ports")}) {
+      auto netlink = fw->run("list " + fmt::format(fmt::runtime(what), t.name));
+      auto text = fw->run("list " + fmt::format(fmt::runtime(what), text_table));
+      REQUIRE_OK(netlink);
+      REQUIRE_OK(text);
+      std::string n = *netlink;
+      n.replace(n.find(t.name), t.name.size(), text_table);
+      REQUIRE(n == *text, "netlink made\n{}\nnft made\n{}", n, *text);
+      REQUIRE(n.find("dnat") != std::string::npos || what.starts_with("map"), "no rules: {}", n);
+    }
+    // A key taken: the netlink error names the command, and nothing is left.
+    auto dup = fw->add_ports("c2", ip("10.89.0.3"), std::nullopt,
+                             {{"", 9091, 1, Proto::kUdp}, {"", 8080, 1, Proto::kTcp}});
+    REQUIRE(!dup && dup.error().what() ==
+                        fmt::format("port 8080/tcp is already published by container \"{}\"", id),
+            "{}", dup ? "ok" : dup.error().what());
+    auto l = parse_listing(fw->list_json("list table inet " + t.name).value(), "inet", t.name);
+    REQUIRE(l->find("ports", "udp . 9091") == nullptr, "c2's element left");
+    REQUIRE(!l->has_chain(nft_text::chain_for("c2")), "c2's chain left");
+    // The netlink delete: all of it at once.
+    REQUIRE_OK(fw->remove_ports(id, p));
+    l = parse_listing(fw->list_json("list table inet " + t.name).value(), "inet", t.name);
+    REQUIRE(l->sets.at("ports").empty() && !l->has_chain(chain), "left after remove_ports");
+    REQUIRE_OK(fw->run("delete table inet " + text_table));
+    REQUIRE_OK(fw->run("delete table inet " + t.name));
+    return "";
+  });
+  EXPECT_EQ(failed, "");
+}
+
 TEST_F(NetFirewallLive, PublishedPortsAnswerFromLoopbackHostAddressesOtherHostsAndHairpin) {
   std::string failed = run_in_child([]() -> std::string {
     LabTable t;
@@ -619,8 +672,9 @@ TEST_F(NetFirewallLive, DockerUserStaysReadableByDockersIptables) {
     STEP(lab.enter());
     STEP(lab.sh("ip link add husk0 type bridge"));
     // What dockerd does at its start.
-    STEP(lab.sh("iptables-nft -N DOCKER-USER && iptables-nft -A DOCKER-USER -j RETURN && "
-                "iptables-nft -P FORWARD DROP && iptables-nft -I FORWARD -j DOCKER-USER"));
+    STEP(
+        lab.sh("iptables-nft -N DOCKER-USER && iptables-nft -A DOCKER-USER -j RETURN && "
+               "iptables-nft -P FORWARD DROP && iptables-nft -I FORWARD -j DOCKER-USER"));
     auto fw = Firewall::open(t.name);
     REQUIRE_OK(fw);
     REQUIRE_OK(fw->ensure_network(husk0()));
