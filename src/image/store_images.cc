@@ -292,7 +292,9 @@ Result<void> Store::acquire(const Digest& image, std::string_view container, pid
   std::string record = path("images/" + std::string(image.hex()) + ".json");
   if (::access(record.c_str(), F_OK) < 0)
     return fail_quiet(ENOENT, "image {}: not in the store (removed?)", image.str());
-  return write_file_atomic(path("holds/" + std::string(container)), text, 0600);
+  // Volatile: a hold only matters while its owner runs, and nothing runs after a power cut.
+  return write_file_atomic(path("holds/" + std::string(container)), text, 0600,
+                           Durability::kVolatile);
 }
 
 Result<void> Store::hand_hold(std::string_view container, pid_t owner) const {
@@ -302,7 +304,7 @@ Result<void> Store::hand_hold(std::string_view container, pid_t owner) const {
   HUSK_TRY_ASSIGN(std::string old, read_file(p));
   HUSK_TRY_ASSIGN(Digest image, Digest::parse(old.substr(0, old.find('\n'))));
   HUSK_TRY_ASSIGN(std::string text, hold_text(image, owner));
-  return write_file_atomic(p, text, 0600);
+  return write_file_atomic(p, text, 0600, Durability::kVolatile);
 }
 
 Result<void> Store::release(std::string_view container) const {
