@@ -194,8 +194,12 @@ $got"
 }
 
 @test "husk run IMAGE: an image not in the store, a bad --entrypoint: one line, nothing left" {
-  run husk_run localhost/husk-it/nope
+  run husk_run --pull never localhost/husk-it/nope
   [[ $status -eq 125 && ${#lines[@]} -eq 1 && $output == *'image "localhost/husk-it/nope": not in the store'* ]] ||
+    fail "status $status: $output"
+  # --pull missing (the default) tries the registry (localhost: nothing listens), then one line.
+  run husk_run localhost:1/husk-it/nope
+  [[ $status -eq 125 && ${lines[-1]} == "husk: pull localhost:1/husk-it/nope:latest: "*'run a host program after "--"'* ]] ||
     fail "status $status: $output"
   run -127 husk_run --entrypoint /no/such "$IMAGES/ep"
   [[ $status -ne 0 ]] || fail "$output"
@@ -259,4 +263,22 @@ $got"
   [[ $(cat "$HUSK_ROOT/volumes/$vol/_data/seed") == mine ]] || fail "the volume's own file"
   run "$HUSK" volume rm "$vol"
   [[ $status -eq 0 && ! -e $HUSK_ROOT/volumes/$vol ]] || fail "volume rm: $output"
+}
+
+@test "husk run --pull: missing pulls an image the store lacks (once), always pulls again, never does not" {
+  local reg=$TEST_TMP/registry addr
+  addr=$("$FIXTURES/registry" start plain "$reg")
+  defer "\"$FIXTURES/registry\" stop \"$reg\""
+  "$FIXTURES/registry" push "$reg" husk-it/auto:1 >/dev/null
+  run --separate-stderr husk_run --pull never "$addr/husk-it/auto:1" -- /bin/busybox echo ran
+  [[ $status -eq 125 ]] || fail "never: $output $stderr"
+  run --separate-stderr husk_run "$addr/husk-it/auto:1" -- /bin/busybox echo ran
+  [[ $status -eq 0 && $output == ran && $stderr == *"pulling it"*"1 layers fetched"* ]] ||
+    fail "missing: status $status: $output / $stderr"
+  run --separate-stderr husk_run "$addr/husk-it/auto:1" -- /bin/busybox echo ran
+  [[ $status -eq 0 && $output == ran && $stderr != *pull* ]] || fail "present: $output / $stderr"
+  run --separate-stderr husk_run --pull always "$addr/husk-it/auto:1" -- /bin/busybox echo ran
+  [[ $status -eq 0 && $output == ran && $stderr == *"0 layers fetched, 1 already present"* ]] ||
+    fail "always: $output / $stderr"
+  "$HUSK" rmi "$addr/husk-it/auto:1" >/dev/null
 }

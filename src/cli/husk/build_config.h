@@ -51,6 +51,7 @@ struct RunFlags {
   std::string image;                  // IMAGE, the first word before "--" (none: no image)
   std::optional<std::string> entrypoint;  // --entrypoint ("" resets the image's)
   bool publish_all = false;               // -P: every ExposedPorts entry to a free host port
+  std::string pull = "missing";           // --pull missing|always|never (docker's default)
   VolumeFlags volumes;  // -v, --tmpfs, --mount (volume_flags.h; main.cc mounts them)
   std::vector<std::string> command;       // CMD [ARG...]: the program, or the image's Cmd
 };

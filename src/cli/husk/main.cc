@@ -127,6 +127,10 @@ void add_run_flags(CLI::App& run, RunFlags& f) {
   run.add_option("--entrypoint", f.entrypoint,
                  "Program to run instead of the image's Entrypoint (\"\": none); the image's "
                  "Cmd is dropped");
+  run.add_option("--pull", f.pull,
+                 "Pull the image: missing (when not in the store), always, never")
+      ->check(CLI::IsMember({"missing", "always", "never"}))
+      ->capture_default_str();
   run.add_flag("-P,--publish-all", f.publish_all,
                "Publish every port the image exposes to a free host port");
   run.add_flag("--read-only", f.read_only,
@@ -258,13 +262,33 @@ Result<std::optional<storage::ContainerLayer>> prepare_image_layer(RunFlags& f,
     return fail_quiet(ENOENT, "image {:?}: not in the store ({}); pull or load it, or run a host "
                       "program after \"--\": husk run -- {}", f.image, store_root, f.image);
   };
+  // docker's --pull: missing pulls what the store lacks, always pulls first, never does not.
+  auto pull = [&]() -> Result<void> {
+    if (auto r = pull_for_run(f.image); !r)
+      return fail_quiet(r.error().code, "{}; or run a host program after \"--\": husk run -- {}",
+                        r.error().what(), f.image);
+    return ok();
+  };
   // No store yet: nothing to find, and nothing is made for a run that fails.
-  if (::access((store_root + "/image").c_str(), F_OK) < 0) return not_there();
-  HUSK_TRY_ASSIGN(image::Store store, image::Store::open(store_root));
-  auto opened = ImageUse::open(store, f.image, f.name);
-  if (!opened && opened.error().code == ENOENT) return not_there();
-  if (!opened) return std::unexpected(std::move(opened).error());
-  use.emplace(std::move(*opened));
+  auto open_image = [&]() -> Result<ImageUse> {
+    if (::access((store_root + "/image").c_str(), F_OK) < 0) return not_there();
+    HUSK_TRY_ASSIGN(image::Store store, image::Store::open(store_root));
+    auto opened = ImageUse::open(store, f.image, f.name);
+    if (!opened && opened.error().code == ENOENT) return not_there();
+    return opened;
+  };
+  if (f.pull == "always") HUSK_TRY(pull());
+  auto first = open_image();
+  if (first) {
+    use.emplace(std::move(*first));
+  } else if (first.error().code != ENOENT || f.pull != "missing") {
+    return std::unexpected(std::move(first).error());
+  } else {
+    std::fprintf(stderr, "husk: image %s is not in the store: pulling it\n", f.image.c_str());
+    HUSK_TRY(pull());
+    HUSK_TRY_ASSIGN(ImageUse pulled, open_image());
+    use.emplace(std::move(pulled));
+  }
   c.image = use->root();
   const ImageUse* u = &*use;
   c.account_files = [u] { return u->account_files(); };

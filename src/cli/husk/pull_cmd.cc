@@ -119,41 +119,41 @@ Result<image::Credentials> split_creds(const std::string& text) {
   return image::Credentials{text.substr(0, colon), text.substr(colon + 1)};
 }
 
-int pull(const PullCommands& c) {
-  auto ref = image::Reference::parse(c.ref);
-  if (!ref) return report(ref.error());
-  auto opts_r = [&]() -> Result<image::PullOptions> {
-    image::PullOptions o;
-    HUSK_TRY_ASSIGN(o.registry, registry_options(c, *ref));
-    if (!c.creds.empty()) {
-      HUSK_TRY_ASSIGN(o.registry.credentials, split_creds(c.creds));
-    } else {
-      std::vector<std::string> files =
-          c.authfile.empty() ? image::auth_file_paths() : std::vector<std::string>{c.authfile};
-      HUSK_TRY_ASSIGN(o.registry.credentials, image::credentials_from_auth_files(*ref, files));
-    }
-    if (!c.platform.empty()) o.platform = HUSK_TRY(image::parse_platform(c.platform));
-    return o;
-  }();
-  if (!opts_r) return report(opts_r.error());
-  image::PullOptions opts = std::move(*opts_r);
-  auto store = image::Store::open(image::Store::default_root());
-  if (!store) return report(store.error());
+// The pull itself, progress on stderr unless c.quiet; the image id is the caller's to print.
+Result<image::PullResult> do_pull(const PullCommands& c) {
+  HUSK_TRY_ASSIGN(image::Reference ref, image::Reference::parse(c.ref));
+  image::PullOptions opts;
+  HUSK_TRY_ASSIGN(opts.registry, registry_options(c, ref));
+  if (!c.creds.empty()) {
+    HUSK_TRY_ASSIGN(opts.registry.credentials, split_creds(c.creds));
+  } else {
+    std::vector<std::string> files =
+        c.authfile.empty() ? image::auth_file_paths() : std::vector<std::string>{c.authfile};
+    HUSK_TRY_ASSIGN(opts.registry.credentials, image::credentials_from_auth_files(ref, files));
+  }
+  if (!c.platform.empty()) opts.platform = HUSK_TRY(image::parse_platform(c.platform));
+  HUSK_TRY_ASSIGN(image::Store store, image::Store::open(image::Store::default_root()));
 
   Display display(::isatty(STDERR_FILENO) == 1);
   if (!c.quiet) {
-    std::fprintf(stderr, "Trying to pull %s...\n", ref->str().c_str());
+    std::fprintf(stderr, "Trying to pull %s...\n", ref.str().c_str());
     opts.progress = [&display](const image::LayerProgress& p) { display.on(p); };
     opts.note = [](std::string_view s) {
       std::fprintf(stderr, "%.*s\n", static_cast<int>(s.size()), s.data());
     };
   }
-  auto r = image::pull_image(*store, *ref, opts);
+  auto r = image::pull_image(store, ref, opts);
   if (!c.quiet) display.finish();
-  if (!r) return report(r.error());
+  if (!r) return std::unexpected(std::move(r).error());
   if (!c.quiet)
     std::fprintf(stderr, "Pulled %s: %zu layers fetched, %zu already present\n",
-                 ref->str().c_str(), r->layers_fetched, r->layers_present);
+                 ref.str().c_str(), r->layers_fetched, r->layers_present);
+  return std::move(*r);
+}
+
+int pull(const PullCommands& c) {
+  auto r = do_pull(c);
+  if (!r) return report(r.error());
   std::printf("%s\n", std::string(r->image.id.hex()).c_str());
   return 0;
 }
@@ -269,6 +269,13 @@ void add_pull_commands(CLI::App& app, PullCommands& c) {
   c.logout->add_flag("-a,--all", c.all, "Remove the whole auth file");
   c.logout->add_option("--authfile", c.authfile, "The auth file to use");
   c.logout->add_option("registry", c.registry, "Registry host[:port]");
+}
+
+Result<void> pull_for_run(const std::string& ref) {
+  PullCommands c;
+  c.ref = ref;
+  HUSK_TRY(do_pull(c));
+  return ok();
 }
 
 std::optional<int> run_pull_commands(const PullCommands& c) {

@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/error.h"
+
 namespace husk::cli {
 
 struct PullCommands {
@@ -22,6 +24,10 @@ struct PullCommands {
 };
 
 void add_pull_commands(CLI::App& app, PullCommands& c);
+// husk run --pull: REF pulled as `husk pull REF` pulls it (credentials from the auth files,
+// TLS verified, plain HTTP for loopback registries), progress on stderr, nothing on stdout.
+Result<void> pull_for_run(const std::string& ref);
+
 // The exit status of whichever of these verbs was parsed, or nullopt.
 std::optional<int> run_pull_commands(const PullCommands& c);
 
