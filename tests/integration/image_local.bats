@@ -111,6 +111,9 @@ layer_dir() {  # layer_dir IMAGE N: the diff dir of the image's Nth layer (0 = b
   run "$HUSK" images --no-trunc
   expect_status 0
   expect_match "^localhost/husk-busybox +latest +sha256:$want_docker "
+  run "$HUSK" run --net none --pull never "$IMG_NAME" -- busybox echo podman-saved
+  expect_status 0
+  expect_output podman-saved
   run "$HUSK" rmi "$IMG_NAME"
   expect_status 0
   expect_line "Deleted: sha256:$want_docker"
@@ -122,6 +125,9 @@ layer_dir() {  # layer_dir IMAGE N: the diff dir of the image's Nth layer (0 = b
   run "$HUSK" image inspect "$IMG_NAME"
   expect_status 0
   [[ $(jq -r '.[0].RepoTags[0]' <<<"$output") == "$IMG_NAME" ]] || fail "RepoTags: $output"
+  run "$HUSK" run --net none --pull never "$IMG_NAME" -- busybox echo oci-archive
+  expect_status 0
+  expect_output oci-archive
 
   gzip -c "$IMG_TAR" >"$T/img.tar.gz"
   run "$HUSK" load -q <"$T/img.tar.gz"
