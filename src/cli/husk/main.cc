@@ -432,7 +432,7 @@ void take_image_word(int argc, char** argv, RunFlags& f) {
 
 int main(int argc, char** argv) {
   using namespace husk::cli;
-  CLI::App app{"husk: run a program in its own namespaces, no image needed", "husk"};
+  CLI::App app{"husk: containers from images or from any directory, with no daemon", "husk"};
   app.set_version_flag("--version", "husk version " HUSK_VERSION);
   app.require_subcommand(1);
   std::string store_root;
