@@ -31,10 +31,14 @@ setup_file() {
   # (as pid 1, httpd itself would ignore it).
   "$mk" "$layout" web --base "$ROOTFS" --layer 'dir:/www,file:/www/index.html=served by husk' \
     --config '{"ExposedPorts": {"80/tcp": {}}, "Cmd": ["sh", "-c", "trap \"exit 0\" TERM; httpd -f -p 80 -h /www & wait"]}'
+  # bare: /bin/busybox and /bin/sh, nothing else (no /proc, /dev, /etc to mount on).
+  mkdir -p "$FILE_TMP/bare/bin"
+  cp /bin/busybox "$FILE_TMP/bare/bin/" && ln -s busybox "$FILE_TMP/bare/bin/sh"
+  "$mk" "$layout" bare --base "$FILE_TMP/bare"
   # deep: 140 layers on the base, more than overlayfs' one-page mount data holds by name.
   "$mk" "$layout" deep --base "$ROOTFS" --deep 140
   local t
-  for t in plain ep user evil web deep; do
+  for t in plain ep user evil web bare deep; do
     skopeo --insecure-policy copy -q "oci:$layout:$t" "docker-archive:$FILE_TMP/$t.tar:$IMAGES/$t:latest"
     "$HUSK" load -q -i "$FILE_TMP/$t.tar" >/dev/null
   done
@@ -170,10 +174,14 @@ $got"
   [[ -z $(ls -A "$HUSK_ROOT/containers") ]] || fail "layers left: $(ls -A "$HUSK_ROOT/containers")"
 }
 
-@test "husk run --read-only IMAGE: no upper layer, writes fail with EROFS" {
+@test "husk run --read-only IMAGE: writes fail with EROFS, also on an image without /proc or /etc" {
   run husk_run --read-only "$IMAGES/plain" -- sh -c 'echo x >/etc/motd'
   [[ $status -ne 0 && $output == *"Read-only file system"* ]] || fail "$output"
-  [[ ! -e $HUSK_ROOT/containers/$CID/upper ]] || fail "an upper was made"
+  # The mount points the image lacks are made before the root turns read-only.
+  run husk_run --read-only "$IMAGES/bare" -- /bin/busybox sh -c 'test -d /proc/self && test -d /dev && /bin/busybox touch /x'
+  [[ $status -ne 0 && $output == *"Read-only file system"* ]] || fail "$output"
+  run husk_run --read-only "$IMAGES/bare" -- /bin/busybox sh -c 'test -d /proc/self && test -d /dev'
+  [[ $status -eq 0 ]] || fail "$output"
 }
 
 @test "husk run IMAGE: an image of 141 layers runs (short links keep the mount data in a page)" {

@@ -302,7 +302,11 @@ Result<std::optional<storage::ContainerLayer>> prepare_image_layer(RunFlags& f,
                   storage::ContainerLayer::prepare({.root = layers,
                                                     .id = f.name,
                                                     .lower_root = use->diffs().front(),
-                                                    .writable = !f.read_only})
+                                                    // --read-only: an upper all the same, for
+                                                    // the mount points an image may lack; the
+                                                    // root is remounted read-only once they
+                                                    // are made, as runc does.
+                                                    .writable = true})
                       .context("image {:?}", f.image));
   return std::optional<storage::ContainerLayer>(std::move(layer));
 }
