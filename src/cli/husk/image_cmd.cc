@@ -174,7 +174,7 @@ int rm(const ImageCommands& c) {
 int inspect(const ImageCommands& c) {
   auto store = open_store();
   if (!store) return report("image inspect", store.error());
-  std::string out = "[";
+  auto out = nlohmann::ordered_json::array();
   for (size_t i = 0; i < c.names.size(); ++i) {
     auto r = store->resolve(c.names[i]);
     if (!r) return report("image inspect", r.error());
@@ -182,9 +182,9 @@ int inspect(const ImageCommands& c) {
     if (!config) return report("image inspect", config.error());
     auto j = image::inspect_json(*r, *config);
     if (!j) return report("image inspect", j.error());
-    out += (i ? ",\n" : "") + *j;
+    out.push_back(nlohmann::ordered_json::parse(*j));  // docker's layout: a 4-space array
   }
-  std::printf("%s]\n", out.c_str());
+  std::printf("%s\n", out.dump(4).c_str());
   return 0;
 }
 
