@@ -389,7 +389,7 @@ TEST_F(NetFirewallLive, PortsAreAddedOnceRemovedIdempotentlyAndOnlyTheirOwners) 
   EXPECT_EQ(failed, "");
 }
 
-// add_ports and remove_ports send netlink messages built by hand
+// add_ports and remove_ports send netlink messages made with libnftnl
 // (net/nf_socket.h); nft_text::add_ports is what they stand for. Both into two
 // tables, then `nft list`: the same chain, rules and elements, byte for byte.
 TEST_F(NetFirewallLive, NetlinkPortsAreWhatNftMakesOfTheText) {
@@ -436,6 +436,39 @@ TEST_F(NetFirewallLive, NetlinkPortsAreWhatNftMakesOfTheText) {
     l = parse_listing(fw->list_json("list table inet " + t.name).value(), "inet", t.name);
     REQUIRE(l->sets.at("ports").empty() && !l->has_chain(chain), "left after remove_ports");
     REQUIRE_OK(fw->run("delete table inet " + text_table));
+    REQUIRE_OK(fw->run("delete table inet " + t.name));
+    return "";
+  });
+  EXPECT_EQ(failed, "");
+}
+
+// A comment is nftnl user data of at most 128 characters, as nft allows: a
+// longer one is refused before anything is sent, naming the command.
+TEST_F(NetFirewallLive, NetlinkCommentLongerThanNftTakesIsRefused) {
+  std::string failed = run_in_child([]() -> std::string {
+    LabTable t;
+    Lab lab;
+    STEP(lab.enter());
+    auto fw = Firewall::open(t.name);
+    REQUIRE_OK(fw);
+    REQUIRE_OK(fw->run("add table inet " + t.name));
+    auto nf = NfSocket::open();
+    REQUIRE_OK(nf);
+    std::string longest(128, 'c');
+    REQUIRE_OK(nf->commit({nf_msg::add_chain(t.name, "a", longest)}));
+    auto listed = fw->run(fmt::format("list chain inet {} a", t.name));
+    REQUIRE_OK(listed);
+    REQUIRE(listed->find("comment \"" + longest + "\"") != std::string::npos, "{}", *listed);
+    auto r = nf->commit({nf_msg::add_chain(t.name, "b", longest + "c")});
+    REQUIRE(!r && r.error().code == EINVAL &&
+                r.error().what() == fmt::format("nf_tables: add chain inet {} b: comment of 129 "
+                                                "characters (nft takes 128)",
+                                                t.name),
+            "{}", r ? "ok" : r.error().what());
+    REQUIRE(!fw->run(fmt::format("list chain inet {} b", t.name)), "chain b made");
+    auto e = nf->commit({nf_msg::create_port_elements(t.name, "ports", {{Proto::kTcp, 80}},
+                                                      longest + "c", "a")});
+    REQUIRE(!e && e.error().code == EINVAL, "{}", e ? "ok" : e.error().what());
     REQUIRE_OK(fw->run("delete table inet " + t.name));
     return "";
   });
