@@ -198,6 +198,11 @@ int on_ack(const nlmsghdr* nlh, void* data) {
 }
 
 constexpr size_t kRecvSize = 16384;
+// What each ack takes of the receive buffer (a small skb's truesize, with room).
+constexpr size_t kAckCost = 1024;
+// Below this, the default buffers hold a batch and its acks (net.core.*mem_default
+// is 212992 here; 64 KiB leaves room for a lower one).
+constexpr size_t kDefaultBuffer = 64 * 1024;
 
 }  // namespace
 
@@ -215,6 +220,19 @@ Result<NfSocket> NfSocket::open() {
   if (::setsockopt(mnl_socket_get_fd(nl.get()), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) < 0)
     return fail(errno, "nf_tables netlink socket: SO_RCVTIMEO");
   return NfSocket(std::move(nl));
+}
+
+Result<void> NfSocket::reserve(int which, size_t bytes) {
+  size_t& have = which == SO_SNDBUF ? sndbuf_ : rcvbuf_;
+  if (bytes <= std::max(have, kDefaultBuffer)) return ok();
+  // The kernel doubles what it is given; FORCE passes net.core.*mem_max (as root).
+  int value = static_cast<int>(std::min<size_t>(bytes, 1 << 30));
+  int force = which == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
+  if (::setsockopt(fd(), SOL_SOCKET, force, &value, sizeof value) < 0 &&
+      ::setsockopt(fd(), SOL_SOCKET, which, &value, sizeof value) < 0)
+    return fail(errno, "nf_tables netlink socket: {}", which == SO_SNDBUF ? "SO_SNDBUF" : "SO_RCVBUF");
+  have = bytes;
+  return ok();
 }
 
 Result<bool> NfSocket::get(uint16_t type, uint8_t family,
@@ -307,16 +325,18 @@ Result<bool> NfSocket::chain_exists(uint8_t family, std::string_view table,
 }
 
 Result<void> NfSocket::commit(const std::vector<NfMessage>& messages) {
-  size_t largest = MNL_SOCKET_BUFFER_SIZE;
+  size_t largest = 0;
   for (const NfMessage& m : messages) {
     if (!m.invalid.empty()) return fail_quiet(EINVAL, "nf_tables: {}: {}", m.what, m.invalid);
     largest = std::max(largest, m.max_size);
   }
-  // A message starts on a page while the page is under kPage long and may
-  // run past it by its own length.
-  constexpr uint32_t kPage = 16384;
+  // A message starts on a page while the page is under its size and may run
+  // past it by its own length; one that does not fit an empty page is
+  // overwritten by the next (nftnl_batch_update moves it to a new page but
+  // does not count it there), so a page holds the largest message.
+  auto page = static_cast<uint32_t>(std::max<size_t>(4096, largest));
   std::unique_ptr<nftnl_batch, void (*)(nftnl_batch*)> batch(
-      nftnl_batch_alloc(kPage, static_cast<uint32_t>(largest)), nftnl_batch_free);
+      nftnl_batch_alloc(page, static_cast<uint32_t>(largest)), nftnl_batch_free);
   if (!batch) throw std::bad_alloc();
   auto next = [&] {
     if (nftnl_batch_update(batch.get()) < 0) throw std::bad_alloc();
@@ -341,6 +361,10 @@ Result<void> NfSocket::commit(const std::vector<NfMessage>& messages) {
   nftnl_batch_iovec(batch.get(), iov.data(), static_cast<uint32_t>(iov.size()));
   size_t total = 0;
   for (const iovec& v : iov) total += v.iov_len;
+  // Room for the batch, and for every ack plus one error (which quotes the
+  // message it refuses): a big batch would overflow the defaults.
+  HUSK_TRY(reserve(SO_SNDBUF, total + 4096));
+  HUSK_TRY(reserve(SO_RCVBUF, (messages.size() + 2) * kAckCost + largest));
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   msghdr mh{};

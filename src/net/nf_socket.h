@@ -93,8 +93,11 @@ class NfSocket {
   // cannot read, EPROTO); false when the kernel answers ENOENT.
   Result<bool> get(uint16_t type, uint8_t family, const std::function<void(nlmsghdr*)>& payload,
                    const std::function<bool(const nlmsghdr*)>& parse);
+  // Makes the socket's buffer `which` (SO_SNDBUF, SO_RCVBUF) hold `bytes`.
+  Result<void> reserve(int which, size_t bytes);
   std::unique_ptr<mnl_socket, Close> nl_;
   uint32_t seq_ = 0;
+  size_t sndbuf_ = 0, rcvbuf_ = 0;  // what reserve() asked for
 };
 
 }  // namespace husk::net
