@@ -2,9 +2,10 @@
 // every `husk run` does: see that a network's rules are in place, and add and
 // delete a container's published ports. libnftables fills its cache (every
 // table, chain, set, object and flowtable of the ruleset) and parses text
-// before each command, ~0.4 ms a listing and ~0.8 ms a transaction here; a
-// request made with libnftnl (the objects and their netlink attributes) on
-// libmnl (the socket, the replies) takes ~0.02 ms. The objects are the same
+// before each command, ~0.4 ms a listing and ~0.8 ms a transaction here;
+// requests made with libnftnl (the objects, their netlink attributes, the
+// batch) on libmnl (the socket, the replies) take ~0.03 ms for
+// ensure_network's two GETs (docs/benchmarks.md). The objects are the same
 // ones libnftables makes from firewall_text.cc's commands
 // (net_firewall_live_test compares the two as `nft list` shows them).
 #pragma once
