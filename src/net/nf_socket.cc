@@ -40,13 +40,9 @@ std::shared_ptr<T> owned(T* p, void (*free)(const T*)) {
   if (p == nullptr) throw std::bad_alloc();
   return std::shared_ptr<T>(p, free);
 }
-template <class T>
-std::shared_ptr<T> owned(T* p, void (*free)(T*)) {
-  if (p == nullptr) throw std::bad_alloc();
-  return std::shared_ptr<T>(p, free);
-}
 void check(int rc) {
-  if (rc < 0) throw std::bad_alloc();  // nftnl_*_set_* fail only for memory
+  // nftnl_*_set_* fail for memory, or for data too large (none here: keys of 16 bytes at most)
+  if (rc < 0) throw std::bad_alloc();
 }
 
 // nftnl's user data holding a comment (type 0 for chains and elements:
@@ -230,7 +226,8 @@ Result<void> NfSocket::reserve(int which, size_t bytes) {
   int force = which == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
   if (::setsockopt(fd(), SOL_SOCKET, force, &value, sizeof value) < 0 &&
       ::setsockopt(fd(), SOL_SOCKET, which, &value, sizeof value) < 0)
-    return fail(errno, "nf_tables netlink socket: {}", which == SO_SNDBUF ? "SO_SNDBUF" : "SO_RCVBUF");
+    return fail(errno, "nf_tables netlink socket: {}",
+                which == SO_SNDBUF ? "SO_SNDBUF" : "SO_RCVBUF");
   have = bytes;
   return ok();
 }
