@@ -476,9 +476,11 @@ TEST_F(NetFirewallLive, NetlinkCommentLongerThanNftTakesIsRefused) {
 }
 
 // A batch larger than a page of libnftnl's batch goes in one sendmsg: one
-// transaction. 200 rules and 1000 elements (one message larger than a page)
-// land whole; 200 rules (22 pages) and a key already taken leave nothing of
-// the rules sent before it; with free keys they land whole.
+// transaction. 400 rules and 1000 elements (one message larger than a page)
+// land whole; 400 rules (45 pages) and a key already taken leave nothing of
+// the rules sent before it; with free keys they land whole. The batch (180
+// KB) and its 400 acks need larger socket buffers than the defaults
+// (EMSGSIZE, ENOBUFS).
 TEST_F(NetFirewallLive, NetlinkBatchOfManyPagesIsOneTransaction) {
   std::string failed = run_in_child([]() -> std::string {
     LabTable t;
@@ -492,7 +494,7 @@ TEST_F(NetFirewallLive, NetlinkBatchOfManyPagesIsOneTransaction) {
     REQUIRE_OK(nf);
     auto batch = [&](const std::string& chain, uint16_t first_key, size_t keys) {
       std::vector<NfMessage> msgs{nf_msg::add_chain(t.name, chain, chain)};
-      for (uint16_t i = 0; i < 200; ++i)
+      for (uint16_t i = 0; i < 400; ++i)
         msgs.push_back(nf_msg::add_dnat_rule(
             t.name, chain,
             {Family::kV4, std::nullopt, Proto::kTcp, static_cast<uint16_t>(10000 + i),
@@ -504,7 +506,7 @@ TEST_F(NetFirewallLive, NetlinkBatchOfManyPagesIsOneTransaction) {
     };
     REQUIRE_OK(batch("big", 20000, 1000));
     auto l = parse_listing(fw->list_json("list table inet " + t.name).value(), "inet", t.name);
-    REQUIRE(l->chains.at("big") == 200, "{} rules", l->chains.at("big"));
+    REQUIRE(l->chains.at("big") == 400, "{} rules", l->chains.at("big"));
     REQUIRE(l->sets.at("ports").size() == 1000, "{} elements", l->sets.at("ports").size());
     auto taken = batch("second", 20999, 2);  // 20999 is big's
     REQUIRE(!taken && taken.error().code == EEXIST &&
@@ -516,7 +518,7 @@ TEST_F(NetFirewallLive, NetlinkBatchOfManyPagesIsOneTransaction) {
             "the failed transaction left something");
     REQUIRE_OK(batch("third", 30000, 2));
     l = parse_listing(fw->list_json("list table inet " + t.name).value(), "inet", t.name);
-    REQUIRE(l->chains.at("third") == 200 && l->sets.at("ports").size() == 1002,
+    REQUIRE(l->chains.at("third") == 400 && l->sets.at("ports").size() == 1002,
             "{} rules, {} elements", l->chains.at("third"), l->sets.at("ports").size());
     REQUIRE_OK(fw->run("delete table inet " + t.name));
     return "";
