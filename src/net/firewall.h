@@ -1,8 +1,9 @@
 // husk's firewall: one nftables table of its own, `inet husk`, changed in
 // atomic transactions: through libnftables (nft text), and, for what every
 // `husk run` does (ensure_network's check, add_ports, remove_ports), as
-// netlink messages built by net/nf_socket.h, which skip libnftables' cache
-// fill and parser (~0.8 ms a transaction). Never iptables, never nft(8).
+// netlink messages made with libnftnl on libmnl (net/nf_socket.h), which
+// skip libnftables' cache fill and parser (~0.8 ms a transaction). Never
+// iptables, never nft(8).
 //
 //   table inet husk {
 //     set bridges   { type ifname }                    every husk bridge

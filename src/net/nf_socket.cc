@@ -1,8 +1,17 @@
-// net/nf_socket.h: nf_tables messages built by hand (linux/netfilter/
-// nf_tables.h): GET requests, one reply each, and batches (one transaction).
+// net/nf_socket.h: nf_tables objects made with libnftnl (their netlink
+// attributes, the batch) and sent, and answered, through libmnl: GET requests
+// with one reply each, and batches (one transaction).
 #include "net/nf_socket.h"
 
 #include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
@@ -10,12 +19,13 @@
 #include <linux/netlink.h>
 #include <net/if.h>
 #include <sys/socket.h>
-#include <unistd.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include <fmt/format.h>
 
@@ -23,134 +33,127 @@ namespace husk::net {
 
 namespace {
 
-// One attribute, padded to 4 bytes: a string (with its NUL), bytes, or nested.
-void put_attr(std::string& out, uint16_t type, std::string_view payload) {
-  nlattr a{};
-  a.nla_len = static_cast<uint16_t>(NLA_HDRLEN + payload.size());
-  a.nla_type = type;
-  out.append(reinterpret_cast<const char*>(&a), sizeof a);
-  out.append(payload);
-  out.append(NLA_ALIGN(payload.size()) - payload.size(), '\0');
+// A libnftnl object owned by a shared_ptr (NfMessage is copyable); an
+// allocation that fails is std::bad_alloc, as for new.
+template <class T>
+std::shared_ptr<T> owned(T* p, void (*free)(const T*)) {
+  if (p == nullptr) throw std::bad_alloc();
+  return std::shared_ptr<T>(p, free);
 }
-void put_str(std::string& out, uint16_t type, std::string_view s) {
-  put_attr(out, type, std::string(s) + '\0');
-}
-void put_nested(std::string& out, uint16_t type, const std::string& inner) {
-  put_attr(out, static_cast<uint16_t>(type | NLA_F_NESTED), inner);
+void check(int rc) {
+  // nftnl_*_set_* fail for memory, or for data too large (none here: keys of 16 bytes at most)
+  if (rc < 0) throw std::bad_alloc();
 }
 
-void put_u32(std::string& out, uint16_t type, uint32_t host_order) {
-  uint32_t be = htonl(host_order);
-  put_attr(out, type, std::string_view(reinterpret_cast<const char*>(&be), sizeof be));
+// nftnl's user data holding a comment (type 0 for chains and elements:
+// NFTNL_UDATA_{CHAIN,SET_ELEM}_COMMENT), or nullopt when nft would not take it.
+std::optional<std::string> comment_udata(std::string_view comment) {
+  static_assert(NFTNL_UDATA_CHAIN_COMMENT == 0 && NFTNL_UDATA_SET_ELEM_COMMENT == 0);
+  if (comment.size() > NFTNL_UDATA_COMMENT_MAXLEN) return std::nullopt;
+  std::unique_ptr<nftnl_udata_buf, void (*)(const nftnl_udata_buf*)> buf(
+      nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 8), nftnl_udata_buf_free);
+  if (!buf) throw std::bad_alloc();
+  if (!nftnl_udata_put_strz(buf.get(), 0, std::string(comment).c_str())) return std::nullopt;
+  return std::string(static_cast<const char*>(nftnl_udata_buf_data(buf.get())),
+                     nftnl_udata_buf_len(buf.get()));
 }
-// NFTA_DATA_VALUE inside `type`.
-void put_value(std::string& out, uint16_t type, std::string_view bytes) {
-  std::string value;
-  put_attr(value, NFTA_DATA_VALUE, bytes);
-  put_nested(out, type, value);
-}
-// nftnl's user data holding a comment: type 0 (NFTNL_UDATA_{CHAIN,SET_ELEM}_COMMENT),
-// length, the text with its NUL (nft keeps comments to 128 characters).
-std::string comment_udata(std::string_view comment) {
-  std::string out;
-  out += '\0';
-  out += static_cast<char>(comment.size() + 1);
-  out += comment;
-  out += '\0';
-  return out;
+std::string too_long(std::string_view comment) {
+  return fmt::format("comment of {} characters (nft takes {})", comment.size(),
+                     NFTNL_UDATA_COMMENT_MAXLEN);
 }
 
-// A netlink message: header, nfgenmsg, attributes.
-std::string frame(uint16_t type, uint16_t flags, uint32_t seq, uint8_t family, uint16_t res_id,
-                  std::string_view attrs) {
-  nlmsghdr h{};
-  h.nlmsg_len = static_cast<uint32_t>(NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfgenmsg)) + attrs.size());
-  h.nlmsg_type = type;
-  h.nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
-  h.nlmsg_seq = seq;
-  nfgenmsg g{};
-  g.nfgen_family = family;
-  g.version = NFNETLINK_V0;
-  g.res_id = htons(res_id);
-  std::string msg(reinterpret_cast<const char*>(&h), sizeof h);
-  msg.append(reinterpret_cast<const char*>(&g), sizeof g);
-  msg.append(NLMSG_ALIGN(sizeof g) - sizeof g, '\0');
-  msg.append(attrs);
-  return msg;
+// The comment in an element's user data ("" when it has none).
+std::string comment_of(const void* udata, uint32_t len) {
+  const nftnl_udata* found = nullptr;
+  auto cb = [](const nftnl_udata* attr, void* data) -> int {
+    if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT)
+      *static_cast<const nftnl_udata**>(data) = attr;
+    return 0;
+  };
+  if (nftnl_udata_parse(udata, len, cb, &found) < 0 || found == nullptr) return {};
+  const char* value = static_cast<const char*>(nftnl_udata_get(found));
+  return std::string(value, ::strnlen(value, nftnl_udata_len(found)));
 }
 
-uint16_t nft_type(uint16_t msg) { return static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | msg); }
+std::shared_ptr<nftnl_chain> chain_object(std::string_view table, std::string_view chain) {
+  auto c = owned(nftnl_chain_alloc(), nftnl_chain_free);
+  check(nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, std::string(table).c_str()));
+  check(nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, std::string(chain).c_str()));
+  return c;
+}
+std::function<void(nlmsghdr*)> chain_payload(std::shared_ptr<nftnl_chain> c) {
+  return [c = std::move(c)](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, c.get()); };
+}
 
-// One expression of a rule: NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA }.
-void put_expr(std::string& list, std::string_view name, const std::string& data) {
-  std::string e;
-  put_str(e, NFTA_EXPR_NAME, name);
-  put_nested(e, NFTA_EXPR_DATA, data);
-  put_nested(list, NFTA_LIST_ELEM, e);
+// One expression of a rule.
+nftnl_expr* expr(const char* name) {
+  nftnl_expr* e = nftnl_expr_alloc(name);
+  if (e == nullptr) throw std::bad_alloc();
+  return e;
 }
-void meta_load(std::string& list, uint32_t key) {
-  std::string d;
-  put_u32(d, NFTA_META_DREG, NFT_REG_1);
-  put_u32(d, NFTA_META_KEY, key);
-  put_expr(list, "meta", d);
+void meta_load(nftnl_rule* r, uint32_t key) {
+  nftnl_expr* e = expr("meta");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+  nftnl_rule_add_expr(r, e);
 }
-void payload_load(std::string& list, uint32_t base, uint32_t offset, uint32_t len) {
-  std::string d;
-  put_u32(d, NFTA_PAYLOAD_DREG, NFT_REG_1);
-  put_u32(d, NFTA_PAYLOAD_BASE, base);
-  put_u32(d, NFTA_PAYLOAD_OFFSET, offset);
-  put_u32(d, NFTA_PAYLOAD_LEN, len);
-  put_expr(list, "payload", d);
+void payload_load(nftnl_rule* r, uint32_t base, uint32_t offset, uint32_t len) {
+  nftnl_expr* e = expr("payload");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+  nftnl_rule_add_expr(r, e);
 }
-void cmp_eq(std::string& list, std::string_view bytes) {
-  std::string d;
-  put_u32(d, NFTA_CMP_SREG, NFT_REG_1);
-  put_u32(d, NFTA_CMP_OP, NFT_CMP_EQ);
-  put_value(d, NFTA_CMP_DATA, bytes);
-  put_expr(list, "cmp", d);
+void cmp_eq(nftnl_rule* r, const void* bytes, uint32_t len) {
+  nftnl_expr* e = expr("cmp");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, bytes, len);
+  nftnl_rule_add_expr(r, e);
 }
-void immediate(std::string& list, uint32_t reg, std::string_view bytes) {
-  std::string d;
-  put_u32(d, NFTA_IMMEDIATE_DREG, reg);
-  put_value(d, NFTA_IMMEDIATE_DATA, bytes);
-  put_expr(list, "immediate", d);
-}
-std::string byte(uint8_t b) { return std::string(1, static_cast<char>(b)); }
-std::string be16(uint16_t v) {
-  uint16_t be = htons(v);
-  return std::string(reinterpret_cast<const char*>(&be), sizeof be);
+void immediate(nftnl_rule* r, uint32_t reg, const void* bytes, uint32_t len) {
+  nftnl_expr* e = expr("immediate");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
+  nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, bytes, len);
+  nftnl_rule_add_expr(r, e);
 }
 uint8_t ipproto(Proto p) { return p == Proto::kTcp ? IPPROTO_TCP : IPPROTO_UDP; }
 
 // A key of inet_proto . inet_service: each part in a 4-byte register slot.
-std::string port_key_bytes(Proto p, uint16_t port) {
-  std::string k = byte(ipproto(p)) + std::string(3, '\0');
-  k += be16(port) + std::string(2, '\0');
+std::array<uint8_t, 8> port_key_bytes(Proto p, uint16_t port) {
+  uint16_t be = htons(port);
+  std::array<uint8_t, 8> k{};
+  k[0] = ipproto(p);
+  std::memcpy(&k[4], &be, sizeof be);
   return k;
 }
 
-std::string port_elements(std::string_view table, std::string_view set,
-                          const std::vector<std::pair<Proto, uint16_t>>& keys,
-                          std::string_view comment, std::string_view jump) {
-  std::string list;
+// The set table/set with an element for each key (a jump and a comment when given).
+std::shared_ptr<nftnl_set> port_elements(std::string_view table, std::string_view set,
+                                         const std::vector<std::pair<Proto, uint16_t>>& keys,
+                                         const std::string& udata, std::string_view jump) {
+  auto s = owned(nftnl_set_alloc(), nftnl_set_free);
+  check(nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, std::string(table).c_str()));
+  check(nftnl_set_set_str(s.get(), NFTNL_SET_NAME, std::string(set).c_str()));
   for (const auto& [proto, port] : keys) {
-    std::string elem;
-    put_value(elem, NFTA_SET_ELEM_KEY, port_key_bytes(proto, port));
+    nftnl_set_elem* e = nftnl_set_elem_alloc();
+    if (e == nullptr) throw std::bad_alloc();
+    nftnl_set_elem_add(s.get(), e);  // the set owns it from here
+    std::array<uint8_t, 8> key = port_key_bytes(proto, port);
+    check(nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), key.size()));
     if (!jump.empty()) {
-      std::string verdict, data;
-      put_u32(verdict, NFTA_VERDICT_CODE, static_cast<uint32_t>(NFT_JUMP));
-      put_str(verdict, NFTA_VERDICT_CHAIN, jump);
-      put_nested(data, NFTA_DATA_VERDICT, verdict);
-      put_nested(elem, NFTA_SET_ELEM_DATA, data);
+      nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_JUMP));
+      check(nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, std::string(jump).c_str()));
     }
-    if (!comment.empty()) put_attr(elem, NFTA_SET_ELEM_USERDATA, comment_udata(comment));
-    put_nested(list, NFTA_LIST_ELEM, elem);
+    if (!udata.empty())
+      check(nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, udata.data(),
+                               static_cast<uint32_t>(udata.size())));
   }
-  std::string attrs;
-  put_str(attrs, NFTA_SET_ELEM_LIST_TABLE, table);
-  put_str(attrs, NFTA_SET_ELEM_LIST_SET, set);
-  put_nested(attrs, NFTA_SET_ELEM_LIST_ELEMENTS, list);
-  return attrs;
+  return s;
+}
+std::function<void(nlmsghdr*)> elements_payload(std::shared_ptr<nftnl_set> s) {
+  return [s = std::move(s)](nlmsghdr* nlh) { nftnl_set_elems_nlmsg_build_payload(nlh, s.get()); };
 }
 
 std::string keys_text(const std::vector<std::pair<Proto, uint16_t>>& keys) {
@@ -162,87 +165,120 @@ std::string keys_text(const std::vector<std::pair<Proto, uint16_t>>& keys) {
   return out;
 }
 
-std::string chain_attrs(std::string_view table, std::string_view chain) {
-  std::string attrs;
-  put_str(attrs, NFTA_CHAIN_TABLE, table);
-  put_str(attrs, NFTA_CHAIN_NAME, chain);
-  return attrs;
+// A bound of a message's length: header, names, and what each object adds.
+size_t bound(size_t fixed, std::initializer_list<std::string_view> strings) {
+  for (std::string_view s : strings) fixed += s.size() + 8;
+  return fixed;
 }
 
-// The attribute `type` at the top level of `attrs`, or nullopt.
-std::optional<std::string_view> find_attr(std::string_view attrs, uint16_t type) {
-  while (attrs.size() >= NLA_HDRLEN) {
-    nlattr a{};
-    std::memcpy(&a, attrs.data(), sizeof a);
-    if (a.nla_len < NLA_HDRLEN || a.nla_len > attrs.size()) return std::nullopt;
-    if ((a.nla_type & NLA_TYPE_MASK) == type)
-      return attrs.substr(NLA_HDRLEN, a.nla_len - NLA_HDRLEN);
-    attrs.remove_prefix(std::min<size_t>(NLA_ALIGN(a.nla_len), attrs.size()));
+// Error messages (NLMSG_ERROR: an ack when its error is 0) of the sequence
+// numbers [first, last], for mnl_cb_run2: the first error and how many acks.
+struct Acks {
+  uint32_t first = 0, last = 0;
+  size_t acked = 0;
+  int err = 0;
+  uint32_t failed = 0;
+};
+int on_ack(const nlmsghdr* nlh, void* data) {
+  auto* a = static_cast<Acks*>(data);
+  if (nlh->nlmsg_seq < a->first || nlh->nlmsg_seq > a->last) return MNL_CB_OK;
+  int e = EPROTO;  // a short error
+  if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(nlmsgerr))
+    e = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh))->error;
+  a->acked += e == 0;
+  if (e != 0 && a->err == 0) {
+    a->err = e;
+    a->failed = nlh->nlmsg_seq;
   }
-  return std::nullopt;
+  return MNL_CB_OK;
 }
 
-// nftnl's user data of an element: type (1 byte), length (1 byte), value;
-// the comment is type 0 (NFTNL_UDATA_SET_ELEM_COMMENT), NUL-terminated.
-std::string comment_of(std::string_view udata) {
-  while (udata.size() >= 2) {
-    auto type = static_cast<uint8_t>(udata[0]);
-    auto len = static_cast<uint8_t>(udata[1]);
-    if (len > udata.size() - 2) break;
-    std::string_view value = udata.substr(2, len);
-    if (type == 0) return std::string(value.substr(0, value.find('\0')));
-    udata.remove_prefix(2 + len);
-  }
-  return {};
-}
+constexpr size_t kRecvSize = 16384;
+// What each ack takes of the receive buffer (a small skb's truesize, with room).
+constexpr size_t kAckCost = 1024;
+// Below this, the default buffers hold a batch and its acks (net.core.*mem_default
+// is 212992 here; 64 KiB leaves room for a lower one).
+constexpr size_t kDefaultBuffer = 64 * 1024;
 
 }  // namespace
 
+void NfSocket::Close::operator()(mnl_socket* s) const { mnl_socket_close(s); }
+
+int NfSocket::fd() const { return mnl_socket_get_fd(nl_.get()); }
+
 Result<NfSocket> NfSocket::open() {
-  UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
-  if (!fd) return fail(errno, "nf_tables netlink socket");
-  sockaddr_nl sa{};
-  sa.nl_family = AF_NETLINK;
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+  std::unique_ptr<mnl_socket, Close> nl(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+  if (!nl) return fail(errno, "nf_tables netlink socket");
+  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0)
     return fail(errno, "nf_tables netlink socket: bind");
   // A GET's reply never waits for anything: a second is an error, not a hang.
   timeval limit{1, 0};
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) < 0)
+  if (::setsockopt(mnl_socket_get_fd(nl.get()), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) < 0)
     return fail(errno, "nf_tables netlink socket: SO_RCVTIMEO");
-  return NfSocket(std::move(fd));
+  return NfSocket(std::move(nl));
 }
 
-Result<std::optional<std::string>> NfSocket::get(uint16_t type, uint8_t family,
-                                                 const std::string& attrs) {
-  std::string msg = frame(nft_type(type), NLM_F_ACK, ++seq_, family, 0, attrs);
-  if (::send(fd_.get(), msg.data(), msg.size(), 0) != static_cast<ssize_t>(msg.size()))
+Result<void> NfSocket::reserve(int which, size_t bytes) {
+  size_t& have = which == SO_SNDBUF ? sndbuf_ : rcvbuf_;
+  if (bytes <= std::max(have, kDefaultBuffer)) return ok();
+  // The kernel doubles what it is given; FORCE passes net.core.*mem_max (as root).
+  int value = static_cast<int>(std::min<size_t>(bytes, 1 << 30));
+  int force = which == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
+  if (::setsockopt(fd(), SOL_SOCKET, force, &value, sizeof value) < 0 &&
+      ::setsockopt(fd(), SOL_SOCKET, which, &value, sizeof value) < 0)
+    return fail(errno, "nf_tables netlink socket: {}",
+                which == SO_SNDBUF ? "SO_SNDBUF" : "SO_RCVBUF");
+  have = bytes;
+  return ok();
+}
+
+Result<bool> NfSocket::get(uint16_t type, uint8_t family,
+                           const std::function<void(nlmsghdr*)>& payload,
+                           const std::function<bool(const nlmsghdr*)>& parse) {
+  alignas(nlmsghdr) std::array<char, kRecvSize> buf;
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), type, family, NLM_F_ACK, ++seq_);
+  payload(nlh);
+  if (mnl_socket_sendto(nl_.get(), nlh, nlh->nlmsg_len) != static_cast<ssize_t>(nlh->nlmsg_len))
     return fail(errno, "nf_tables netlink: send");
 
   // The reply (an object) and then the ack, or only an error; both may come
-  // in one datagram or in two.
-  std::optional<std::string> reply;
-  std::array<char, 16384> buf;
-  for (;;) {
-    ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
+  // in one datagram or in two. Replies to earlier requests are skipped.
+  struct Reply {
+    uint32_t seq;
+    const std::function<bool(const nlmsghdr*)>* parse;
+    bool found = false, unreadable = false, done = false;
+    int err = 0;
+  } r{seq_, &parse};
+  auto on_data = [](const nlmsghdr* m, void* data) -> int {
+    auto* r = static_cast<Reply*>(data);
+    if (m->nlmsg_seq != r->seq) return MNL_CB_OK;
+    r->found = true;
+    r->unreadable |= !(*r->parse)(m);
+    return MNL_CB_OK;
+  };
+  auto on_error = [](const nlmsghdr* m, void* data) -> int {
+    auto* r = static_cast<Reply*>(data);
+    if (m->nlmsg_seq != r->seq) return MNL_CB_OK;
+    r->done = true;
+    r->err = EPROTO;  // a short error
+    if (mnl_nlmsg_get_payload_len(m) >= sizeof(nlmsgerr))
+      r->err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m))->error;
+    return MNL_CB_STOP;
+  };
+  std::array<mnl_cb_t, NLMSG_MIN_TYPE> control{};
+  control[NLMSG_ERROR] = on_error;
+  while (!r.done) {
+    ssize_t n = mnl_socket_recvfrom(nl_.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail(errno, "nf_tables netlink: recv");
-    size_t left = static_cast<size_t>(n);
-    for (auto* m = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(m, left);
-         m = NLMSG_NEXT(m, left)) {
-      if (m->nlmsg_seq != seq_) continue;
-      if (m->nlmsg_type == NLMSG_ERROR) {
-        if (m->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
-          return fail(EPROTO, "nf_tables netlink: short error");
-        int err = -static_cast<nlmsgerr*>(NLMSG_DATA(m))->error;
-        if (err == 0) return reply;
-        if (err == ENOENT) return std::optional<std::string>();
-        return fail(err, "nf_tables netlink");
-      }
-      size_t head = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfgenmsg));
-      if (m->nlmsg_len < head) return fail(EPROTO, "nf_tables netlink: short reply");
-      reply = std::string(reinterpret_cast<const char*>(m) + head, m->nlmsg_len - head);
-    }
+    if (mnl_cb_run2(buf.data(), static_cast<size_t>(n), 0, mnl_socket_get_portid(nl_.get()),
+                    on_data, &r, control.data(), control.size()) < 0)
+      return fail(errno, "nf_tables netlink");
   }
+  if (r.err == ENOENT) return false;
+  if (r.err != 0) return fail(r.err, "nf_tables netlink");
+  if (r.unreadable) return fail(EPROTO, "nf_tables netlink: a reply that does not parse");
+  return r.found;
 }
 
 Result<std::optional<std::string>> NfSocket::ifname_element_comment(uint8_t family,
@@ -250,144 +286,205 @@ Result<std::optional<std::string>> NfSocket::ifname_element_comment(uint8_t fami
                                                                     std::string_view set,
                                                                     std::string_view key) {
   if (key.empty() || key.size() >= IFNAMSIZ) return fail(EINVAL, "interface name \"{}\"", key);
-  std::string name(key);
-  name.resize(IFNAMSIZ, '\0');
-  std::string value, elem, list, attrs;
-  put_attr(value, NFTA_DATA_VALUE, name);
-  put_nested(elem, NFTA_SET_ELEM_KEY, value);
-  put_nested(list, NFTA_LIST_ELEM, elem);
-  put_str(attrs, NFTA_SET_ELEM_LIST_TABLE, table);
-  put_str(attrs, NFTA_SET_ELEM_LIST_SET, set);
-  put_nested(attrs, NFTA_SET_ELEM_LIST_ELEMENTS, list);
-  HUSK_TRY_ASSIGN(std::optional<std::string> reply, get(NFT_MSG_GETSETELEM, family, attrs));
-  if (!reply) return std::optional<std::string>();
-  // NFTA_SET_ELEM_LIST_ELEMENTS > NFTA_LIST_ELEM > NFTA_SET_ELEM_USERDATA.
-  auto elements = find_attr(*reply, NFTA_SET_ELEM_LIST_ELEMENTS);
-  auto one = elements ? find_attr(*elements, NFTA_LIST_ELEM) : std::nullopt;
-  if (!one)
-    return fail(EPROTO, "nf_tables netlink: set {} {}: no element in the reply", table, set);
-  auto udata = find_attr(*one, NFTA_SET_ELEM_USERDATA);
-  return std::optional<std::string>(udata ? comment_of(*udata) : std::string());
+  std::array<char, IFNAMSIZ> name{};
+  std::memcpy(name.data(), key.data(), key.size());
+  auto s = owned(nftnl_set_alloc(), nftnl_set_free);
+  check(nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, std::string(table).c_str()));
+  check(nftnl_set_set_str(s.get(), NFTNL_SET_NAME, std::string(set).c_str()));
+  nftnl_set_elem* e = nftnl_set_elem_alloc();
+  if (e == nullptr) throw std::bad_alloc();
+  nftnl_set_elem_add(s.get(), e);
+  check(nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, name.data(), name.size()));
+
+  std::optional<std::string> comment;
+  auto parse = [&](const nlmsghdr* nlh) {
+    auto reply = owned(nftnl_set_alloc(), nftnl_set_free);
+    if (nftnl_set_elems_nlmsg_parse(nlh, reply.get()) < 0) return false;
+    std::unique_ptr<nftnl_set_elems_iter, void (*)(nftnl_set_elems_iter*)> it(
+        nftnl_set_elems_iter_create(reply.get()), nftnl_set_elems_iter_destroy);
+    if (!it) throw std::bad_alloc();
+    nftnl_set_elem* one = nftnl_set_elems_iter_cur(it.get());
+    if (one == nullptr) return false;
+    uint32_t len = 0;
+    const void* udata = nftnl_set_elem_get(one, NFTNL_SET_ELEM_USERDATA, &len);
+    comment = udata != nullptr ? comment_of(udata, len) : std::string();
+    return true;
+  };
+  HUSK_TRY_ASSIGN(bool found, get(NFT_MSG_GETSETELEM, family, elements_payload(s), parse));
+  if (!found) return std::optional<std::string>();
+  return comment;
 }
 
 Result<bool> NfSocket::chain_exists(uint8_t family, std::string_view table,
                                     std::string_view chain) {
-  HUSK_TRY_ASSIGN(std::optional<std::string> reply,
-                  get(NFT_MSG_GETCHAIN, family, chain_attrs(table, chain)));
-  return reply.has_value();
+  return get(NFT_MSG_GETCHAIN, family, chain_payload(chain_object(table, chain)),
+             [](const nlmsghdr*) { return true; });
 }
 
 Result<void> NfSocket::commit(const std::vector<NfMessage>& messages) {
-  uint32_t first = seq_ + 1;
-  std::string batch = frame(NFNL_MSG_BATCH_BEGIN, 0, ++seq_, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, {});
-  for (const NfMessage& m : messages)
-    batch += frame(nft_type(m.type), static_cast<uint16_t>(NLM_F_ACK | m.flags), ++seq_, m.family,
-                   0, m.attrs);
-  batch += frame(NFNL_MSG_BATCH_END, 0, ++seq_, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, {});
-  if (::send(fd_.get(), batch.data(), batch.size(), 0) != static_cast<ssize_t>(batch.size()))
+  size_t largest = 0;
+  for (const NfMessage& m : messages) {
+    if (!m.invalid.empty()) return fail_quiet(EINVAL, "nf_tables: {}: {}", m.what, m.invalid);
+    largest = std::max(largest, m.max_size);
+  }
+  // A message starts on a page while the page is under its size and may run
+  // past it by its own length; one that does not fit an empty page is
+  // overwritten by the next (nftnl_batch_update moves it to a new page but
+  // does not count it there), so a page holds the largest message.
+  auto page = static_cast<uint32_t>(std::max<size_t>(4096, largest));
+  std::unique_ptr<nftnl_batch, void (*)(nftnl_batch*)> batch(
+      nftnl_batch_alloc(page, static_cast<uint32_t>(largest)), nftnl_batch_free);
+  if (!batch) throw std::bad_alloc();
+  auto next = [&] {
+    if (nftnl_batch_update(batch.get()) < 0) throw std::bad_alloc();
+  };
+  auto tail = [&] { return static_cast<char*>(nftnl_batch_buffer(batch.get())); };
+  Acks acks;
+  acks.first = seq_ + 1;
+  nftnl_batch_begin(tail(), ++seq_);
+  next();
+  for (const NfMessage& m : messages) {
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(tail(), m.type, m.family,
+                                          static_cast<uint16_t>(NLM_F_ACK | m.flags), ++seq_);
+    m.payload(nlh);
+    next();
+  }
+  nftnl_batch_end(tail(), ++seq_);
+  next();
+  acks.last = seq_;
+
+  // One sendmsg: the kernel takes a batch from a single datagram.
+  std::vector<iovec> iov(static_cast<size_t>(nftnl_batch_iovec_len(batch.get())));
+  nftnl_batch_iovec(batch.get(), iov.data(), static_cast<uint32_t>(iov.size()));
+  size_t total = 0;
+  for (const iovec& v : iov) total += v.iov_len;
+  // Room for the batch, and for every ack plus one error (which quotes the
+  // message it refuses): a big batch would overflow the defaults.
+  HUSK_TRY(reserve(SO_SNDBUF, total + 4096));
+  HUSK_TRY(reserve(SO_RCVBUF, (messages.size() + 2) * kAckCost + largest));
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  msghdr mh{};
+  mh.msg_name = &kernel;
+  mh.msg_namelen = sizeof kernel;
+  mh.msg_iov = iov.data();
+  mh.msg_iovlen = iov.size();
+  if (::sendmsg(fd(), &mh, 0) != static_cast<ssize_t>(total))
     return fail(errno, "nf_tables netlink: send");
-  // The kernel handles the batch within send(): every reply (an ack or an
+
+  // The kernel handles the batch within sendmsg(): every reply (an ack or an
   // error for each message, an error for the batch) is queued by now.
-  int err = 0;
-  uint32_t failed = 0;
-  size_t acked = 0;
-  std::array<char, 16384> buf;
+  std::array<mnl_cb_t, NLMSG_MIN_TYPE> control{};
+  control[NLMSG_ERROR] = on_ack;
+  alignas(nlmsghdr) std::array<char, kRecvSize> buf;
   for (;;) {
-    ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+    ssize_t n = ::recv(fd(), buf.data(), buf.size(), MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (n < 0) return fail(errno, "nf_tables netlink: recv");
-    size_t left = static_cast<size_t>(n);
-    for (auto* m = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(m, left);
-         m = NLMSG_NEXT(m, left)) {
-      if (m->nlmsg_type != NLMSG_ERROR || m->nlmsg_seq < first || m->nlmsg_seq > seq_) continue;
-      if (m->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
-        return fail(EPROTO, "nf_tables netlink: short error");
-      int e = -static_cast<nlmsgerr*>(NLMSG_DATA(m))->error;
-      acked += e == 0;
-      if (e != 0 && err == 0) {
-        err = e;
-        failed = m->nlmsg_seq;
-      }
-    }
+    if (mnl_cb_run2(buf.data(), static_cast<size_t>(n), 0, mnl_socket_get_portid(nl_.get()),
+                    nullptr, &acks, control.data(), control.size()) < 0)
+      return fail(errno, "nf_tables netlink");
   }
   // Each message asked for an ack: one missing (a reply lost to a full
   // receive buffer) leaves the outcome unknown.
-  if (err == 0 && acked == messages.size()) return ok();
-  if (err == 0)
-    return fail_quiet(EPROTO, "nf_tables: {} of {} commands acknowledged", acked, messages.size());
-  size_t index = failed - first;  // 0 is the batch itself, 1 the first message
+  if (acks.err == 0 && acks.acked == messages.size()) return ok();
+  if (acks.err == 0)
+    return fail_quiet(EPROTO, "nf_tables: {} of {} commands acknowledged", acks.acked,
+                      messages.size());
+  size_t index = acks.failed - acks.first;  // 0 is the batch itself, 1 the first message
   if (index >= 1 && index <= messages.size())
-    return fail_quiet(err, "nf_tables: {}", messages[index - 1].what);
-  return fail_quiet(err, "nf_tables: transaction failed");
+    return fail_quiet(acks.err, "nf_tables: {}", messages[index - 1].what);
+  return fail_quiet(acks.err, "nf_tables: transaction failed");
 }
 
 namespace nf_msg {
 
 NfMessage add_chain(std::string_view table, std::string_view chain, std::string_view comment) {
-  std::string attrs = chain_attrs(table, chain);
-  if (!comment.empty()) put_attr(attrs, NFTA_CHAIN_USERDATA, comment_udata(comment));
-  return {NFT_MSG_NEWCHAIN, NLM_F_CREATE, NFPROTO_INET, std::move(attrs),
-          fmt::format("add chain inet {} {}", table, chain)};
+  NfMessage m{NFT_MSG_NEWCHAIN, NLM_F_CREATE, NFPROTO_INET, {},
+              bound(256, {table, chain, comment}), {},
+              fmt::format("add chain inet {} {}", table, chain)};
+  auto c = chain_object(table, chain);
+  if (!comment.empty()) {
+    std::optional<std::string> udata = comment_udata(comment);
+    if (!udata) m.invalid = too_long(comment);
+    else
+      check(nftnl_chain_set_data(c.get(), NFTNL_CHAIN_USERDATA, udata->data(),
+                                 static_cast<uint32_t>(udata->size())));
+  }
+  m.payload = chain_payload(std::move(c));
+  return m;
 }
 
 NfMessage flush_chain(std::string_view table, std::string_view chain) {
-  std::string attrs;
-  put_str(attrs, NFTA_RULE_TABLE, table);
-  put_str(attrs, NFTA_RULE_CHAIN, chain);
-  return {NFT_MSG_DELRULE, 0, NFPROTO_INET, std::move(attrs),
-          fmt::format("flush chain inet {} {}", table, chain)};
+  auto r = owned(nftnl_rule_alloc(), nftnl_rule_free);
+  check(nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, std::string(table).c_str()));
+  check(nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, std::string(chain).c_str()));
+  return {NFT_MSG_DELRULE, 0, NFPROTO_INET,
+          [r](nlmsghdr* nlh) { nftnl_rule_nlmsg_build_payload(nlh, r.get()); },
+          bound(256, {table, chain}), {}, fmt::format("flush chain inet {} {}", table, chain)};
 }
 
 NfMessage delete_chain(std::string_view table, std::string_view chain) {
-  return {NFT_MSG_DELCHAIN, 0, NFPROTO_INET, chain_attrs(table, chain),
-          fmt::format("delete chain inet {} {}", table, chain)};
+  return {NFT_MSG_DELCHAIN, 0, NFPROTO_INET, chain_payload(chain_object(table, chain)),
+          bound(256, {table, chain}), {}, fmt::format("delete chain inet {} {}", table, chain)};
 }
 
 NfMessage add_dnat_rule(std::string_view table, std::string_view chain, const DnatSpec& d) {
   bool v4 = d.family == Family::kV4;
-  std::string exprs;
+  auto r = owned(nftnl_rule_alloc(), nftnl_rule_free);
+  check(nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, std::string(table).c_str()));
+  check(nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, std::string(chain).c_str()));
   // What nft compiles dnat_rule_text(d) to (nft --debug=netlink).
-  meta_load(exprs, NFT_META_NFPROTO);
-  cmp_eq(exprs, byte(v4 ? NFPROTO_IPV4 : NFPROTO_IPV6));
+  uint8_t nfproto = v4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+  meta_load(r.get(), NFT_META_NFPROTO);
+  cmp_eq(r.get(), &nfproto, 1);
   if (d.daddr) {
-    payload_load(exprs, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, v4 ? 4 : 16);
-    cmp_eq(exprs,
-           std::string(reinterpret_cast<const char*>(d.daddr->bytes.data()), d.daddr->size()));
+    payload_load(r.get(), NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, v4 ? 4 : 16);
+    cmp_eq(r.get(), d.daddr->bytes.data(), static_cast<uint32_t>(d.daddr->size()));
   }
-  meta_load(exprs, NFT_META_L4PROTO);
-  cmp_eq(exprs, byte(ipproto(d.proto)));
-  payload_load(exprs, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-  cmp_eq(exprs, be16(d.dport));
-  immediate(exprs, NFT_REG_1,
-            std::string(reinterpret_cast<const char*>(d.to.bytes.data()), d.to.size()));
-  immediate(exprs, NFT_REG_2, be16(d.to_port));
-  std::string nat;
-  put_u32(nat, NFTA_NAT_TYPE, NFT_NAT_DNAT);
-  put_u32(nat, NFTA_NAT_FAMILY, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
-  put_u32(nat, NFTA_NAT_REG_ADDR_MIN, NFT_REG_1);
-  put_u32(nat, NFTA_NAT_REG_PROTO_MIN, NFT_REG_2);
-  put_u32(nat, NFTA_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
-  put_expr(exprs, "nat", nat);
-  std::string attrs;
-  put_str(attrs, NFTA_RULE_TABLE, table);
-  put_str(attrs, NFTA_RULE_CHAIN, chain);
-  put_nested(attrs, NFTA_RULE_EXPRESSIONS, exprs);
-  return {NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NFPROTO_INET, std::move(attrs),
+  uint8_t l4 = ipproto(d.proto);
+  meta_load(r.get(), NFT_META_L4PROTO);
+  cmp_eq(r.get(), &l4, 1);
+  uint16_t dport = htons(d.dport), to_port = htons(d.to_port);
+  payload_load(r.get(), NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+  cmp_eq(r.get(), &dport, sizeof dport);
+  immediate(r.get(), NFT_REG_1, d.to.bytes.data(), static_cast<uint32_t>(d.to.size()));
+  immediate(r.get(), NFT_REG_2, &to_port, sizeof to_port);
+  nftnl_expr* nat = expr("nat");
+  nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+  nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_FAMILY, nfproto);
+  nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+  nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+  nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+  nftnl_rule_add_expr(r.get(), nat);
+  return {NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NFPROTO_INET,
+          [r](nlmsghdr* nlh) { nftnl_rule_nlmsg_build_payload(nlh, r.get()); },
+          bound(2048, {table, chain}), {},
           fmt::format("add rule inet {} {} {}", table, chain, dnat_rule_text(d))};
 }
 
 NfMessage create_port_elements(std::string_view table, std::string_view set,
                                const std::vector<std::pair<Proto, uint16_t>>& keys,
                                std::string_view comment, std::string_view jump) {
-  return {NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, NFPROTO_INET,
-          port_elements(table, set, keys, comment, jump),
-          fmt::format("create element inet {} {} {{ {} }}", table, set, keys_text(keys))};
+  NfMessage m{NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, NFPROTO_INET, {},
+              bound(256, {table, set}) + keys.size() * bound(128, {comment, jump}), {},
+              fmt::format("create element inet {} {} {{ {} }}", table, set, keys_text(keys))};
+  std::string udata;
+  if (!comment.empty()) {
+    std::optional<std::string> u = comment_udata(comment);
+    if (!u) m.invalid = too_long(comment);
+    else udata = std::move(*u);
+  }
+  m.payload = elements_payload(port_elements(table, set, keys, udata, jump));
+  return m;
 }
 
 NfMessage delete_port_elements(std::string_view table, std::string_view set,
                                const std::vector<std::pair<Proto, uint16_t>>& keys) {
-  return {NFT_MSG_DELSETELEM, 0, NFPROTO_INET, port_elements(table, set, keys, {}, {}),
+  return {NFT_MSG_DELSETELEM, 0, NFPROTO_INET,
+          elements_payload(port_elements(table, set, keys, {}, {})),
+          bound(256, {table, set}) + keys.size() * 128, {},
           fmt::format("delete element inet {} {} {{ {} }}", table, set, keys_text(keys))};
 }
 

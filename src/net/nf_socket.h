@@ -2,13 +2,17 @@
 // every `husk run` does: see that a network's rules are in place, and add and
 // delete a container's published ports. libnftables fills its cache (every
 // table, chain, set, object and flowtable of the ruleset) and parses text
-// before each command, ~0.4 ms a listing and ~0.8 ms a transaction here; a
-// request built by hand takes ~0.02 ms. The objects are the same ones
-// libnftables makes from firewall_text.cc's commands (net_firewall_live_test
-// compares the two as `nft list` shows them).
+// before each command, ~0.4 ms a listing and ~0.8 ms a transaction here;
+// requests made with libnftnl (the objects, their netlink attributes, the
+// batch) on libmnl (the socket, the replies) take ~0.03 ms for
+// ensure_network's two GETs (docs/benchmarks.md). The objects are the same
+// ones libnftables makes from firewall_text.cc's commands
+// (net_firewall_live_test compares the two as `nft list` shows them).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,24 +20,32 @@
 #include <vector>
 
 #include "base/error.h"
-#include "base/unique_fd.h"
 #include "net/firewall_impl.h"
+
+struct mnl_socket;
+struct nlmsghdr;
 
 namespace husk::net {
 
 // One nf_tables message of a batch: NFT_MSG_* type, NLM_F_* flags beyond
-// NLM_F_REQUEST, the nfgenmsg family (NFPROTO_*) and the attributes.
+// NLM_F_REQUEST, the nfgenmsg family (NFPROTO_*) and the object, which
+// writes its attributes after the header (a libnftnl object's
+// nftnl_*_nlmsg_build_payload).
 struct NfMessage {
   uint16_t type = 0;
   uint16_t flags = 0;
   uint8_t family = 0;
-  std::string attrs;
+  std::function<void(nlmsghdr*)> payload;
+  size_t max_size = 0;  // an upper bound of the message's length (the batch's pages)
+  std::string invalid;  // why the object could not be made (commit fails with EINVAL)
   std::string what;  // the command in nft's words, for errors: "create element inet husk ports"
 };
 
 // The messages of the commands named, for an inet table.
 namespace nf_msg {
-// `add chain inet T C { comment "X"; }` (a regular chain; an existing one is kept).
+// `add chain inet T C { comment "X"; }` (a regular chain; an existing one is
+// kept). A comment longer than nft's 128 characters is EINVAL at commit, as
+// for nft.
 NfMessage add_chain(std::string_view table, std::string_view chain, std::string_view comment);
 // `flush chain inet T C`
 NfMessage flush_chain(std::string_view table, std::string_view chain);
@@ -42,7 +54,8 @@ NfMessage delete_chain(std::string_view table, std::string_view chain);
 // `add rule inet T C <dnat_rule_text(d)>`
 NfMessage add_dnat_rule(std::string_view table, std::string_view chain, const DnatSpec& d);
 // `create element inet T S { P . N comment "X" : jump C, ... }` for a map of
-// type inet_proto . inet_service : verdict (EEXIST when a key exists).
+// type inet_proto . inet_service : verdict (EEXIST when a key exists; a
+// comment as add_chain's).
 NfMessage create_port_elements(std::string_view table, std::string_view set,
                                const std::vector<std::pair<Proto, uint16_t>>& keys,
                                std::string_view comment, std::string_view jump);
@@ -55,7 +68,7 @@ class NfSocket {
  public:
   // A NETLINK_NETFILTER socket in the caller's network namespace.
   static Result<NfSocket> open();
-  int fd() const { return fd_.get(); }
+  int fd() const;
 
   // The comment of the element `key` of the set family/table/set whose keys
   // are interface names (nft type ifname: 16 bytes, zero-padded); nullopt when
@@ -72,13 +85,20 @@ class NfSocket {
   Result<void> commit(const std::vector<NfMessage>& messages);
 
  private:
-  explicit NfSocket(UniqueFd fd) : fd_(std::move(fd)) {}
-  // Sends one request (a GET of type `type` with the attributes in `attrs`)
-  // and returns the single reply's payload after its nfgenmsg, or nullopt
-  // for ENOENT.
-  Result<std::optional<std::string>> get(uint16_t type, uint8_t family, const std::string& attrs);
-  UniqueFd fd_;
+  struct Close {
+    void operator()(mnl_socket* s) const;
+  };
+  explicit NfSocket(std::unique_ptr<mnl_socket, Close> nl) : nl_(std::move(nl)) {}
+  // Sends one request (a GET of type `type`, the attributes written by
+  // `payload`) and passes the single reply to `parse` (false: a reply it
+  // cannot read, EPROTO); false when the kernel answers ENOENT.
+  Result<bool> get(uint16_t type, uint8_t family, const std::function<void(nlmsghdr*)>& payload,
+                   const std::function<bool(const nlmsghdr*)>& parse);
+  // Makes the socket's buffer `which` (SO_SNDBUF, SO_RCVBUF) hold `bytes`.
+  Result<void> reserve(int which, size_t bytes);
+  std::unique_ptr<mnl_socket, Close> nl_;
   uint32_t seq_ = 0;
+  size_t sndbuf_ = 0, rcvbuf_ = 0;  // what reserve() asked for
 };
 
 }  // namespace husk::net

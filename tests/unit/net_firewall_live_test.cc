@@ -389,7 +389,7 @@ TEST_F(NetFirewallLive, PortsAreAddedOnceRemovedIdempotentlyAndOnlyTheirOwners) 
   EXPECT_EQ(failed, "");
 }
 
-// add_ports and remove_ports send netlink messages built by hand
+// add_ports and remove_ports send netlink messages made with libnftnl
 // (net/nf_socket.h); nft_text::add_ports is what they stand for. Both into two
 // tables, then `nft list`: the same chain, rules and elements, byte for byte.
 TEST_F(NetFirewallLive, NetlinkPortsAreWhatNftMakesOfTheText) {
@@ -436,6 +436,90 @@ TEST_F(NetFirewallLive, NetlinkPortsAreWhatNftMakesOfTheText) {
     l = parse_listing(fw->list_json("list table inet " + t.name).value(), "inet", t.name);
     REQUIRE(l->sets.at("ports").empty() && !l->has_chain(chain), "left after remove_ports");
     REQUIRE_OK(fw->run("delete table inet " + text_table));
+    REQUIRE_OK(fw->run("delete table inet " + t.name));
+    return "";
+  });
+  EXPECT_EQ(failed, "");
+}
+
+// A comment is nftnl user data of at most 128 characters, as nft allows: a
+// longer one is refused before anything is sent, naming the command.
+TEST_F(NetFirewallLive, NetlinkCommentLongerThanNftTakesIsRefused) {
+  std::string failed = run_in_child([]() -> std::string {
+    LabTable t;
+    Lab lab;
+    STEP(lab.enter());
+    auto fw = Firewall::open(t.name);
+    REQUIRE_OK(fw);
+    REQUIRE_OK(fw->run("add table inet " + t.name));
+    auto nf = NfSocket::open();
+    REQUIRE_OK(nf);
+    std::string longest(128, 'c');
+    REQUIRE_OK(nf->commit({nf_msg::add_chain(t.name, "a", longest)}));
+    auto listed = fw->run(fmt::format("list chain inet {} a", t.name));
+    REQUIRE_OK(listed);
+    REQUIRE(listed->find("comment \"" + longest + "\"") != std::string::npos, "{}", *listed);
+    auto r = nf->commit({nf_msg::add_chain(t.name, "b", longest + "c")});
+    REQUIRE(!r && r.error().code == EINVAL &&
+                r.error().what() == fmt::format("nf_tables: add chain inet {} b: comment of 129 "
+                                                "characters (nft takes 128)",
+                                                t.name),
+            "{}", r ? "ok" : r.error().what());
+    REQUIRE(!fw->run(fmt::format("list chain inet {} b", t.name)), "chain b made");
+    auto e = nf->commit({nf_msg::create_port_elements(t.name, "ports", {{Proto::kTcp, 80}},
+                                                      longest + "c", "a")});
+    REQUIRE(!e && e.error().code == EINVAL, "{}", e ? "ok" : e.error().what());
+    REQUIRE_OK(fw->run("delete table inet " + t.name));
+    return "";
+  });
+  EXPECT_EQ(failed, "");
+}
+
+// A batch larger than a page of libnftnl's batch goes in one sendmsg: one
+// transaction. 400 rules and 1000 elements (one message larger than a page)
+// land whole; 400 rules (45 pages) and a key already taken leave nothing of
+// the rules sent before it; with free keys they land whole. The batch (180
+// KB) and its 400 acks need larger socket buffers than the defaults
+// (EMSGSIZE, ENOBUFS).
+TEST_F(NetFirewallLive, NetlinkBatchOfManyPagesIsOneTransaction) {
+  std::string failed = run_in_child([]() -> std::string {
+    LabTable t;
+    Lab lab;
+    STEP(lab.enter());
+    STEP(lab.sh("ip link add husk0 type bridge"));
+    auto fw = Firewall::open(t.name);
+    REQUIRE_OK(fw);
+    REQUIRE_OK(fw->ensure_network(husk0()));
+    auto nf = NfSocket::open();
+    REQUIRE_OK(nf);
+    auto batch = [&](const std::string& chain, uint16_t first_key, size_t keys) {
+      std::vector<NfMessage> msgs{nf_msg::add_chain(t.name, chain, chain)};
+      for (uint16_t i = 0; i < 400; ++i)
+        msgs.push_back(nf_msg::add_dnat_rule(
+            t.name, chain,
+            {Family::kV4, std::nullopt, Proto::kTcp, static_cast<uint16_t>(10000 + i),
+             ip("10.89.0.2"), 80}));
+      std::vector<std::pair<Proto, uint16_t>> k;
+      for (size_t i = 0; i < keys; ++i) k.emplace_back(Proto::kUdp, first_key + i);
+      msgs.push_back(nf_msg::create_port_elements(t.name, "ports", k, chain, chain));
+      return nf->commit(msgs);
+    };
+    REQUIRE_OK(batch("big", 20000, 1000));
+    auto l = parse_listing(fw->list_json("list table inet " + t.name).value(), "inet", t.name);
+    REQUIRE(l->chains.at("big") == 400, "{} rules", l->chains.at("big"));
+    REQUIRE(l->sets.at("ports").size() == 1000, "{} elements", l->sets.at("ports").size());
+    auto taken = batch("second", 20999, 2);  // 20999 is big's
+    REQUIRE(!taken && taken.error().code == EEXIST &&
+                taken.error().what().starts_with("nf_tables: create element inet " + t.name +
+                                                 " ports { udp . 20999, udp . 21000 }"),
+            "{}", taken ? "ok" : taken.error().what());
+    l = parse_listing(fw->list_json("list table inet " + t.name).value(), "inet", t.name);
+    REQUIRE(!l->has_chain("second") && l->sets.at("ports").size() == 1000,
+            "the failed transaction left something");
+    REQUIRE_OK(batch("third", 30000, 2));
+    l = parse_listing(fw->list_json("list table inet " + t.name).value(), "inet", t.name);
+    REQUIRE(l->chains.at("third") == 400 && l->sets.at("ports").size() == 1002,
+            "{} rules, {} elements", l->chains.at("third"), l->sets.at("ports").size());
     REQUIRE_OK(fw->run("delete table inet " + t.name));
     return "";
   });
