@@ -1,7 +1,6 @@
 #include "image/archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "image/lazy_libs.h"  // <archive.h>, <archive_entry.h>, loaded on first use
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -29,8 +28,8 @@ using Json = nlohmann::json;
 namespace {
 
 constexpr size_t kBlock = 1u << 20;
-using ReadPtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
-using WritePtr = std::unique_ptr<archive, decltype(&archive_write_free)>;
+using ReadPtr = std::unique_ptr<archive, std::decay_t<decltype(archive_read_free)>>;
+using WritePtr = std::unique_ptr<archive, std::decay_t<decltype(archive_write_free)>>;
 
 std::string one_line(const char* text) {
   std::string s = text ? text : "unknown error";
@@ -508,7 +507,7 @@ Result<std::vector<ImageRecord>> load_archive(const Store& store, int fd, std::s
 namespace {
 
 Result<void> write_entry(archive* a, const std::string& name, std::string_view data) {
-  std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
+  std::unique_ptr<archive_entry, std::decay_t<decltype(archive_entry_free)>> e(archive_entry_new(),
                                                                   archive_entry_free);
   archive_entry_set_pathname(e.get(), name.c_str());
   archive_entry_set_filetype(e.get(), AE_IFREG);
@@ -521,7 +520,7 @@ Result<void> write_entry(archive* a, const std::string& name, std::string_view d
 }
 
 Result<void> write_dir(archive* a, const std::string& name) {
-  std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
+  std::unique_ptr<archive_entry, std::decay_t<decltype(archive_entry_free)>> e(archive_entry_new(),
                                                                   archive_entry_free);
   archive_entry_set_pathname(e.get(), name.c_str());
   archive_entry_set_filetype(e.get(), AE_IFDIR);
@@ -536,7 +535,7 @@ Result<void> write_layer(archive* a, const Store& store, const Digest& blob, con
   std::string dir = std::string(l.diff_id.hex());
   HUSK_TRY(write_dir(a, dir));
   std::string name = dir + "/layer.tar";
-  std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
+  std::unique_ptr<archive_entry, std::decay_t<decltype(archive_entry_free)>> e(archive_entry_new(),
                                                                   archive_entry_free);
   archive_entry_set_pathname(e.get(), name.c_str());
   archive_entry_set_filetype(e.get(), AE_IFREG);

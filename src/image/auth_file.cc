@@ -3,7 +3,7 @@
 
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
+#include "image/lazy_libs.h"  // <openssl/evp.h>, loaded on first use
 
 #include "base/file.h"
 #include "image/json_read.h"

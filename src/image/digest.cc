@@ -1,6 +1,6 @@
 #include "image/digest.h"
 
-#include <openssl/evp.h>
+#include "image/lazy_libs.h"  // <openssl/evp.h>, loaded on first use
 
 #include <cstdlib>
 

@@ -2,7 +2,7 @@
 // auth by hand so that what is sent where stays in this file's control.
 #include "image/registry.h"
 
-#include <curl/curl.h>
+#include "image/lazy_libs.h"  // <curl/curl.h>, loaded on first use
 #include <dirent.h>
 
 #include <algorithm>

@@ -1,11 +1,11 @@
 #include "image/unpack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "image/lazy_libs.h"  // <archive.h>, <archive_entry.h>, loaded on first use
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "image/unpack_tree.h"
@@ -16,7 +16,7 @@ namespace {
 
 constexpr size_t kReadBlock = 1u << 20;
 
-using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
+using ArchivePtr = std::unique_ptr<archive, std::decay_t<decltype(archive_read_free)>>;
 
 // libarchive's messages may hold newlines; errors are one line.
 std::string one_line(const char* text) {

@@ -157,3 +157,10 @@ husk_run() {
   after=$(wc -l </proc/self/mountinfo)
   [[ $before -eq $after ]] || fail "mount table grew from $before to $after lines"
 }
+
+@test "husk: libcurl, libarchive and libcrypto are not loaded at start (dlopen'ed by the verbs that use them)" {
+  local needed
+  needed=$(readelf -d "$HUSK" | awk '/NEEDED/ { print $NF }')
+  [[ -n $needed ]] || fail "no NEEDED entries read"
+  ! grep -qE 'libcurl|libarchive|libcrypto' <<<"$needed" || fail "linked at start: $needed"
+}
