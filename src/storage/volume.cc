@@ -80,22 +80,18 @@ Result<void> remove_tree(const std::string& dir) {
   return ok();
 }
 
+// A use record is the user's sys::ProcessRef: it counts while that process runs.
 bool use_is_live(const std::string& path) {
   auto text = read_file(path);
   if (!text) return false;
-  long long pid = 0;
-  unsigned long long start = 0;
-  if (std::sscanf(text->c_str(), "%lld %llu", &pid, &start) != 2 || pid <= 0 || pid > INT_MAX)
-    return false;
-  auto st = sys::process_stat(static_cast<pid_t>(pid));
-  return st && st->state != 'Z' && st->state != 'X' && st->start_time == start;
+  auto ref = sys::parse_ref(*text);
+  return ref && sys::is_alive(*ref);
 }
 
 Result<void> write_use(const std::string& path, pid_t pid) {
-  auto start = sys::process_start_time(pid);
-  if (!start) return fail(ESRCH, "start time of pid {}", pid);
-  return write_file_atomic(path, fmt::format("{} {}\n", pid, *start), 0600,
-                           Durability::kVolatile);
+  auto ref = sys::process_ref(pid);
+  if (!ref) return fail(ESRCH, "start time of pid {}", pid);
+  return write_file_atomic(path, sys::format_ref(*ref) + "\n", 0600, Durability::kVolatile);
 }
 
 // The store's lock, made with the store's directory (0700: volumes hold the
