@@ -60,6 +60,9 @@ class Attachment {
 
   Result<void> plumb(pid_t init_pid);
   void teardown();
+  // Leaves everything in place for the container (a detached one: its
+  // cleanup reclaims the lease once the init is gone).
+  void release() { armed_ = false; }
 
   const Lease& lease() const { return lease_; }
   const std::string& files_dir() const { return lease_.files_dir; }

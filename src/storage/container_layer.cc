@@ -72,16 +72,24 @@ Result<void> make_upper(const std::string& upper, const std::string& lower_root)
   return ok();
 }
 
-// The id's directory, made fresh: a dead owner's is removed first.
-Result<void> claim_dir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) == 0) return ok();
+// The id's directory, made fresh: a dead owner's is removed first, unless
+// reused. Returns whether it existed (and was kept).
+Result<bool> claim_dir(const std::string& dir, bool reuse) {
+  if (::mkdir(dir.c_str(), 0700) == 0) return false;
   if (errno != EEXIST) return fail_errno("create {:?}", dir);
   if (layer_is_live(dir)) {
     auto o = read_owner(dir);
     return fail(EBUSY, "container layer {:?}: in use by pid {}", dir, o ? o->pid : 0);
   }
+  if (reuse) return true;
   HUSK_TRY(remove_tree(dir));
   if (::mkdir(dir.c_str(), 0700) < 0) return fail_errno("create {:?}", dir);
+  return false;
+}
+
+// mkdir unless it exists (a reused layer's directories).
+Result<void> keep_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("create {:?}", path);
   return ok();
 }
 
@@ -107,7 +115,21 @@ Result<ContainerLayer> ContainerLayer::prepare(const LayerOptions& o) {
   HUSK_TRY(make_dirs(o.root, 0700));
   ContainerLayer l;
   l.paths_ = layer_paths(o.root, o.id);
-  HUSK_TRY(claim_dir(l.paths_.dir));
+  HUSK_TRY_ASSIGN(bool kept, claim_dir(l.paths_.dir, o.reuse));
+  if (kept) {
+    // The container's own writes: never removed by a failed start.
+    HUSK_TRY(write_owner(l.paths_.dir, self));
+    HUSK_TRY(keep_dir(l.paths_.merged));
+    if (!o.writable) {
+      l.paths_.upper.clear();
+      l.paths_.work.clear();
+      return l;
+    }
+    struct stat st {};
+    if (::stat(l.paths_.upper.c_str(), &st) < 0) HUSK_TRY(make_upper(l.paths_.upper, o.lower_root));
+    HUSK_TRY(keep_dir(l.paths_.work));
+    return l;
+  }
   l.armed_ = true;  // from here on, the destructor removes what exists
   HUSK_TRY(write_owner(l.paths_.dir, self));
   HUSK_TRY(make_dir(l.paths_.merged, 0700));

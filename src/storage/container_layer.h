@@ -41,6 +41,9 @@ struct LayerOptions {
   std::string id;          // the container id (a file name: checked)
   std::string lower_root;  // the top lower layer: the upper's root takes its mode and owner
   bool writable = true;    // false: no upper or work (a read-only overlay)
+  // A container started again (husk start, a restart): a dead owner's layer
+  // is kept as it is, writes and all, instead of replaced.
+  bool reuse = false;
 };
 
 class ContainerLayer {

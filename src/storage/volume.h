@@ -96,6 +96,8 @@ class VolumeUse {
   Result<void> hand_to(pid_t pid);
   // Removes the use record; idempotent.
   void end();
+  // Keeps the record: it belongs to the process it was handed to.
+  void release() { armed_ = false; }
 
  private:
   friend class VolumeStore;

@@ -18,13 +18,14 @@ constexpr size_t kMaxConfigBytes = 4 << 20;  // image/config.h's bound
 std::string image_layer_root(const std::string& store_root) { return store_root + "/containers"; }
 
 Result<ImageUse> ImageUse::open(const image::Store& store, std::string_view name,
-                                const std::string& container) {
+                                const std::string& container, bool hold) {
   ImageUse use(store);
   use.container_ = container;
   use.root_.name = std::string(name);
   HUSK_TRY_ASSIGN(use.record_, store.resolve(name));  // ENOENT: not in the store
   // Past this point a failure is a damaged store or image, never "not found".
   if (auto r = use.fill(); !r) return fail_quiet(EIO, "image {:?}: {}", name, r.error().what());
+  if (!hold) return use;  // a look at a running container's image: it holds it already
   HUSK_TRY(store.acquire(use.record_.id, container).context("image {:?}", name));
   use.held_ = true;
   return use;

@@ -31,7 +31,7 @@ class ImageUse {
   // Resolves name (a reference, an id or an id prefix), reads and checks the
   // image's config and its layers, and takes a hold for container.
   static Result<ImageUse> open(const image::Store& store, std::string_view name,
-                               const std::string& container);
+                               const std::string& container, bool hold = true);
   ImageUse(ImageUse&& o) noexcept;
   ImageUse& operator=(ImageUse&&) = delete;
   ~ImageUse();  // releases the hold
@@ -44,6 +44,8 @@ class ImageUse {
   AccountFiles account_files() const;
   // The hold passes to the container's init.
   Result<void> hand_to(pid_t pid) const;
+  // Keeps the hold (handed to the init) past this object.
+  void release() { held_ = false; }
 
  private:
   explicit ImageUse(const image::Store& store) : store_(store) {}

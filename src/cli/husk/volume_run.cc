@@ -66,6 +66,11 @@ Result<void> RunVolumes::hand_to(pid_t pid) {
   return ok();
 }
 
+void RunVolumes::release() {
+  finished_ = true;
+  for (auto& u : uses_) u.release();
+}
+
 void RunVolumes::finish() {
   if (finished_ || !store_) return;
   finished_ = true;

@@ -52,6 +52,9 @@ class RunVolumes {
   Result<void> hand_to(pid_t pid);
   // Ends the uses and removes the anonymous volumes (idempotent).
   void finish();
+  // Keeps both: the uses belong to the init they were handed to, and the
+  // anonymous volumes stay until the container is removed.
+  void release();
 
  private:
   RunVolumes() = default;
