@@ -197,6 +197,10 @@ struct RootOverlay {
   std::vector<std::string> lower;  // top first; absolute, or relative to base
   std::string base;                // dir the relative lower names are taken from (short links)
   std::string upper, work;         // both empty: a read-only overlay of the lowers alone
+  // No syncfs of the upper (overlayfs' volatile): for a layer removed with its
+  // container. A volatile upper cannot be mounted again, so a container that
+  // is kept (and may start again) never has one.
+  bool volatile_upper = false;
   bool read_only() const { return upper.empty(); }
 };
 

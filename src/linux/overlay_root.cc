@@ -95,7 +95,7 @@ Result<void> mount_new_api(const config::RootOverlay& o, int target_fd,
                  .context("upper {:?}", o.upper));
     HUSK_TRY(sys::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", o.work.c_str())
                  .context("work {:?}", o.work));
-    HUSK_TRY(config_optional(fs.get(), FSCONFIG_SET_FLAG, "volatile", nullptr));
+    if (o.volatile_upper) HUSK_TRY(config_optional(fs.get(), FSCONFIG_SET_FLAG, "volatile", nullptr));
   }
   HUSK_TRY(config_optional(fs.get(), FSCONFIG_SET_STRING, "index", "off"));
   if (auto r = sys::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr); !r) {
@@ -112,7 +112,8 @@ Result<void> mount_new_api(const config::RootOverlay& o, int target_fd,
 Result<void> mount_legacy(const config::RootOverlay& o, const std::string& target) {
   std::vector<std::string> lower = lowers_of(o, target);
   std::string data = "lowerdir=" + joined_lowers(lower);
-  if (!o.read_only()) data += ",upperdir=" + o.upper + ",workdir=" + o.work + ",volatile";
+  if (!o.read_only()) data += ",upperdir=" + o.upper + ",workdir=" + o.work;
+  if (!o.read_only() && o.volatile_upper) data += ",volatile";
   data += ",index=off";
   if (data.size() > kMaxMountData) return fail(E2BIG, "options longer than a page");
   for (const auto& p : lower)

@@ -8,10 +8,12 @@
 //              upper records no file handles of the lowers, so a layer
 //              directory can be moved, and the kernel's build default
 //              (CONFIG_OVERLAY_FS_INDEX) changes nothing;
-//   volatile   (with an upper; chosen by measurement) no syncfs of the upper's
-//              filesystem at unmount: the upper is thrown away with the
-//              container, so its data never needs to reach the disk
-//              (docs/architecture.md has the numbers).
+//   volatile   (with an upper that goes with its run, --rm; chosen by
+//              measurement) no syncfs of the upper's filesystem at unmount:
+//              the upper is thrown away with the container, so its data never
+//              needs to reach the disk (docs/architecture.md has the numbers).
+//              A kept container's upper is mounted without it: overlayfs
+//              refuses to mount a volatile upper twice.
 // No userxattr: the mount is made by root of the initial user namespace
 // (husk run makes no user namespace); a rootless mount would need it.
 // A read-only overlay (no upper) is mounted read-only.

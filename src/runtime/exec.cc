@@ -268,7 +268,12 @@ Result<int> exec(const ExecOptions& o) {
   if (auto start = sys::process_start_time(st.pid); !start || *start != st.start_time)
     return fail(0, "cannot exec in a stopped container");
 
-  HUSK_TRY_ASSIGN(config::Container cfg, load_saved_config(dir, st).context("exec"));
+  config::Container cfg;
+  if (o.container) {
+    cfg = *o.container;
+  } else {
+    HUSK_TRY_ASSIGN(cfg, load_saved_config(dir, st).context("exec"));
+  }
   HUSK_TRY_ASSIGN(config::Process process, exec_process(cfg.process, o));
   if (process.terminal && o.detach && o.console_socket.empty())
     return fail(0, "cannot allocate tty if husk-oci will detach without setting console socket");

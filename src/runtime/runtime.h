@@ -86,6 +86,9 @@ struct ExecOptions {
   // --cgroup [CONTROLLER[,CONTROLLER]:]PATH: sub-cgroups of the container's to
   // put the process in (cgroup::sub_cgroup_state).
   std::vector<std::string> cgroups;
+  // The container's config, for a container made from flags (husk), which
+  // has no config.json to read it from.
+  const config::Container* container = nullptr;
 };
 
 // Runs the process; in the foreground returns its exit status (128+N when
