@@ -35,21 +35,21 @@ Result<void> take(const json& j, const char* key, T& out) {
   try {
     out = it->get<T>();
   } catch (const json::exception&) {
-    return fail(EINVAL, "{}: wrong type", key);
+    return fail_quiet(EINVAL, "{}: wrong type", key);
   }
   return ok();
 }
 
 Result<json> parse_object(std::string_view text, const char* what) {
-  if (text.size() > kMaxFile) return fail(EFBIG, "{}: too big", what);
+  if (text.size() > kMaxFile) return fail_quiet(EFBIG, "{}: too big", what);
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return fail(EINVAL, "{}: not a JSON object", what);
+  if (j.is_discarded() || !j.is_object()) return fail(0, "{}: not a JSON object", what);
   return j;
 }
 
 Result<std::string> read_small(const std::string& path) {
   HUSK_TRY_ASSIGN(std::string text, read_file(path));
-  if (text.size() > kMaxFile) return fail(EFBIG, "{}: too big", path);
+  if (text.size() > kMaxFile) return fail_quiet(EFBIG, "{}: too big", path);
   return text;
 }
 
@@ -66,9 +66,9 @@ Result<RestartPolicy> parse_restart_policy(std::string_view text) {
     if (rest.front() == ':' && rest.size() > 1 && rest.size() <= 6 &&
         std::all_of(rest.begin() + 1, rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return RestartPolicy{K::kOnFailure, std::atoi(std::string(rest.substr(1)).c_str())};
-    return fail(EINVAL, "--restart {:?}: on-failure takes a count, on-failure:N", text);
+    return fail(0, "--restart {:?}: on-failure takes a count, on-failure:N", text);
   }
-  return fail(EINVAL, "--restart {:?}: not no, on-failure[:N], always or unless-stopped", text);
+  return fail(0, "--restart {:?}: not no, on-failure[:N], always or unless-stopped", text);
 }
 
 std::string format_restart_policy(const RestartPolicy& p) {
@@ -104,6 +104,7 @@ std::string record_json(const Record& r) {
             {"command", r.command},
             {"args", r.args},
             {"cwd", r.cwd},
+            {"caller_env", r.caller_env},
             {"labels", r.labels},
             {"ports", r.ports},
             {"restart", format_restart_policy(r.restart)},
@@ -131,6 +132,7 @@ Result<Record> parse_record(std::string_view text) {
     HUSK_TRY(take(j, "command", r.command));
     HUSK_TRY(take(j, "args", r.args));
     HUSK_TRY(take(j, "cwd", r.cwd));
+    HUSK_TRY(take(j, "caller_env", r.caller_env));
     HUSK_TRY(take(j, "labels", r.labels));
     HUSK_TRY(take(j, "ports", r.ports));
     HUSK_TRY(take(j, "restart", restart));
@@ -183,7 +185,7 @@ Result<Status> parse_status(std::string_view text) {
   HUSK_TRY(fields().context(kStatusFile));
   if (!keeper.empty()) {
     s.keeper = sys::parse_ref(keeper);
-    if (!s.keeper) return fail(EINVAL, "{}: keeper {:?}: not \"PID START_TIME\"", kStatusFile, keeper);
+    if (!s.keeper) return fail_quiet(EINVAL, "{}: keeper {:?}: not \"PID START_TIME\"", kStatusFile, keeper);
   }
   return s;
 }
@@ -196,7 +198,7 @@ Result<void> check_name(const std::string& name) {
               std::all_of(name.begin(), name.end(),
                           [&](char c) { return word(c) || c == '_' || c == '.' || c == '-'; });
   if (!good)
-    return fail(EINVAL, "container name {:?}: use letters, digits and _.- (not first), at most 128",
+    return fail(0, "container name {:?}: use letters, digits and _.- (not first), at most 128",
                 name);
   return ok();
 }
@@ -255,10 +257,17 @@ Result<void> Store::create(const Record& r) {
   return ok();
 }
 
+Result<void> Store::save_record(const Record& r) const {
+  return write_file_atomic(container_dir(r.name) + "/" + kRecordFile, record_json(r), 0600)
+      .context("container {:?}", r.name);
+}
+
 Result<void> Store::save_status(const std::string& name, const Status& s) const {
   return write_file_atomic(container_dir(name) + "/" + kStatusFile, status_json(s), 0600)
       .context("container {:?}", name);
 }
+
+bool keeper_alive(const Status& s) { return s.keeper && sys::is_alive(*s.keeper); }
 
 State live_state(const Status& s, const std::string& name) {
   if (s.state == "created") return State::kCreated;
@@ -279,7 +288,7 @@ Result<Container> Store::load(const std::string& name) const {
   c.dir = container_dir(name);
   HUSK_TRY_ASSIGN(std::string rtext, read_small(c.dir + "/" + kRecordFile));
   HUSK_TRY_ASSIGN(c.record, parse_record(rtext).context("container {:?}", name));
-  if (c.record.name != name) return fail(EINVAL, "container {:?}: record names {:?}", name, c.record.name);
+  if (c.record.name != name) return fail_quiet(EINVAL, "container {:?}: record names {:?}", name, c.record.name);
   auto stext = read_small(c.dir + "/" + kStatusFile);
   if (stext) {
     HUSK_TRY_ASSIGN(c.status, parse_status(*stext).context("container {:?}", name));
@@ -316,7 +325,7 @@ Result<std::vector<Container>> Store::list() const {
 }
 
 Result<Container> Store::find(const std::string& ref) const {
-  if (ref.empty()) return fail(EINVAL, "no container named");
+  if (ref.empty()) return fail_quiet(EINVAL, "no container named");
   if (check_name(ref)) {
     auto byname = load(ref);
     if (byname) return byname;

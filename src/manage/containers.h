@@ -55,6 +55,9 @@ struct Record {
   // resolved), and the directory relative paths in them are taken from.
   std::vector<std::string> args;
   std::string cwd;
+  // The caller's values of the variables a bare `-e NAME` passes through, so
+  // that a later start sees what the first one saw.
+  std::map<std::string, std::string> caller_env;
   std::map<std::string, std::string> labels;
   std::vector<std::string> ports;  // -p/-P as published, for ps
   RestartPolicy restart;
@@ -110,6 +113,8 @@ class Store {
   // "created" status. A clash is an error naming the container that has it.
   // On any failure nothing is left.
   Result<void> create(const Record& r);
+  // Rewrites record.json (create's second step: the image id once resolved).
+  Result<void> save_record(const Record& r) const;
   Result<void> save_status(const std::string& name, const Status& s) const;
   Result<Container> load(const std::string& name) const;
   // By name, full id, or unique id prefix, as docker resolves them.
@@ -127,6 +132,9 @@ class Store {
 // The state a status stands for now: a "running" one whose keeper is gone
 // is exited; a running container whose cgroup is frozen is paused.
 State live_state(const Status& s, const std::string& name);
+
+// Whether the status's keeper (monitor or foreground husk) still runs.
+bool keeper_alive(const Status& s);
 
 // A new 64-hex id.
 std::string new_id();

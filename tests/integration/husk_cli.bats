@@ -12,7 +12,7 @@ setup() {
 
 # husk_run ARGS...: `husk run` with our env marker (for the leak check), stdin closed.
 husk_run() {
-  timeout --kill-after=5 "$TIMEOUT" "$HUSK" run -e "HUSK_TEST_MARK=$MARK" "$@" </dev/null
+  timeout --kill-after=5 "$TIMEOUT" "$HUSK" run --rm -e "HUSK_TEST_MARK=$MARK" "$@" </dev/null
 }
 
 @test "husk run: the command is pid 1 and sees only its own processes" {

@@ -111,7 +111,7 @@ layer_dir() {  # layer_dir IMAGE N: the diff dir of the image's Nth layer (0 = b
   run "$HUSK" images --no-trunc
   expect_status 0
   expect_match "^localhost/husk-busybox +latest +sha256:$want_docker "
-  run "$HUSK" run --net none --pull never "$IMG_NAME" -- busybox echo podman-saved
+  run "$HUSK" run --rm --net none --pull never "$IMG_NAME" -- busybox echo podman-saved
   expect_status 0
   expect_output podman-saved
   run "$HUSK" rmi "$IMG_NAME"
@@ -125,7 +125,7 @@ layer_dir() {  # layer_dir IMAGE N: the diff dir of the image's Nth layer (0 = b
   run "$HUSK" image inspect "$IMG_NAME"
   expect_status 0
   [[ $(jq -r '.[0].RepoTags[0]' <<<"$output") == "$IMG_NAME" ]] || fail "RepoTags: $output"
-  run "$HUSK" run --net none --pull never "$IMG_NAME" -- busybox echo oci-archive
+  run "$HUSK" run --rm --net none --pull never "$IMG_NAME" -- busybox echo oci-archive
   expect_status 0
   expect_output oci-archive
 

@@ -68,7 +68,7 @@ dk() {
   expect_line "Loaded image: localhost/husk-saved:1"
   [[ $("$HUSK" image inspect "$ENG_IMAGE" | jq -r '.[0].Id') == \
      $(dk image inspect --format '{{.Id}}' "$ENG_IMAGE") ]] || fail "ids differ"
-  run "$HUSK" run --net none --pull never "$ENG_IMAGE" -- busybox echo docker-saved
+  run "$HUSK" run --rm --net none --pull never "$ENG_IMAGE" -- busybox echo docker-saved
   expect_status 0
   expect_output docker-saved
   rm -rf "$HUSK_ROOT"

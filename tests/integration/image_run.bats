@@ -63,7 +63,7 @@ teardown() {
 }
 
 husk_run() {
-  timeout --kill-after=5 "$TIMEOUT" "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID" "$@" </dev/null
+  timeout --kill-after=5 "$TIMEOUT" "$HUSK" run --rm --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID" "$@" </dev/null
 }
 
 # podman with a private vfs store under FILE_TMP, no cgroups and no network: nothing to
@@ -158,10 +158,10 @@ $got"
   local tree_before
   tree_before=$(cd "$HUSK_ROOT/image/layers" && find . -printf '%p %y %m %U:%G %s %T@\n' | LC_ALL=C sort | sha256sum)
   local a=$TEST_TMP/a.out b=$TEST_TMP/b.out
-  "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID-a" "$IMAGES/plain" -- \
+  "$HUSK" run --rm --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID-a" "$IMAGES/plain" -- \
     sh -c 'echo a >/etc/motd; rm /bin/ls; sleep 1; cat /etc/motd; test -e /bin/ls || echo no-ls' >"$a" 2>&1 </dev/null &
   local pa=$!
-  "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID-b" "$IMAGES/plain" -- \
+  "$HUSK" run --rm --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID-b" "$IMAGES/plain" -- \
     sh -c 'echo b >/etc/motd; sleep 1; cat /etc/motd; test -e /bin/ls && echo has-ls' >"$b" 2>&1 </dev/null &
   local pb=$!
   wait "$pa" "$pb"
@@ -221,7 +221,7 @@ $got"
 
 @test "husk rmi of an image a container runs is refused; after kill -9 of husk and the container it goes" {
   local out=$TEST_TMP/bg.out
-  "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID-k" "$IMAGES/plain" -- sleep 60 >"$out" 2>&1 </dev/null &
+  "$HUSK" run --rm --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID-k" "$IMAGES/plain" -- sleep 60 >"$out" 2>&1 </dev/null &
   local husk_pid=$!
   BG_PIDS+=("$husk_pid")
   wait_for 10 eval '[[ -n $(marked_pids) ]]' || fail "the container did not start: $(cat "$out")"
@@ -246,7 +246,7 @@ $got"
 
 @test "husk run -P IMAGE: every ExposedPorts entry published to a free host port" {
   local out=$TEST_TMP/web.out
-  "$HUSK" run -e "HUSK_TEST_MARK=$MARK" --name "$CID" -P "$IMAGES/web" >"$out" 2>&1 </dev/null &
+  "$HUSK" run --rm -e "HUSK_TEST_MARK=$MARK" --name "$CID" -P "$IMAGES/web" >"$out" 2>&1 </dev/null &
   local husk_pid=$!
   BG_PIDS+=("$husk_pid")
   wait_for 15 eval '"$HUSK" port "$CID" 2>/dev/null | grep -q "^80/tcp"' || fail "no port: $(cat "$out")"

@@ -52,14 +52,14 @@ teardown() {
 }
 
 # hrun ARGS...: `husk run` in the foreground with the test's env marker.
-hrun() { timeout --kill-after=5 "$TIMEOUT" "$HUSK" run -e "HUSK_TEST_MARK=$MARK" "$@" </dev/null; }
+hrun() { timeout --kill-after=5 "$TIMEOUT" "$HUSK" run --rm -e "HUSK_TEST_MARK=$MARK" "$@" </dev/null; }
 
 # bg_serve NAME [RUN FLAGS...] -- CMD...: a container in the background whose command prints
 # "listening" when ready (netcheck serve); waits for it.
 STOP_PIDS=()
 bg_serve() {
   local name=$1; shift
-  "$HUSK" run -e "HUSK_TEST_MARK=$MARK" --name "$name" "$@" </dev/null >"$TEST_TMP/$name.out" 2>&1 &
+  "$HUSK" run --rm -e "HUSK_TEST_MARK=$MARK" --name "$name" "$@" </dev/null >"$TEST_TMP/$name.out" 2>&1 &
   STOP_PIDS+=($!)
   wait_for 15 file_has "$TEST_TMP/$name.out" listening ||
     fail "$name did not start: $(cat "$TEST_TMP/$name.out")"
@@ -275,7 +275,7 @@ EOF
   [[ $stderr == *'198.51.100.0/24'* ]] || fail "a host route clash: $stderr"
   run --separate-stderr "$HUSK" network create hkt-n
   expect_status 125
-  run --separate-stderr "$HUSK" run --net hkt-nope -- true
+  run --separate-stderr "$HUSK" run --rm --net hkt-nope -- true
   expect_status 125
   [[ $stderr == 'husk: network "hkt-nope" not found' ]] || fail "$stderr"
   run "$HUSK" network ls -q
@@ -350,7 +350,7 @@ EOF
 @test "husk run: kill -9 of husk during setup and during the run leaks nothing once reclaimed" {
   local i pids=()
   for i in $(seq 8); do
-    "$HUSK" run -e "HUSK_TEST_MARK=$MARK" --name "$CID-k$i" -p "1840$i:80" -- sleep 30 </dev/null >/dev/null 2>&1 &
+    "$HUSK" run --rm -e "HUSK_TEST_MARK=$MARK" --name "$CID-k$i" -p "1840$i:80" -- sleep 30 </dev/null >/dev/null 2>&1 &
     pids+=($!)
     sleep "0.0$((i * 15 % 100))"
     kill -KILL $!
@@ -415,7 +415,7 @@ S
   cat >"$conf/hkt-bad.conflist" <<J
 { "cniVersion": "1.0.0", "name": "hkt-bad", "plugins": [ { "type": "no-such-plugin" } ] }
 J
-  run --separate-stderr env NETCONFPATH="$conf" "$HUSK" run --net cni:hkt-bad -- true
+  run --separate-stderr env NETCONFPATH="$conf" "$HUSK" run --rm --net cni:hkt-bad -- true
   expect_status 125
   [[ $stderr == *'"no-such-plugin" not found'* ]] || fail "$stderr"
 }

@@ -27,14 +27,14 @@ teardown() {
 
 # husk_run ARGS...: `husk run` with our env marker and no network, stdin closed.
 husk_run() {
-  timeout --kill-after=5 "$TIMEOUT" "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" "$@" </dev/null
+  timeout --kill-after=5 "$TIMEOUT" "$HUSK" run --rm --net none -e "HUSK_TEST_MARK=$MARK" "$@" </dev/null
 }
 
 # husk_bg NAME OUT ARGS...: `husk run --name NAME` in the background, output in OUT; pid
 # in $BG (also in BG_PIDS for teardown).
 husk_bg() {
   local name=$1 out=$2; shift 2
-  env "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$name" "$@" </dev/null >"$out" 2>&1 &
+  env "$HUSK" run --rm --net none -e "HUSK_TEST_MARK=$MARK" --name "$name" "$@" </dev/null >"$out" 2>&1 &
   BG=$!
   BG_PIDS+=("$BG")
 }

@@ -24,7 +24,7 @@ teardown() {
 }
 
 husk_run() {
-  timeout --kill-after=5 "$TIMEOUT" "$HUSK" run --net none --name "$CID" \
+  timeout --kill-after=5 "$TIMEOUT" "$HUSK" run --rm --net none --name "$CID" \
     -e "HUSK_TEST_MARK=$MARK" "$@" </dev/null
 }
 
@@ -155,7 +155,7 @@ xattr_of() {
   run "$HUSK" volume create --label team=a used
   expect_status 0
   expect_output used
-  env "$HUSK" run --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID" --rootfs "$LOWER:O" \
+  env "$HUSK" run --rm --net none -e "HUSK_TEST_MARK=$MARK" --name "$CID" --rootfs "$LOWER:O" \
     -v used:/d -- sh -c 'echo ready >/d/r; exec sleep 100' </dev/null >"$TEST_TMP/out" 2>&1 &
   local bg=$!
   BG_PIDS+=("$bg")

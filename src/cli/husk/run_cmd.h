@@ -1,0 +1,63 @@
+// husk run / create / start, and the two hidden verbs a container's monitor
+// calls back: `husk __launch NAME` (start it again: a restart) and
+// `husk __cleanup NAME` (undo what a run made, once its init is gone).
+//
+// Every container gets a record first (manage/containers.h); then:
+//   - in the foreground, this process runs it and waits, as before, and
+//     keeps the stopped container for `husk start`/`logs`/`rm` unless --rm;
+//   - detached (-d, start), a monitor (husk-monitor, cli/monitor) is forked
+//     first, as the container's subreaper and the keeper of its log and exit
+//     status; a copy of this process (the launcher, its child) starts the
+//     container with the monitor's pipes as stdio and exits once the program
+//     runs, leaving the init to the monitor.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/husk/build_config.h"
+
+namespace husk::cli {
+
+struct RunCommand {
+  RunFlags flags;
+  bool detach = false;          // -d
+  bool rm = false;              // --rm
+  bool interactive = false;     // -i
+  bool tty = false;             // -t
+  std::string restart = "no";   // --restart
+  std::vector<std::string> labels;     // --label KEY=VALUE
+  std::vector<std::string> env_files;  // --env-file
+  std::string stop_signal;             // --stop-signal
+  int stop_timeout = 10;               // --stop-timeout
+  std::string log_max_size;            // --log-max-size (e.g. 10m)
+  int log_max_files = 1;               // --log-max-files
+};
+
+// The flags of `husk run` and `husk create`.
+void add_run_flags(CLI::App& run, RunCommand& c, bool create);
+
+void add_resource_flags(CLI::App& app, ResourceFlags& r);
+// The host as the resource flags need it (CPUs, swap accounting, devices).
+HostFacts host_facts(const ResourceFlags& r);
+
+// words: what followed the verb on the command line, kept in the record so a
+// later start builds the same container.
+int run_command(RunCommand& c, const std::vector<std::string>& words);
+int create_command(RunCommand& c, const std::vector<std::string>& words);
+int start_command(const std::vector<std::string>& refs, bool attach);
+int launch_command(const std::string& name);
+int cleanup_command(const std::string& name, bool remove);
+
+// The config a created container runs with, built again from its record
+// (husk exec's process defaults and seccomp profile), taking nothing.
+Result<config::Container> container_config(const std::string& name);
+
+// The path of this program before any sealed re-execution (main sets it,
+// runtime/exe_seal.h), and of husk-monitor beside it.
+void remember_own_path();
+std::string own_path();
+
+}  // namespace husk::cli
