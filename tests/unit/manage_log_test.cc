@@ -419,8 +419,7 @@ TEST(LogReader, AMissingLogIsAnError) {
   auto got = read_all_logs(dir.path() + "/none.log", {});
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, ENOENT);
-  EXPECT_EQ(got.error().what(),
-            "open log " + dir.path() + "/none.log: " + std::strerror(ENOENT));
+  EXPECT_EQ(got.error().what(), "open log " + dir.path() + "/none.log: " + std::strerror(ENOENT));
 }
 
 // --- --since / --until values --------------------------------------------------------------
@@ -534,8 +533,8 @@ TEST(LogFollow, ShowsAPromptBeforeItsLineEnds) {
     (void)w->write(LogStream::kStdout, "bob\n");
     done = true;
   });
-  auto r = read_logs(path, {.follow = true, .timestamps = true}, sink,
-                     [&] { return !done.load(); });
+  auto r =
+      read_logs(path, {.follow = true, .timestamps = true}, sink, [&] { return !done.load(); });
   writer.join();
   ASSERT_TRUE(r);
   EXPECT_TRUE(sink.saw_prompt);
@@ -569,8 +568,8 @@ TEST(LogBench, DISABLED_WriterThroughput) {
   std::string chunk;  // 4 KiB reads of 80-byte lines, as a pipe gives a chatty program's
   while (chunk.size() < 4096) chunk += std::string(79, 'x') + "\n";
   chunk.resize(4096);
-  for (auto [name, limits] : {std::pair{"unlimited", LogLimits{}},
-                              std::pair{"10MiB x 3", LogLimits{10 << 20, 3}}}) {
+  for (auto [name, limits] :
+       {std::pair{"unlimited", LogLimits{}}, std::pair{"10MiB x 3", LogLimits{10 << 20, 3}}}) {
     for (const char* suffix : {"", ".1", ".2"}) std::filesystem::remove(base + suffix);
     auto w = LogWriter::open(base, limits);
     ASSERT_TRUE(w);
@@ -579,8 +578,8 @@ TEST(LogBench, DISABLED_WriterThroughput) {
     for (size_t done = 0; done < kBytes; done += chunk.size())
       ASSERT_TRUE(w->write(LogStream::kStdout, chunk));
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("LogWriter %-10s %4.0f MB of 80-byte lines in 4 KiB chunks: %.0f MB/s in\n",
-                name, kBytes / 1e6, kBytes / 1e6 / secs);
+    std::printf("LogWriter %-10s %4.0f MB of 80-byte lines in 4 KiB chunks: %.0f MB/s\n", name,
+                kBytes / 1e6, kBytes / 1e6 / secs);
     for (const char* suffix : {"", ".1", ".2"}) std::filesystem::remove(base + suffix);
   }
 }
