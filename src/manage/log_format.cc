@@ -35,9 +35,7 @@ void put_digits(char* out, int64_t v, int n) {
 
 }  // namespace
 
-std::string_view stream_name(LogStream s) {
-  return s == LogStream::kStderr ? "stderr" : "stdout";
-}
+std::string_view stream_name(LogStream s) { return s == LogStream::kStderr ? "stderr" : "stdout"; }
 
 // The era arithmetic of the proleptic Gregorian calendar: 400-year eras of 146097 days, years
 // counted from March so that the leap day falls at the end.

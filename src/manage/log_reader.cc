@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <vector>
 
@@ -85,8 +86,8 @@ class Waiter {
     std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
     fd_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (fd_ && ::inotify_add_watch(fd_.get(), dir.c_str(),
-                                   IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
-                                       IN_DELETE | IN_CLOSE_WRITE) < 0)
+                                   IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                                       IN_CLOSE_WRITE) < 0)
       fd_.reset();
   }
   void wait() {
@@ -113,6 +114,11 @@ std::optional<FileId> path_id(const std::string& path) {
 }
 
 // Joins records into lines and hands them to the sink as the query says.
+//
+// Lines go out in the order of their last records in the file, the order the tail's
+// backwards count uses (log_files.h). A stream whose latest record is a P may turn out to
+// have ended there (a line with no newline, known only at the end), so lines of the other
+// stream that end after that P are held until the stream goes on or the log ends.
 class LineAssembler {
  public:
   LineAssembler(const LogQuery& q, LogSink& sink) : q_(q), sink_(sink) {
@@ -124,13 +130,20 @@ class LineAssembler {
   Result<void> line(std::string_view text) {
     auto r = parse_log_record(text);
     if (!r) return ok();  // not a record: cut short by a crash, or garbage
+    ++seq_;
     Pending& p = pending_[static_cast<size_t>(r->stream)];
+    p.ends_partial = false;  // the stream goes on: what waited for it ends before its line
+    if (!any_partial()) HUSK_TRY(release_held());
     if (!p.open) {
       p.open = true;
       p.time_ns = r->time_ns;
     }
     p.text.append(r->text);
-    if (r->partial) return ok();
+    p.end_seq = seq_;
+    if (r->partial) {
+      p.ends_partial = true;
+      return ok();
+    }
     p.text.push_back('\n');
     return finish(r->stream);
   }
@@ -145,8 +158,10 @@ class LineAssembler {
     return ok();
   }
 
-  // The unfinished lines, each as far as it goes, before a follow waits: a prompt shows.
+  // Before a follow waits: what is held goes out, and each unfinished line as far as it
+  // goes (a prompt shows).
   Result<void> flush_unfinished() {
+    HUSK_TRY(release_held());
     for (size_t s = 0; s < kLogStreams; ++s) {
       Pending& p = pending_[s];
       if (p.text.empty()) continue;
@@ -164,11 +179,23 @@ class LineAssembler {
     return ok();
   }
 
-  // The streams have ended: what they ended with is a line with no newline.
+  // The streams have ended: what each ended with is a line with no newline, in its place
+  // among the lines held for it.
   Result<void> finish_all() {
-    for (size_t s = 0; s < kLogStreams; ++s)
-      if (pending_[s].open) HUSK_TRY(finish(static_cast<LogStream>(s)));
-    return ok();
+    for (size_t s = 0; s < kLogStreams; ++s) {
+      Pending& p = pending_[s];
+      if (!p.open) continue;
+      auto stream = static_cast<LogStream>(s);
+      if (p.started) {
+        HUSK_TRY(sink_.write(stream, p.text));
+      } else if (keep(p.time_ns)) {
+        held_.push_back({stream, p.time_ns, p.end_seq, std::move(p.text)});
+      }
+      p = Pending{};
+    }
+    std::stable_sort(held_.begin(), held_.end(),
+                     [](const Line& a, const Line& b) { return a.end_seq < b.end_seq; });
+    return release_held();
   }
 
   // In a follow, an until that has passed ends it.
@@ -180,18 +207,22 @@ class LineAssembler {
   struct Pending {
     std::string text;
     int64_t time_ns = 0;
-    bool open = false;     // a line has begun
-    bool started = false;  // and part of it is out already (a follow's flush_unfinished)
+    uint64_t end_seq = 0;       // its latest record's number
+    bool open = false;          // a line has begun
+    bool ends_partial = false;  // and its latest record is a P
+    bool started = false;       // and part of it is out already (flush_unfinished)
   };
   struct Line {
     LogStream stream;
     int64_t time_ns;
+    uint64_t end_seq;
     std::string text;
   };
 
   bool keep(int64_t t) const {
     return (!q_.since_ns || t >= *q_.since_ns) && (!q_.until_ns || t <= *q_.until_ns);
   }
+  bool any_partial() const { return pending_[0].ends_partial || pending_[1].ends_partial; }
 
   Result<void> finish(LogStream stream) {
     Pending& p = pending_[static_cast<size_t>(stream)];
@@ -199,17 +230,35 @@ class LineAssembler {
     if (p.started) {
       r = sink_.write(stream, p.text);
     } else if (keep(p.time_ns)) {
-      if (collecting_) {
-        if (*q_.tail > 0) ring_.push_back({stream, p.time_ns, std::move(p.text)});
-        if (ring_.size() > *q_.tail) ring_.pop_front();
+      Line l{stream, p.time_ns, p.end_seq, std::move(p.text)};
+      if (any_partial() && held_bytes_ < kMaxHeldLine) {
+        held_bytes_ += l.text.size();
+        held_.push_back(std::move(l));
       } else {
-        r = write_line(stream, p.time_ns, p.text);
+        // (Past kMaxHeldLine a pathological log is shown slightly out of order rather
+        // than held in memory.)
+        HUSK_TRY(release_held());
+        r = emit(std::move(l));
       }
     } else if (following_ && q_.until_ns && p.time_ns > *q_.until_ns) {
       stopped_ = true;
     }
     p = Pending{};
     return r;
+  }
+
+  Result<void> release_held() {
+    for (Line& l : held_) HUSK_TRY(emit(std::move(l)));
+    held_.clear();
+    held_bytes_ = 0;
+    return ok();
+  }
+
+  Result<void> emit(Line l) {
+    if (!collecting_) return write_line(l.stream, l.time_ns, l.text);
+    if (*q_.tail > 0) ring_.push_back(std::move(l));
+    if (ring_.size() > *q_.tail) ring_.pop_front();
+    return ok();
   }
 
   Result<void> write_line(LogStream stream, int64_t time_ns, std::string_view text) {
@@ -225,7 +274,10 @@ class LineAssembler {
   const LogQuery& q_;
   LogSink& sink_;
   Pending pending_[kLogStreams];
+  std::vector<Line> held_;
+  size_t held_bytes_ = 0;
   std::deque<Line> ring_;
+  uint64_t seq_ = 0;
   bool collecting_ = false;
   bool following_ = false;
   bool stopped_ = false;

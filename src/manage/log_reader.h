@@ -37,8 +37,8 @@ namespace husk::manage {
 
 struct LogQuery {
   bool follow = false;
-  std::optional<uint64_t> tail;  // the last N lines; nullopt: all
-  bool timestamps = false;       // prefix each line with its time and a space
+  std::optional<uint64_t> tail;               // the last N lines; nullopt: all
+  bool timestamps = false;                    // prefix each line with its time and a space
   std::optional<int64_t> since_ns, until_ns;  // ns since the epoch, both inclusive
 };
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "manage/log_format.h"
 #include "manage/log_reader.h"
@@ -51,14 +52,13 @@ std::optional<int64_t> parse_duration_ns(std::string_view s) {
     while (u < s.size() && s[u] != '.' && (s[u] < '0' || s[u] > '9')) ++u;
     std::string_view unit = s.substr(0, u);
     s.remove_prefix(u);
+    constexpr std::pair<std::string_view, long double> kUnits[] = {
+        {"ns", 1},    {"us", 1e3L}, {"\xC2\xB5s", 1e3L}, {"\xCE\xBCs", 1e3L},
+        {"ms", 1e6L}, {"s", 1e9L},  {"m", 60e9L},        {"h", 3600e9L}};
     long double factor = 0;
-    if (unit == "ns") factor = 1;
-    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") factor = 1e3L;
-    else if (unit == "ms") factor = 1e6L;
-    else if (unit == "s") factor = 1e9L;
-    else if (unit == "m") factor = 60e9L;
-    else if (unit == "h") factor = 3600e9L;
-    else return std::nullopt;
+    for (const auto& [name, f] : kUnits)
+      if (unit == name) factor = f;
+    if (factor == 0) return std::nullopt;  // a missing or unknown unit, as in Go
     total += value * factor;
     if (total > static_cast<long double>(std::numeric_limits<int64_t>::max() / 2))
       return std::nullopt;

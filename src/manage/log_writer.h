@@ -72,7 +72,7 @@ class LogWriter {
   LogLimits limits_;
   UniqueFd fd_;
   uint64_t size_ = 0;
-  std::string out_;              // records not yet written
+  std::string out_;  // records not yet written
   std::string pending_[kLogStreams];
   char stamp_[kLogTimestampLen] = {};
   int64_t stamp_sec_ = -1;  // the second stamp_'s date and time are for
