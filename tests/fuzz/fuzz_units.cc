@@ -1,8 +1,8 @@
-// The value syntaxes of both CLIs (cli/units.h): integers, go-units sizes, Go
+// The value syntaxes of both CLIs (front/units.h): integers, go-units sizes, Go
 // durations, cpuset lists. Each line of the input goes to every parser.
 #include <charconv>
 
-#include "cli/units.h"
+#include "front/units.h"
 #include "fuzz_util.h"
 
 namespace {

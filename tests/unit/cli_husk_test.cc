@@ -1,5 +1,5 @@
-// `husk run` flags -> config::Container (cli/husk/build_config.h), user
-// resolution (cli/husk/user.h) and exit statuses (cli/husk/exit_code.h).
+// `husk run` flags -> config::Container (front/build_config.h), user
+// resolution (front/user.h) and exit statuses (front/exit_code.h).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <map>
 
-#include "cli/husk/build_config.h"
-#include "cli/husk/exit_code.h"
+#include "front/build_config.h"
+#include "front/exit_code.h"
 #include "spec/resources.h"
 
 namespace husk::cli {

@@ -1,8 +1,8 @@
-// Value syntaxes the CLIs share (cli/units.h): sizes as go-units'
+// Value syntaxes the CLIs share (front/units.h): sizes as go-units'
 // RAMInBytes reads them, Go durations, integers, cpuset lists.
 #include <gtest/gtest.h>
 
-#include "cli/units.h"
+#include "front/units.h"
 
 namespace husk::cli {
 namespace {

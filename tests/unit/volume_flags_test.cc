@@ -1,4 +1,4 @@
-// -v, --tmpfs and --mount (cli/husk/volume_flags.h), and the volume store's
+// -v, --tmpfs and --mount (front/volume_flags.h), and the volume store's
 // records and use rules (storage/volume.h) in a temp dir.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -10,8 +10,8 @@
 #include <string>
 
 #include "base/file.h"
-#include "cli/husk/volume_flags.h"
 #include "cli/husk/volume_run.h"
+#include "front/volume_flags.h"
 #include "storage/volume.h"
 
 namespace husk::cli {

@@ -13,11 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
-#include "cli/husk/exit_code.h"
+#include "front/exit_code.h"
 #include "cli/husk/run_cmd.h"
 #include "front/ps_format.h"
 #include "image/store.h"
-#include "cli/units.h"
+#include "front/units.h"
 #include "manage/containers.h"
 #include "manage/log_reader.h"
 #include "net/attach.h"

@@ -9,7 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/husk/resource_flags.h"
+#include "front/resource_flags.h"
 
 namespace husk::cli {
 

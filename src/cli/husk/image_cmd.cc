@@ -10,7 +10,7 @@
 #include <set>
 
 #include "base/unique_fd.h"
-#include "cli/husk/exit_code.h"
+#include "front/exit_code.h"
 #include "image/archive.h"
 #include "image/image_view.h"
 #include "image/manifest.h"

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "base/error.h"
-#include "cli/husk/build_config.h"
+#include "front/build_config.h"
 #include "image/store.h"
 
 namespace husk::cli {

@@ -14,12 +14,12 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/husk/containers_cmd.h"
-#include "cli/husk/exit_code.h"
 #include "cli/husk/image_cmd.h"
 #include "cli/husk/network_cmd.h"
 #include "cli/husk/pull_cmd.h"
 #include "cli/husk/run_cmd.h"
 #include "cli/husk/volume_cmd.h"
+#include "front/exit_code.h"
 #include "runtime/exe_seal.h"
 
 namespace {

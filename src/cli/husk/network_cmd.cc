@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "cli/husk/exit_code.h"
+#include "front/exit_code.h"
 #include "net/addr.h"
 #include "net/attach.h"
 #include "net/ipam.h"

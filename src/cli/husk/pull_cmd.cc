@@ -9,7 +9,7 @@
 #include <map>
 #include <vector>
 
-#include "cli/husk/exit_code.h"
+#include "front/exit_code.h"
 #include "image/auth_file.h"
 #include "image/pull.h"
 #include "image/pull_progress.h"

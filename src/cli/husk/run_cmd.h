@@ -17,7 +17,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/husk/build_config.h"
+#include "front/build_config.h"
 
 namespace husk::cli {
 

@@ -4,7 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "cli/husk/exit_code.h"
+#include "front/exit_code.h"
 #include "image/store.h"
 #include "storage/volume.h"
 

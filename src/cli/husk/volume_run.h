@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "base/error.h"
-#include "cli/husk/volume_flags.h"
 #include "config/container.h"
+#include "front/volume_flags.h"
 #include "storage/volume.h"
 
 namespace husk::cli {

@@ -6,7 +6,7 @@
 
 #include "base/log.h"
 #include "cli/oci/verbs.h"
-#include "cli/units.h"
+#include "front/units.h"
 
 namespace husk::oci {
 namespace {

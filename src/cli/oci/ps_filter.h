@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
-#include "cli/units.h"
+#include "front/units.h"
 
 namespace husk::oci {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "base/error.h"
-#include "cli/units.h"
 #include "config/resources.h"
+#include "front/units.h"
 
 namespace husk::oci {
 

@@ -1,35 +1,9 @@
-// `husk run -u USER[:GROUP]`: numbers or names, resolved against the
-// container root's /etc/passwd and /etc/group like docker does. Pure: the
-// caller hands in the files' text (or nothing when they are absent).
-#pragma once
-
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-#include "base/error.h"
+#include "front/user.h"
 
 namespace husk::cli {
+namespace {
 
-struct ResolvedUser {
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  std::vector<uint32_t> additional_gids;  // the primary gid, then the groups that list the user
-  std::string home;
-  std::string name;  // empty when the uid has no passwd entry
-};
-
-// Text of a root's account files; nullopt when the file does not exist.
-struct AccountFiles {
-  std::optional<std::string> passwd;
-  std::optional<std::string> group;
-};
-
-namespace user_detail {
-
-inline std::vector<std::string_view> split(std::string_view s, char sep) {
+std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   size_t start = 0;
   for (size_t i = 0; i <= s.size(); ++i) {
@@ -42,7 +16,7 @@ inline std::vector<std::string_view> split(std::string_view s, char sep) {
 }
 
 // A decimal id in [0, 2^32-2]; (uint32_t)-1 means "no change" to setuid.
-inline std::optional<uint32_t> parse_id(std::string_view s) {
+std::optional<uint32_t> parse_id(std::string_view s) {
   if (s.empty() || s.size() > 10) return std::nullopt;
   uint64_t v = 0;
   for (char c : s) {
@@ -53,7 +27,7 @@ inline std::optional<uint32_t> parse_id(std::string_view s) {
   return static_cast<uint32_t>(v);
 }
 
-inline bool is_number(std::string_view s) {
+bool is_number(std::string_view s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
@@ -66,8 +40,8 @@ struct PasswdEntry {
 
 // Finds the entry whose name (or, for a number, uid) matches; malformed
 // lines are skipped as libc does.
-inline std::optional<PasswdEntry> find_passwd(const std::optional<std::string>& text,
-                                              std::string_view key) {
+std::optional<PasswdEntry> find_passwd(const std::optional<std::string>& text,
+                                       std::string_view key) {
   if (!text) return std::nullopt;
   bool by_id = is_number(key);
   for (auto line : split(*text, '\n')) {
@@ -82,8 +56,8 @@ inline std::optional<PasswdEntry> find_passwd(const std::optional<std::string>& 
   return std::nullopt;
 }
 
-inline std::optional<uint32_t> find_group_id(const std::optional<std::string>& text,
-                                             std::string_view name) {
+std::optional<uint32_t> find_group_id(const std::optional<std::string>& text,
+                                      std::string_view name) {
   if (!text) return std::nullopt;
   for (auto line : split(*text, '\n')) {
     auto f = split(line, ':');
@@ -93,8 +67,8 @@ inline std::optional<uint32_t> find_group_id(const std::optional<std::string>& t
   return std::nullopt;
 }
 
-inline std::vector<uint32_t> member_groups(const std::optional<std::string>& text,
-                                           std::string_view user, uint32_t primary) {
+std::vector<uint32_t> member_groups(const std::optional<std::string>& text, std::string_view user,
+                                    uint32_t primary) {
   std::vector<uint32_t> out;
   if (!text || user.empty()) return out;
   for (auto line : split(*text, '\n')) {
@@ -111,13 +85,9 @@ inline std::vector<uint32_t> member_groups(const std::optional<std::string>& tex
   return out;
 }
 
-}  // namespace user_detail
+}  // namespace
 
-// Resolves the -u value. Empty spec means root. A numeric uid without a
-// passwd entry gets gid 0 and HOME "/" (docker's choice); a name that is not
-// in /etc/passwd is an error.
-inline Result<ResolvedUser> resolve_user(std::string_view spec, const AccountFiles& files) {
-  using namespace user_detail;
+Result<ResolvedUser> resolve_user(std::string_view spec, const AccountFiles& files) {
   ResolvedUser out;
   out.home = "/root";
   if (spec.empty()) return out;

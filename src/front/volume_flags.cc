@@ -1,51 +1,17 @@
-// `husk run -v`, `--tmpfs` and `--mount`, docker's syntax -> VolumeMount,
-// then config::Mount. Pure (no syscalls): volume_run.h looks up volumes and
-// host paths.
-//
-//   -v /host:/dst[:OPTS]     a bind mount; the host path must exist (podman)
-//   -v NAME:/dst[:OPTS]      a named volume, made when absent
-//   -v /dst[:OPTS]           an anonymous volume, removed with the container
-//     OPTS: ro, rw, nocopy, [r]shared, [r]slave, [r]private, z, Z (ignored)
-//   --tmpfs /dst[:OPTS]      OPTS: tmpfs mount options (size=64m,mode=1777,...)
-//   --mount type=bind|volume|tmpfs,source=..,target=..[,readonly]
-//           [,bind-propagation=..][,volume-nocopy][,tmpfs-size=..][,tmpfs-mode=..]
-#pragma once
+#include "front/volume_flags.h"
 
+#include <cctype>
 #include <map>
 #include <optional>
-#include <string>
 #include <string_view>
-#include <vector>
 
-#include "base/error.h"
-#include "config/container.h"
 #include "spec/mount_options.h"
 #include "storage/volume.h"
 
 namespace husk::cli {
+namespace {
 
-struct VolumeFlags {
-  std::vector<std::string> volumes;  // -v
-  std::vector<std::string> tmpfs;    // --tmpfs
-  std::vector<std::string> mounts;   // --mount
-  bool empty() const { return volumes.empty() && tmpfs.empty() && mounts.empty(); }
-};
-
-struct VolumeMount {
-  enum class Kind { kBind, kVolume, kTmpfs };
-  Kind kind = Kind::kVolume;
-  std::string source;  // host path (bind), volume name (empty: anonymous), unused (tmpfs)
-  std::string target;
-  bool readonly = false;
-  bool nocopy = false;
-  std::string propagation;           // bind: rprivate (the default), shared, rslave, ...
-  std::vector<std::string> options;  // tmpfs: size=..., mode=..., noexec, ...
-  std::string flag;                  // how the user wrote it: `-v "a:/b"`
-};
-
-namespace volume_detail {
-
-inline std::vector<std::string> split(std::string_view s, char sep) {
+std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;
   size_t start = 0;
   for (;;) {
@@ -56,14 +22,14 @@ inline std::vector<std::string> split(std::string_view s, char sep) {
   }
 }
 
-inline bool is_propagation(std::string_view o) {
+bool is_propagation(std::string_view o) {
   for (std::string_view p : {"shared", "rshared", "slave", "rslave", "private", "rprivate"})
     if (o == p) return true;
   return false;
 }
 
 // Absolute, clean, not "/": "/a/b", never "a", "/a/", "/a//b", "/a/../b".
-inline Result<void> check_target(const std::string& flag, const std::string& t) {
+Result<void> check_target(const std::string& flag, const std::string& t) {
   if (t.empty() || t.front() != '/')
     return fail(0, "{}: target {:?} must be an absolute path", flag, t);
   if (t == "/") return fail(0, "{}: target \"/\": the root cannot be a mount target", flag);
@@ -75,15 +41,15 @@ inline Result<void> check_target(const std::string& flag, const std::string& t) 
   return ok();
 }
 
-inline Result<bool> parse_bool(const std::string& flag, const std::string& key,
-                               const std::optional<std::string>& v) {
+Result<bool> parse_bool(const std::string& flag, const std::string& key,
+                        const std::optional<std::string>& v) {
   if (!v || *v == "true" || *v == "1") return true;
   if (*v == "false" || *v == "0") return false;
   return fail(0, "{}: {}={:?}: want true or false", flag, key, *v);
 }
 
 // docker's size units for tmpfs-size: bytes, or k/m/g (powers of 1024).
-inline Result<std::string> parse_tmpfs_size(const std::string& flag, const std::string& v) {
+Result<std::string> parse_tmpfs_size(const std::string& flag, const std::string& v) {
   if (v.empty()) return fail(0, "{}: tmpfs-size: empty", flag);
   size_t digits = v.find_first_not_of("0123456789");
   if (digits == 0) return fail(0, "{}: tmpfs-size={:?}: not a size", flag, v);
@@ -97,17 +63,16 @@ inline Result<std::string> parse_tmpfs_size(const std::string& flag, const std::
   return unit.empty() ? n : n + static_cast<char>(std::tolower(unit[0]));
 }
 
-inline Result<std::string> parse_tmpfs_mode(const std::string& flag, const std::string& v) {
+Result<std::string> parse_tmpfs_mode(const std::string& flag, const std::string& v) {
   if (v.empty() || v.size() > 4 || v.find_first_not_of("01234567") != std::string::npos)
     return fail(0, "{}: tmpfs-mode={:?}: want an octal mode such as 1777", flag, v);
   return v;
 }
 
-}  // namespace volume_detail
+}  // namespace
 
 // -v [SRC:]DST[:OPTS]
-inline Result<VolumeMount> parse_volume_flag(const std::string& v) {
-  using namespace volume_detail;
+Result<VolumeMount> parse_volume_flag(const std::string& v) {
   VolumeMount m;
   m.flag = fmt::format("-v {:?}", v);
   auto parts = split(v, ':');
@@ -160,17 +125,17 @@ inline Result<VolumeMount> parse_volume_flag(const std::string& v) {
 }
 
 // --tmpfs DST[:OPTS]
-inline Result<VolumeMount> parse_tmpfs_flag(const std::string& v) {
+Result<VolumeMount> parse_tmpfs_flag(const std::string& v) {
   VolumeMount m;
   m.kind = VolumeMount::Kind::kTmpfs;
   m.flag = fmt::format("--tmpfs {:?}", v);
   size_t colon = v.find(':');
   m.target = v.substr(0, colon);
-  HUSK_TRY(volume_detail::check_target(m.flag, m.target));
+  HUSK_TRY(check_target(m.flag, m.target));
   // docker's defaults for --tmpfs; later options (exec, suid) override them.
   m.options = {"nosuid", "nodev", "noexec"};
   if (colon != std::string::npos) {
-    for (const auto& o : volume_detail::split(std::string_view(v).substr(colon + 1), ',')) {
+    for (const auto& o : split(std::string_view(v).substr(colon + 1), ',')) {
       if (o.empty()) return fail(0, "{}: empty option", m.flag);
       if (o == "ro") m.readonly = true;
       m.options.push_back(o);
@@ -180,8 +145,7 @@ inline Result<VolumeMount> parse_tmpfs_flag(const std::string& v) {
 }
 
 // --mount KEY=VALUE,...
-inline Result<VolumeMount> parse_mount_flag(const std::string& v) {
-  using namespace volume_detail;
+Result<VolumeMount> parse_mount_flag(const std::string& v) {
   VolumeMount m;
   m.flag = fmt::format("--mount {:?}", v);
   std::map<std::string, std::optional<std::string>> kv;
@@ -254,7 +218,7 @@ inline Result<VolumeMount> parse_mount_flag(const std::string& v) {
 
 // All three flags, in docker's order (-v, --tmpfs, --mount); a target given
 // twice is an error.
-inline Result<std::vector<VolumeMount>> parse_volume_flags(const VolumeFlags& f) {
+Result<std::vector<VolumeMount>> parse_volume_flags(const VolumeFlags& f) {
   std::vector<VolumeMount> out;
   for (const auto& v : f.volumes) out.push_back(HUSK_TRY(parse_volume_flag(v)));
   for (const auto& v : f.tmpfs) out.push_back(HUSK_TRY(parse_tmpfs_flag(v)));
@@ -269,7 +233,7 @@ inline Result<std::vector<VolumeMount>> parse_volume_flags(const VolumeFlags& f)
 
 // The mount for m, its source (host path or the volume's _data) resolved.
 // Options go through the parser config.json's mounts use.
-inline config::Mount to_config_mount(const VolumeMount& m, const std::string& source) {
+config::Mount to_config_mount(const VolumeMount& m, const std::string& source) {
   config::Mount c;
   c.destination = m.target;
   if (m.kind == VolumeMount::Kind::kTmpfs) {

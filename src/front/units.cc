@@ -1,22 +1,12 @@
-// Value syntaxes both CLIs share with the tools people already know: sizes as
-// docker and runc take them (go-units RAMInBytes: "64m", "1.5g", "512k",
-// "64MiB", binary multiples), Go durations ("5s", "250ms", "1m30s") and plain
-// decimal integers and cpuset lists. Pure functions; nullopt or false means
-// "not that syntax".
-#pragma once
+#include "front/units.h"
 
-#include <chrono>
 #include <cmath>
-#include <cstdint>
 #include <limits>
-#include <optional>
-#include <string_view>
 #include <utility>
 
 namespace husk::cli {
 
-// A decimal integer with an optional sign, nothing else (no spaces, no "0x").
-inline std::optional<int64_t> parse_int64(std::string_view s) {
+std::optional<int64_t> parse_int64(std::string_view s) {
   bool neg = false;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
     neg = s[0] == '-';
@@ -36,8 +26,7 @@ inline std::optional<int64_t> parse_int64(std::string_view s) {
   return static_cast<int64_t>(v);
 }
 
-// A decimal integer >= 0 (a leading "+" is fine, as Go's ParseUint is not).
-inline std::optional<uint64_t> parse_uint64(std::string_view s) {
+std::optional<uint64_t> parse_uint64(std::string_view s) {
   if (s.starts_with('+')) return std::nullopt;
   if (s.empty()) return std::nullopt;
   uint64_t v = 0;
@@ -50,11 +39,7 @@ inline std::optional<uint64_t> parse_uint64(std::string_view s) {
   return v;
 }
 
-// go-units RAMInBytes: a number (decimals allowed), an optional space, then an
-// optional unit k, m, g, t, p (any case, powers of 1024), optional "i",
-// optional "b". "64m" = "64MiB" = "64mb" = 67108864; "12q" and "-1" are not
-// sizes.
-inline std::optional<int64_t> parse_ram_bytes(std::string_view s) {
+std::optional<int64_t> parse_ram_bytes(std::string_view s) {
   size_t i = 0;
   auto digits = [&] {
     size_t start = i;
@@ -97,9 +82,7 @@ inline std::optional<int64_t> parse_ram_bytes(std::string_view s) {
   return static_cast<int64_t>(bytes);
 }
 
-// Go's time.ParseDuration: "300ms", "1.5s", "2h45m", "-1s", "0"; units ns, us
-// (or µs), ms, s, m, h.
-inline std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
+std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
   bool neg = false;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
     neg = s[0] == '-';
@@ -147,9 +130,7 @@ inline std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_vie
   return neg ? -ns : ns;
 }
 
-// A CPU or memory-node list as cpuset takes it: "0-3,6", "1". Checked by the
-// CLIs so a typo is named by its flag, not returned as the kernel's EINVAL.
-inline bool valid_id_list(std::string_view s) {
+bool valid_id_list(std::string_view s) {
   if (s.empty()) return false;
   size_t i = 0;
   auto number = [&] {

@@ -1,39 +1,15 @@
-// `husk run`'s network flags: --net, --ip, -p, --dns, --add-host and the
-// bandwidth flags, checked and translated (pure). main.cc turns them into a
-// net::AttachRequest; build_config only needs the mode.
-#pragma once
+#include "front/net_flags.h"
 
 #include <optional>
-#include <string>
-#include <vector>
+#include <string_view>
+#include <utility>
 
-#include "base/error.h"
 #include "net/addr.h"
-#include "net/attach.h"
 #include "net/ports.h"
 
 namespace husk::cli {
 
-struct NetFlags {
-  std::string ip;                        // --ip
-  std::vector<std::string> publish;      // -p
-  std::vector<std::string> dns;          // --dns
-  std::vector<std::string> dns_search;   // --dns-search
-  std::vector<std::string> dns_option;   // --dns-option
-  std::vector<std::string> add_host;     // --add-host
-  std::string egress_rate, egress_burst;    // --egress-rate, --egress-burst
-  std::string ingress_rate, ingress_burst;  // --ingress-rate, --ingress-burst
-};
-
-struct NetMode {
-  enum Kind { kNone, kHost, kBridge, kContainer, kNamespace, kCni } kind = kBridge;
-  std::string target;  // the network (kBridge), container id, netns path or CNI name
-  // Whether husk plumbs this container into a network (a lease, a veth...).
-  bool attaches() const { return kind == kBridge || kind == kCni; }
-};
-
-// none | host | bridge | NAME | container:ID | ns:PATH | cni:NAME
-inline Result<NetMode> parse_net_mode(const std::string& v) {
+Result<NetMode> parse_net_mode(const std::string& v) {
   auto after = [&](std::string_view prefix) { return v.substr(prefix.size()); };
   if (v == "none") return NetMode{NetMode::kNone, ""};
   if (v == "host") return NetMode{NetMode::kHost, ""};
@@ -56,9 +32,7 @@ inline Result<NetMode> parse_net_mode(const std::string& v) {
   return NetMode{NetMode::kBridge, v};
 }
 
-// Flags that make sense only with some modes are refused with the others,
-// as docker does ("conflicting options").
-inline Result<void> check_net_flags(const NetMode& m, const NetFlags& n) {
+Result<void> check_net_flags(const NetMode& m, const NetFlags& n) {
   bool own_stack = m.attaches();
   if (!n.ip.empty() && m.kind != NetMode::kBridge)
     return fail(0, "--ip: only with a bridge network (--net bridge or a network's name)");
@@ -79,10 +53,8 @@ inline Result<void> check_net_flags(const NetMode& m, const NetFlags& n) {
   return ok();
 }
 
-// The attach request of a container (net::Attachment::prepare).
-inline Result<net::AttachRequest> attach_request(const NetMode& m, const NetFlags& n,
-                                                 const std::string& id,
-                                                 const std::string& hostname) {
+Result<net::AttachRequest> attach_request(const NetMode& m, const NetFlags& n,
+                                          const std::string& id, const std::string& hostname) {
   net::AttachRequest r;
   r.container = id;
   r.hostname = hostname;

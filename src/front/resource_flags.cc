@@ -1,67 +1,19 @@
-// `husk run` resource flags -> config::Resources, with docker's names, units
-// and rules: --cpus 0.5 is a CFS quota of 50000 per 100000 us, sizes take
-// k/m/g, --memory-swap is memory + swap (-1: unlimited swap; unset: twice
-// --memory where the host can limit swap), --pids (docker's --pids-limit),
-// --io-weight (--blkio-weight) and per-device throttles "/dev/sda:1mb".
-// Pure: host facts (CPU count, swap accounting, device numbers) come in
-// through HostFacts. Errors name the flag: `--memory: invalid size "12q"`.
-#pragma once
+#include "front/resource_flags.h"
 
-#include <cstdint>
-#include <functional>
-#include <optional>
-#include <string>
+#include <string_view>
 #include <utility>
-#include <vector>
 
-#include "base/error.h"
-#include "cli/units.h"
-#include "config/resources.h"
+#include "front/units.h"
 
 namespace husk::cli {
+namespace {
 
-struct ResourceFlags {
-  std::optional<std::string> cpus;                // --cpus 1.5
-  std::optional<std::string> cpu_shares;          // --cpu-shares 512
-  std::optional<std::string> cpuset_cpus;         // --cpuset-cpus 0-1
-  std::optional<std::string> cpuset_mems;         // --cpuset-mems 0
-  std::optional<std::string> memory;              // --memory 64m
-  std::optional<std::string> memory_swap;         // --memory-swap 128m | -1
-  std::optional<std::string> memory_reservation;  // --memory-reservation 32m
-  std::optional<std::string> pids;                // --pids / --pids-limit 100 (-1: unlimited)
-  std::optional<std::string> io_weight;           // --io-weight / --blkio-weight 10..1000
-  std::vector<std::string> device_read_bps;       // --device-read-bps /dev/sda:1mb
-  std::vector<std::string> device_write_bps;
-  std::vector<std::string> device_read_iops;  // --device-read-iops /dev/sda:100
-  std::vector<std::string> device_write_iops;
-
-  bool any() const {
-    return cpus || cpu_shares || cpuset_cpus || cpuset_mems || memory || memory_swap ||
-           memory_reservation || pids || io_weight || !device_read_bps.empty() ||
-           !device_write_bps.empty() || !device_read_iops.empty() || !device_write_iops.empty();
-  }
-};
-
-struct DeviceNumber {
-  int64_t major = 0;
-  int64_t minor = 0;
-};
-
-struct HostFacts {
-  unsigned online_cpus = 0;  // --cpus may not exceed it; 0: unknown, not checked
-  bool swap_limit = false;   // the host can limit swap (v1 memsw files, or v2 memory)
-  // A block device's numbers from its path (stat), or an error saying why not.
-  std::function<Result<DeviceNumber>(const std::string& path)> block_device;
-};
-
-inline constexpr uint64_t kCfsPeriod = 100000;     // docker's period for --cpus
-inline constexpr int64_t kMinMemory = 6 << 20;     // docker's minimum --memory
-inline constexpr int64_t kNanoPerCpu = 1000000000;
-
-namespace resource_detail {
+constexpr uint64_t kCfsPeriod = 100000;  // docker's period for --cpus
+constexpr int64_t kMinMemory = 6 << 20;  // docker's minimum --memory
+constexpr int64_t kNanoPerCpu = 1000000000;
 
 // "1.5" -> 1500000000 nano-CPUs, as docker's big.Rat: at most 9 decimals.
-inline std::optional<int64_t> parse_nano_cpus(std::string_view s) {
+std::optional<int64_t> parse_nano_cpus(std::string_view s) {
   size_t dot = s.find('.');
   std::string_view whole = s.substr(0, dot);
   std::string_view frac = dot == std::string_view::npos ? "" : s.substr(dot + 1);
@@ -81,7 +33,7 @@ inline std::optional<int64_t> parse_nano_cpus(std::string_view s) {
   return nano;
 }
 
-inline Result<int64_t> size_flag(std::string_view flag, const std::string& v) {
+Result<int64_t> size_flag(std::string_view flag, const std::string& v) {
   auto n = parse_ram_bytes(v);
   if (!n) return fail(0, "{}: invalid size {:?}", flag, v);
   return *n;
@@ -89,8 +41,8 @@ inline Result<int64_t> size_flag(std::string_view flag, const std::string& v) {
 
 // "/dev/sda:1mb" -> the device's numbers and the rate (a size for bps, a
 // count for iops). The last ':' splits, so paths with ':' work too.
-inline Result<config::ThrottleDevice> throttle_flag(std::string_view flag, const std::string& v,
-                                                    bool bytes, const HostFacts& host) {
+Result<config::ThrottleDevice> throttle_flag(std::string_view flag, const std::string& v,
+                                             bool bytes, const HostFacts& host) {
   size_t colon = v.rfind(':');
   if (colon == std::string::npos || colon == 0 || v[0] != '/')
     return fail(0, "{} {:?}: expected DEVICE-PATH:RATE, like /dev/sda:{}", flag, v,
@@ -112,8 +64,8 @@ inline Result<config::ThrottleDevice> throttle_flag(std::string_view flag, const
   return config::ThrottleDevice{dev->major, dev->minor, *rate};
 }
 
-inline Result<void> memory_resources(const ResourceFlags& f, const HostFacts& host,
-                                     config::Resources& r) {
+Result<void> memory_resources(const ResourceFlags& f, const HostFacts& host,
+                              config::Resources& r) {
   std::optional<int64_t> memory, swap, reservation;
   if (f.memory) {
     HUSK_TRY_ASSIGN(memory, size_flag("--memory", *f.memory));
@@ -153,8 +105,7 @@ inline Result<void> memory_resources(const ResourceFlags& f, const HostFacts& ho
   return husk::ok();
 }
 
-inline Result<void> cpu_resources(const ResourceFlags& f, const HostFacts& host,
-                                  config::Resources& r) {
+Result<void> cpu_resources(const ResourceFlags& f, const HostFacts& host, config::Resources& r) {
   config::CpuResources cpu;
   bool any = false;
   if (f.cpus) {
@@ -193,8 +144,8 @@ inline Result<void> cpu_resources(const ResourceFlags& f, const HostFacts& host,
   return husk::ok();
 }
 
-inline Result<void> block_io_resources(const ResourceFlags& f, const HostFacts& host,
-                                       config::Resources& r) {
+Result<void> block_io_resources(const ResourceFlags& f, const HostFacts& host,
+                                config::Resources& r) {
   config::BlockIoResources io;
   bool any = false;
   if (f.io_weight) {
@@ -226,22 +177,21 @@ inline Result<void> block_io_resources(const ResourceFlags& f, const HostFacts& 
   return husk::ok();
 }
 
-}  // namespace resource_detail
+}  // namespace
 
-// The whole translation; nullopt when no resource flag was given.
-inline Result<std::optional<config::Resources>> build_resources(const ResourceFlags& f,
-                                                                const HostFacts& host) {
+Result<std::optional<config::Resources>> build_resources(const ResourceFlags& f,
+                                                         const HostFacts& host) {
   if (!f.any()) return std::optional<config::Resources>();
   config::Resources r;
-  HUSK_TRY(resource_detail::cpu_resources(f, host, r));
-  HUSK_TRY(resource_detail::memory_resources(f, host, r));
+  HUSK_TRY(cpu_resources(f, host, r));
+  HUSK_TRY(memory_resources(f, host, r));
   if (f.pids) {
     auto limit = parse_int64(*f.pids);
     if (!limit) return fail(0, "--pids: invalid number {:?}", *f.pids);
     // docker: 0 or any negative is unlimited.
     r.pids = config::PidsResources{*limit > 0 ? *limit : -1};
   }
-  HUSK_TRY(resource_detail::block_io_resources(f, host, r));
+  HUSK_TRY(block_io_resources(f, host, r));
   return std::optional<config::Resources>(std::move(r));
 }
 

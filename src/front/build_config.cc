@@ -1,132 +1,28 @@
-// `husk run` flags -> config::Container, in memory: no bundle on disk.
-//
-// Pure translation (no syscalls): main.cc fills RunFlags with CLI11 and a
-// Caller with the few host facts it needs (cwd, tty, environment, account
-// files), then calls build_config. New flags (-p, -v) become new RunFlags
-// fields and one more step in build_config; the resource flags (--cpus,
-// --memory, --pids...) are translated in resource_flags.h.
-#pragma once
-
-#include <linux/capability.h>
+#include "front/build_config.h"
 
 #include <algorithm>
 #include <cctype>
-#include <cstdint>
 #include <filesystem>
-#include <functional>
-#include <optional>
-#include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
-#include "base/error.h"
-#include "cli/husk/net_flags.h"
-#include "cli/husk/resource_flags.h"
-#include "cli/husk/user.h"
-#include "cli/husk/volume_flags.h"
-#include "config/container.h"
-#include "image/config.h"
 #include "spec/default_spec.h"
 #include "spec/mount_options.h"
 #include "spec/names.h"
 #include "spec/resources_out.h"
-#include "storage/container_layer.h"
 
 namespace husk::cli {
+namespace {
 
-struct RunFlags {
-  std::optional<std::string> rootfs;  // --rootfs DIR[:O]; absent: the host's own /, read-only
-  std::string name;                   // --name: container id, and the default hostname
-  std::string hostname;               // --hostname
-  std::vector<std::string> env;       // -e KEY=VALUE, or a bare KEY copied from the caller
-  std::string workdir;                // -w: absolute path inside the container
-  std::string user;                   // -u UID[:GID] or NAME[:GROUP]
-  std::string net = "bridge";         // --net: see parse_net_mode
-  NetFlags network;                   // --ip, -p, --dns..., --egress-rate... (net_flags.h)
-  bool read_only = false;             // --read-only (always on for the host's /)
-  std::vector<std::string> cap_add;   // --cap-add NAME (docker's names: SYS_ADMIN, ALL)
-  std::vector<std::string> cap_drop;  // --cap-drop NAME
-  ResourceFlags resources;            // --cpus, --memory, --pids, ... (resource_flags.h)
-  std::string image;                  // IMAGE, the first word before "--" (none: no image)
-  std::optional<std::string> entrypoint;  // --entrypoint ("" resets the image's)
-  bool publish_all = false;               // -P: every ExposedPorts entry to a free host port
-  std::string pull = "missing";           // --pull missing|always|never (docker's default)
-  VolumeFlags volumes;  // -v, --tmpfs, --mount (volume_flags.h; main.cc mounts them)
-  std::vector<std::string> command;       // CMD [ARG...]: the program, or the image's Cmd
-};
-
-// husk run IMAGE: what main.cc found in the image store (image_run.h).
-struct ImageRoot {
-  std::string name;                 // as the user gave it, for errors
-  image::ImageConfig config;
-  std::string base;                 // the store's directory: the lowers are relative to it
-  std::vector<std::string> lowers;  // the layers' short links ("l/..."), top first
-};
-
-// What build_config needs to know about the caller and the root, injected so
-// the translation stays pure and testable.
-struct Caller {
-  std::string cwd = "/";   // a relative --rootfs is taken from here; empty: unknown
-  bool stdin_tty = false;  // TERM=xterm only when a terminal is attached
-  // The caller's value of an environment variable, for a bare -e KEY.
-  std::function<std::optional<std::string>(const std::string&)> getenv;
-  // The root's /etc/passwd and /etc/group, read only when -u is given.
-  std::function<AccountFiles()> account_files;
-  // CPU count, swap accounting, device numbers: for the resource flags.
-  HostFacts host;
-  // Where the container's resolv.conf, hosts and hostname are written when it
-  // attaches to a network (net::files_dir_for); empty: no such files.
-  std::string net_files_dir;
-  // --net container:ID: the network namespace of that running container.
-  std::function<Result<std::string>(const std::string&)> netns_of_container;
-  // --rootfs DIR:O or an image: the container's layer (storage::ContainerLayer),
-  // made before build_config; upper and work empty for a read-only overlay.
-  std::optional<storage::LayerPaths> layer;
-  // husk run IMAGE: the image; account_files then reads the image's files.
-  std::optional<ImageRoot> image;
-};
-
-// --rootfs DIR[:O], podman's syntax: ":O" mounts DIR as the read-only lower
-// layer of an overlay whose upper is the container's own, removed with it.
-// Only a last ":" whose suffix has no "/" is an option: "./a:b/c" is a path.
-struct RootfsFlag {
-  std::string path;
-  bool overlay = false;
-};
-
-inline Result<RootfsFlag> parse_rootfs_flag(const std::string& v) {
-  if (v.empty()) return fail(0, "--rootfs \"\": empty path");
-  size_t colon = v.rfind(':');
-  if (colon == std::string::npos || v.find('/', colon) != std::string::npos)
-    return RootfsFlag{v, false};
-  std::string opt = v.substr(colon + 1);
-  if (opt != "O")
-    return fail(0, "--rootfs {:?}: unknown option {:?} (only \":O\", an overlay, is known)", v,
-                opt);
-  if (colon == 0) return fail(0, "--rootfs {:?}: empty path", v);
-  return RootfsFlag{v.substr(0, colon), true};
-}
-
-inline constexpr const char* kDefaultPath =
+constexpr const char* kDefaultPath =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-inline constexpr const char* kDefaultHostname = "husk";
-inline constexpr size_t kMaxHostname = 64;  // HOST_NAME_MAX
-
-// Docker's default capability set.
-inline constexpr uint64_t kDefaultCaps =
-    (1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FSETID) |
-    (1ULL << CAP_FOWNER) | (1ULL << CAP_MKNOD) | (1ULL << CAP_NET_RAW) | (1ULL << CAP_SETGID) |
-    (1ULL << CAP_SETUID) | (1ULL << CAP_SETFCAP) | (1ULL << CAP_SETPCAP) |
-    (1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_SYS_CHROOT) | (1ULL << CAP_KILL) |
-    (1ULL << CAP_AUDIT_WRITE);
-
-namespace build_detail {
+constexpr const char* kDefaultHostname = "husk";
+constexpr size_t kMaxHostname = 64;  // HOST_NAME_MAX
 
 // Option words go through the same parser as config.json mounts, so husk and
 // husk-oci agree on what every word means.
-inline config::Mount mount(std::string dst, std::string type, std::string src,
-                           std::vector<std::string> options) {
+config::Mount mount(std::string dst, std::string type, std::string src,
+                    std::vector<std::string> options) {
   config::Mount m;
   m.destination = std::move(dst);
   m.type = std::move(type);
@@ -139,7 +35,7 @@ inline config::Mount mount(std::string dst, std::string type, std::string src,
 // runc spec's mounts plus private /tmp and /run. /sys is sysfs only in a new
 // network namespace (sysfs shows the mounter's netns); with the host's network
 // it is a read-only rbind of the host's /sys, as runc does without a netns.
-inline std::vector<config::Mount> default_mounts(bool host_net) {
+std::vector<config::Mount> default_mounts(bool host_net) {
   std::vector<config::Mount> m;
   m.push_back(mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}));
   m.push_back(
@@ -165,8 +61,7 @@ inline std::vector<config::Mount> default_mounts(bool host_net) {
   return m;
 }
 
-inline std::vector<config::Namespace> default_namespaces(bool host_net,
-                                                       std::string netns_path = {}) {
+std::vector<config::Namespace> default_namespaces(bool host_net, std::string netns_path = {}) {
   using T = config::NamespaceType;
   std::vector<config::Namespace> ns{{T::kPid, ""}};
   if (!host_net) ns.push_back({T::kNetwork, std::move(netns_path)});
@@ -175,7 +70,7 @@ inline std::vector<config::Namespace> default_namespaces(bool host_net,
 }
 
 // Sets KEY=VALUE, replacing an earlier entry for KEY so -e overrides defaults.
-inline void set_env(std::vector<std::string>& env, std::string_view key, std::string_view value) {
+void set_env(std::vector<std::string>& env, std::string_view key, std::string_view value) {
   std::string entry = fmt::format("{}={}", key, value);
   for (auto& e : env) {
     if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') {
@@ -189,7 +84,7 @@ inline void set_env(std::vector<std::string>& env, std::string_view key, std::st
 // The -e entries checked, a bare KEY replaced by KEY=<the caller's value> when
 // the caller has one, dropped when not (an image's KEY then stays, as podman
 // keeps it).
-inline Result<std::vector<std::string>> env_flags(const RunFlags& f, const Caller& c) {
+Result<std::vector<std::string>> env_flags(const RunFlags& f, const Caller& c) {
   std::vector<std::string> out;
   for (const auto& e : f.env) {
     size_t eq = e.find('=');
@@ -206,8 +101,8 @@ inline Result<std::vector<std::string>> env_flags(const RunFlags& f, const Calle
   return out;
 }
 
-inline Result<std::vector<std::string>> build_env(const RunFlags& f, const Caller& c,
-                                                  const std::string& home) {
+Result<std::vector<std::string>> build_env(const RunFlags& f, const Caller& c,
+                                           const std::string& home) {
   std::vector<std::string> env{kDefaultPath};
   if (c.stdin_tty) env.push_back("TERM=xterm");
   env.push_back("HOME=" + home);
@@ -219,30 +114,8 @@ inline Result<std::vector<std::string>> build_env(const RunFlags& f, const Calle
   return env;
 }
 
-// runc's container id rule: letters, digits, "_", "+", "-", ".", not "." or "..".
-inline Result<void> check_name(const std::string& name) {
-  bool ok = !name.empty() && name != "." && name != ".." &&
-            name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                   "0123456789_+-.") == std::string::npos;
-  if (!ok)
-    return fail(0, "--name \"{}\": use only letters, digits, \"_\", \"+\", \"-\" and \".\"", name);
-  return husk::ok();
-}
-
-// The --rootfs directory (the lower layer with ":O"), absolute and normal.
-inline std::string root_path(const RunFlags& f, const Caller& c) {
-  if (!f.rootfs) return std::string("/");
-  auto flag = parse_rootfs_flag(*f.rootfs);
-  std::filesystem::path p(flag ? flag->path : *f.rootfs);
-  if (p.is_relative()) p = std::filesystem::path(c.cwd) / p;
-  std::string s = p.lexically_normal().string();
-  if (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s;
-}
-
 // docker's capability names: with or without CAP_, any case, or ALL.
-inline Result<uint64_t> parse_cap_names(const std::vector<std::string>& names,
-                                        std::string_view flag) {
+Result<uint64_t> parse_cap_names(const std::vector<std::string>& names, std::string_view flag) {
   uint64_t mask = 0;
   for (const auto& name : names) {
     std::string up;
@@ -259,7 +132,7 @@ inline Result<uint64_t> parse_cap_names(const std::vector<std::string>& names,
   return mask;
 }
 
-inline Result<config::Capabilities> default_caps(uint32_t uid, const RunFlags& f) {
+Result<config::Capabilities> default_caps(uint32_t uid, const RunFlags& f) {
   HUSK_TRY_ASSIGN(uint64_t add, parse_cap_names(f.cap_add, "--cap-add"));
   HUSK_TRY_ASSIGN(uint64_t drop, parse_cap_names(f.cap_drop, "--cap-drop"));
   config::Capabilities caps;
@@ -270,21 +143,55 @@ inline Result<config::Capabilities> default_caps(uint32_t uid, const RunFlags& f
   return caps;
 }
 
+}  // namespace
+
+Result<RootfsFlag> parse_rootfs_flag(const std::string& v) {
+  if (v.empty()) return fail(0, "--rootfs \"\": empty path");
+  size_t colon = v.rfind(':');
+  if (colon == std::string::npos || v.find('/', colon) != std::string::npos)
+    return RootfsFlag{v, false};
+  std::string opt = v.substr(colon + 1);
+  if (opt != "O")
+    return fail(0, "--rootfs {:?}: unknown option {:?} (only \":O\", an overlay, is known)", v,
+                opt);
+  if (colon == 0) return fail(0, "--rootfs {:?}: empty path", v);
+  return RootfsFlag{v.substr(0, colon), true};
+}
+
+namespace build_detail {
+
+Result<void> check_name(const std::string& name) {
+  bool ok = !name.empty() && name != "." && name != ".." &&
+            name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789_+-.") == std::string::npos;
+  if (!ok)
+    return fail(0, "--name \"{}\": use only letters, digits, \"_\", \"+\", \"-\" and \".\"", name);
+  return husk::ok();
+}
+
+std::string root_path(const RunFlags& f, const Caller& c) {
+  if (!f.rootfs) return std::string("/");
+  auto flag = parse_rootfs_flag(*f.rootfs);
+  std::filesystem::path p(flag ? flag->path : *f.rootfs);
+  if (p.is_relative()) p = std::filesystem::path(c.cwd) / p;
+  std::string s = p.lexically_normal().string();
+  if (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
 }  // namespace build_detail
 
-// runc spec's default masked and read-only paths.
-inline std::vector<std::string> default_masked_paths() {
+std::vector<std::string> default_masked_paths() {
   return {"/proc/acpi",         "/proc/asound",     "/proc/kcore",       "/proc/keys",
           "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
           "/sys/firmware",      "/proc/scsi"};
 }
 
-inline std::vector<std::string> default_readonly_paths() {
+std::vector<std::string> default_readonly_paths() {
   return {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
 }
 
-// The whole translation. Errors are one line naming the flag at fault.
-inline Result<config::Container> build_config(const RunFlags& f, const Caller& c = {}) {
+Result<config::Container> build_config(const RunFlags& f, const Caller& c) {
   using namespace build_detail;
   HUSK_TRY_ASSIGN(NetMode net, parse_net_mode(f.net));
   HUSK_TRY(check_net_flags(net, f.network));
@@ -388,7 +295,7 @@ inline Result<config::Container> build_config(const RunFlags& f, const Caller& c
   p.user.gid = user.gid;
   p.user.additional_gids = user.additional_gids;
   p.user.username = user.name;
-  p.capabilities = HUSK_TRY(build_detail::default_caps(user.uid, f));
+  p.capabilities = HUSK_TRY(default_caps(user.uid, f));
   p.terminal = false;  // stdio passes through; the caller's tty stays the caller's
   p.no_new_privileges = false;
 
