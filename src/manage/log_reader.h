@@ -21,7 +21,10 @@
 //   only after its last record), then the file that came after it is opened, so no line is
 //   lost or repeated. When still_running() says false, what is left is read and it returns:
 //   still_running() must turn false only once the writer has closed the log for good (the
-//   monitor has exited). An until in the past, or a record after it, ends a follow too.
+//   monitor has exited). An until in the past, or a record after it, ends a follow too;
+//   with neither still_running nor until, a follow runs until the sink fails (EPIPE).
+// - The log's files must exist (ENOENT otherwise: the monitor makes path before the
+//   container starts).
 #pragma once
 
 #include <cstdint>

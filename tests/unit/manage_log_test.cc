@@ -561,7 +561,7 @@ TEST(LogFollow, TailThenFollowAndAnUntilInThePastEndsIt) {
 
 // By hand: build-XXX/bin/husk_unit_tests --gtest_also_run_disabled_tests
 //   --gtest_filter='LogBench.*'   (HUSK_LOG_BENCH_DIR: where to write; default /tmp)
-TEST(LogBench, DISABLED_WriterThroughput) {
+TEST(LogBench, DISABLED_Throughput) {
   const char* where = std::getenv("HUSK_LOG_BENCH_DIR");
   TempDir dir;
   std::string base = where ? std::string(where) + "/husk-log-bench" : dir.path() + "/bench";
@@ -580,6 +580,22 @@ TEST(LogBench, DISABLED_WriterThroughput) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("LogWriter %-10s %4.0f MB of 80-byte lines in 4 KiB chunks: %.0f MB/s\n", name,
                 kBytes / 1e6, kBytes / 1e6 / secs);
+    // Reading it back (a sink that only counts), all of it and a tail.
+    struct CountSink : LogSink {
+      size_t bytes = 0;
+      Result<void> write(LogStream, std::string_view b) override {
+        bytes += b.size();
+        return ok();
+      }
+    };
+    for (std::optional<uint64_t> tail : {std::optional<uint64_t>(), std::optional<uint64_t>(10)}) {
+      CountSink sink;
+      t0 = std::chrono::steady_clock::now();
+      ASSERT_TRUE(read_logs(base, {.tail = tail}, sink));
+      secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::printf("read_logs %-10s %-8s %4.0f MB of lines out in %.3f s\n", name,
+                  tail ? "tail 10" : "all", sink.bytes / 1e6, secs);
+    }
     for (const char* suffix : {"", ".1", ".2"}) std::filesystem::remove(base + suffix);
   }
 }
