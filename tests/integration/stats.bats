@@ -190,3 +190,38 @@ ps:  $ps_line"
   expect_status 1
   [[ $stderr == *"does not exist"* ]] || fail "stderr: $stderr"
 }
+
+@test "stats live: a table every interval; with ids it ends once they are gone; redrawn on a tty" {
+  set_args sleep 1000
+  run_detached
+  "$TOOL" stats --root "$ROOT" --gap 100 --interval 200 "$CID" >"$TEST_TMP/live.out" \
+    2>"$TEST_TMP/live.err" &
+  local pid=$!
+  BG_PIDS+=("$pid")
+  wait_for 10 eval '(( $(grep -c "^CONTAINER ID" "$TEST_TMP/live.out") >= 3 ))' ||
+    fail "no repeated tables: $(cat "$TEST_TMP/live.out" "$TEST_TMP/live.err")"
+  # Not a terminal: plain tables, no escape sequences.
+  ! grep -q $'\e' "$TEST_TMP/live.out" || fail "escape sequences in a pipe"
+  grep -q "^${CID:0:12} " "$TEST_TMP/live.out" || fail "no row: $(cat "$TEST_TMP/live.out")"
+  oci kill "$CID" KILL
+  wait_bg "$pid" 10
+  [[ $rc == 0 ]] || fail "live stats exited $rc: $(cat "$TEST_TMP/live.err")"
+  # The last table, after the container stopped, has no row.
+  [[ $(tail -n 1 "$TEST_TMP/live.out") == "CONTAINER ID"* ]] || fail "last: $(tail -n 3 "$TEST_TMP/live.out")"
+  oci delete --force "$CID"
+
+  # On a terminal each table is drawn over the last: cursor home, lines cleared to their end.
+  new_bundle "$BUNDLE" sleep 1000
+  run_detached
+  "$FIXTURES/in-pty" 20 "$TOOL" stats --root "$ROOT" --gap 100 --interval 200 "$CID" \
+    >"$TEST_TMP/tty.out" 2>&1 &
+  pid=$!
+  BG_PIDS+=("$pid")
+  wait_for 10 eval '(( $(grep -c "CONTAINER ID" "$TEST_TMP/tty.out") >= 2 ))' ||
+    fail "no tables on the tty: $(cat -v "$TEST_TMP/tty.out")"
+  oci kill "$CID" KILL
+  wait_bg "$pid" 10
+  grep -q $'\e\\[H' "$TEST_TMP/tty.out" && grep -q $'\e\\[K' "$TEST_TMP/tty.out" ||
+    fail "not redrawn in place: $(cat -v "$TEST_TMP/tty.out" | head -5)"
+  oci delete --force "$CID"
+}
