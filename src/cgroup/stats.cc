@@ -67,6 +67,34 @@ Result<void> read_memory_entry(int dirfd, const std::string& prefix, MemoryEntry
   return ok();
 }
 
+// The v1 blkio file sets in runc's order. The first whose bytes file has
+// entries is the one the kernel fills: BFQ's files exist whenever the module
+// is loaded but stay empty for a device driven by another scheduler.
+struct BlkioGroup {
+  const char* bytes;
+  const char* serviced;
+};
+constexpr BlkioGroup kBlkioGroups[] = {
+    {"blkio.bfq.io_service_bytes_recursive", "blkio.bfq.io_serviced_recursive"},
+    {"blkio.io_service_bytes_recursive", "blkio.io_serviced_recursive"},  // CFQ
+    {"blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_serviced_recursive"},
+    {"blkio.throttle.io_service_bytes", "blkio.throttle.io_serviced"},
+};
+
+// The group in use and its bytes entries; null (and no entries) when none has any.
+Result<const BlkioGroup*> find_blkio_group(int dirfd, std::vector<BlkioEntry>& bytes) {
+  for (const BlkioGroup& g : kBlkioGroups) {
+    auto text = read_at(dirfd, g.bytes);
+    if (!text) {
+      if (text.error().code == ENOENT) continue;
+      return std::unexpected(text.error());
+    }
+    bytes = parse_blkio_lines(*text);
+    if (!bytes.empty()) return &g;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::vector<BlkioEntry> parse_blkio_lines(std::string_view text) {
@@ -83,6 +111,28 @@ std::vector<BlkioEntry> parse_blkio_lines(std::string_view text) {
     out.push_back({*major, *minor, f.size() == 3 ? std::string(f[1]) : "", *value});
   }
   return out;
+}
+
+void parse_io_stat(std::string_view text, BlkioStats& out) {
+  // "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0"
+  for (auto line : split(text, '\n')) {
+    auto f = split_fields(line);
+    if (f.empty()) continue;
+    auto colon = f[0].find(':');
+    if (colon == std::string_view::npos) continue;
+    uint64_t major = parse_u64(f[0].substr(0, colon)).value_or(0);
+    uint64_t minor = parse_u64(f[0].substr(colon + 1)).value_or(0);
+    for (size_t i = 1; i < f.size(); ++i) {
+      auto eq = f[i].find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view key = f[i].substr(0, eq);
+      uint64_t value = parse_u64(f[i].substr(eq + 1)).value_or(0);
+      if (key == "rbytes") out.io_service_bytes_recursive.push_back({major, minor, "Read", value});
+      if (key == "wbytes") out.io_service_bytes_recursive.push_back({major, minor, "Write", value});
+      if (key == "rios") out.io_serviced_recursive.push_back({major, minor, "Read", value});
+      if (key == "wios") out.io_serviced_recursive.push_back({major, minor, "Write", value});
+    }
+  }
 }
 
 namespace v1 {
@@ -157,27 +207,28 @@ Result<void> read_pids(int dirfd, PidsStats& out) {
 }
 
 Result<void> read_blkio(int dirfd, BlkioStats& out) {
+  HUSK_TRY_ASSIGN(const BlkioGroup* g, find_blkio_group(dirfd, out.io_service_bytes_recursive));
+  if (g == nullptr) return ok();
   auto read = [&](std::string_view file, std::vector<BlkioEntry>& to) -> Result<void> {
     if (exists_at(dirfd, file)) to = parse_blkio_lines(HUSK_TRY(read_at(dirfd, file)));
     return ok();
   };
-  if (exists_at(dirfd, "blkio.io_serviced_recursive")) {  // CFQ
-    HUSK_TRY(read("blkio.io_service_bytes_recursive", out.io_service_bytes_recursive));
-    HUSK_TRY(read("blkio.io_serviced_recursive", out.io_serviced_recursive));
-    HUSK_TRY(read("blkio.io_queued_recursive", out.io_queued_recursive));
-    HUSK_TRY(read("blkio.io_service_time_recursive", out.io_service_time_recursive));
-    HUSK_TRY(read("blkio.io_wait_time_recursive", out.io_wait_time_recursive));
-    HUSK_TRY(read("blkio.io_merged_recursive", out.io_merged_recursive));
-    HUSK_TRY(read("blkio.time_recursive", out.io_time_recursive));
-    HUSK_TRY(read("blkio.sectors_recursive", out.sectors_recursive));
-  } else if (exists_at(dirfd, "blkio.bfq.io_serviced_recursive")) {
-    HUSK_TRY(read("blkio.bfq.io_service_bytes_recursive", out.io_service_bytes_recursive));
-    HUSK_TRY(read("blkio.bfq.io_serviced_recursive", out.io_serviced_recursive));
-  } else {
-    HUSK_TRY(read("blkio.throttle.io_service_bytes_recursive", out.io_service_bytes_recursive));
-    HUSK_TRY(read("blkio.throttle.io_serviced_recursive", out.io_serviced_recursive));
-  }
+  HUSK_TRY(read(g->serviced, out.io_serviced_recursive));
+  if (g != &kBlkioGroups[1]) return ok();
+  // CFQ keeps more.
+  HUSK_TRY(read("blkio.io_queued_recursive", out.io_queued_recursive));
+  HUSK_TRY(read("blkio.io_service_time_recursive", out.io_service_time_recursive));
+  HUSK_TRY(read("blkio.io_wait_time_recursive", out.io_wait_time_recursive));
+  HUSK_TRY(read("blkio.io_merged_recursive", out.io_merged_recursive));
+  HUSK_TRY(read("blkio.time_recursive", out.io_time_recursive));
+  HUSK_TRY(read("blkio.sectors_recursive", out.sectors_recursive));
   return ok();
+}
+
+Result<std::vector<BlkioEntry>> read_blkio_bytes(int dirfd) {
+  std::vector<BlkioEntry> out;
+  HUSK_TRY(find_blkio_group(dirfd, out));
+  return out;
 }
 
 Result<void> read_hugetlb(int dirfd, std::map<std::string, HugetlbStats>& out) {
@@ -242,25 +293,7 @@ Result<void> read_pids(int dirfd, PidsStats& out) { return v1::read_pids(dirfd, 
 Result<void> read_io(int dirfd, BlkioStats& out) {
   if (!exists_at(dirfd, "io.stat")) return ok();
   HUSK_TRY_ASSIGN(std::string text, read_at(dirfd, "io.stat"));
-  // "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0"
-  for (auto line : split(text, '\n')) {
-    auto f = split_fields(line);
-    if (f.empty()) continue;
-    auto colon = f[0].find(':');
-    if (colon == std::string_view::npos) continue;
-    uint64_t major = parse_u64(f[0].substr(0, colon)).value_or(0);
-    uint64_t minor = parse_u64(f[0].substr(colon + 1)).value_or(0);
-    for (size_t i = 1; i < f.size(); ++i) {
-      auto eq = f[i].find('=');
-      if (eq == std::string_view::npos) continue;
-      std::string_view key = f[i].substr(0, eq);
-      uint64_t value = parse_u64(f[i].substr(eq + 1)).value_or(0);
-      if (key == "rbytes") out.io_service_bytes_recursive.push_back({major, minor, "Read", value});
-      if (key == "wbytes") out.io_service_bytes_recursive.push_back({major, minor, "Write", value});
-      if (key == "rios") out.io_serviced_recursive.push_back({major, minor, "Read", value});
-      if (key == "wios") out.io_serviced_recursive.push_back({major, minor, "Write", value});
-    }
-  }
+  parse_io_stat(text, out);
   return ok();
 }
 

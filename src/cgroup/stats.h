@@ -109,7 +109,12 @@ Result<void> read_cpuacct(int dirfd, CpuStats& out);  // cpuacct: usage
 Result<void> read_cpuset(int dirfd, CpusetStats& out);
 Result<void> read_memory(int dirfd, MemoryStats& out);
 Result<void> read_pids(int dirfd, PidsStats& out);
+// blkio from the first file set that has entries, in runc's order: BFQ, CFQ,
+// throttle recursive, throttle (a BFQ file exists but stays empty for a
+// device run by another scheduler, so existing is not enough).
 Result<void> read_blkio(int dirfd, BlkioStats& out);
+// Only the bytes entries of that set (husk stats).
+Result<std::vector<BlkioEntry>> read_blkio_bytes(int dirfd);
 Result<void> read_hugetlb(int dirfd, std::map<std::string, HugetlbStats>& out);
 }  // namespace v1
 
@@ -124,5 +129,8 @@ Result<void> read_hugetlb(int dirfd, std::map<std::string, HugetlbStats>& out);
 
 // "8:0 Read 4096" lines of a v1 blkio file; "Total N" summary lines are skipped.
 std::vector<BlkioEntry> parse_blkio_lines(std::string_view text);
+// v2 io.stat lines ("8:0 rbytes=1 wbytes=2 rios=3 wios=4 ...") as "Read" and
+// "Write" entries of bytes and of ios, appended to out.
+void parse_io_stat(std::string_view text, BlkioStats& out);
 
 }  // namespace husk::cgroup
