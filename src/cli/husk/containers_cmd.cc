@@ -20,6 +20,8 @@
 #include "front/units.h"
 #include "manage/containers.h"
 #include "manage/log_reader.h"
+#include "manage/stats.h"
+#include "manage/top.h"
 #include "net/attach.h"
 #include "runtime/runtime.h"
 #include "spec/names.h"
@@ -328,6 +330,48 @@ int logs(ContainerCommands& c) {
   return 0;
 }
 
+// husk stats: every running container (or those named), from the records.
+int stats(ContainerCommands& c) {
+  auto targets = []() -> Result<std::vector<manage::StatsTarget>> {
+    HUSK_TRY_ASSIGN(std::vector<Container> all, store().list());
+    std::vector<manage::StatsTarget> out;
+    for (const auto& ct : all) {
+      if (ct.state != State::kRunning && ct.state != State::kPaused) continue;
+      out.push_back({ct.record.id, ct.record.name, runtime::kDefaultRoot, ct.record.name});
+    }
+    return out;
+  };
+  if (!c.format.empty() && c.format != "json" && c.format != "table") {
+    print_error(fmt::format("--format {:?}: table or json", c.format));
+    return kExitHuskError;
+  }
+  manage::StatsOptions o{.no_stream = c.no_stream, .json = c.format == "json", .ids = c.refs};
+  if (auto r = manage::run_stats(targets, o); !r) {
+    print_error(r.error().what());
+    return 1;
+  }
+  return 0;
+}
+
+int top(ContainerCommands& c) {
+  auto ctr = store().find(c.ref);
+  if (!ctr) {
+    print_error(ctr.error().what());
+    return 1;
+  }
+  if (!is_up(ctr->state)) {
+    print_error(fmt::format("container {:?} is not running", ctr->record.name));
+    return 1;
+  }
+  auto table = manage::top_table(runtime::kDefaultRoot, ctr->record.name);
+  if (!table) {
+    print_error(table.error().what());
+    return 1;
+  }
+  std::fputs(table->c_str(), stdout);
+  return 0;
+}
+
 int prune(ContainerCommands&) {
   auto all = store().list();
   if (!all) {
@@ -432,6 +476,17 @@ void add_container_commands(CLI::App& app, ContainerCommands& c) {
                  "Examples:\n  husk logs web\n  husk logs -f --tail 10 web\n"
                  "  husk logs --since 5m -t web");
 
+  c.stats = app.add_subcommand("stats", "Live CPU, memory, network, block I/O and pids of containers");
+  c.stats->add_flag("--no-stream", c.no_stream, "One table, then exit");
+  c.stats->add_option("--format", c.format, "table or json");
+  c.stats->add_option("containers", c.refs, "Names, ids or unique id prefixes (default: all running)");
+  c.stats->footer("\nRead from the containers' cgroup accounting (husk-oci events --stats has the same).\n"
+                  "Examples:\n  husk stats\n  husk stats --no-stream --format json web");
+
+  c.top = app.add_subcommand("top", "The processes of a container");
+  c.top->add_option("container", c.ref, "Name, id or unique id prefix")->required();
+  c.top->footer("\nExamples:\n  husk top web");
+
   CLI::App* container = app.add_subcommand("container", "Manage containers");
   container->require_subcommand(1);
   c.prune = container->add_subcommand("prune", "Remove every stopped container");
@@ -515,6 +570,8 @@ std::optional<int> run_container_commands(ContainerCommands& c) {
   }
   if (parsed(c.exec)) return exec(c);
   if (parsed(c.logs)) return logs(c);
+  if (parsed(c.stats)) return stats(c);
+  if (parsed(c.top)) return top(c);
   if (parsed(c.update)) return update(c);
   if (parsed(c.prune)) return prune(c);
   return std::nullopt;
