@@ -6,9 +6,11 @@
 //   a Row is the difference of two Samples, formatted as docker formats it.
 //
 // A table of N containers costs N state.json reads, then per container and
-// sample six cgroup files and two /proc files; the host's /proc/stat and
-// /proc/meminfo are read once per round (as dockerd reads /proc/stat once per
-// collection, not once per container).
+// sample six cgroup files (on v1 the blkio one may take up to three tries: the
+// first file set with entries, as runc picks it) and the init's /proc/PID/stat
+// and net/dev; the host's /proc/stat and /proc/meminfo are read once per round
+// (as dockerd reads /proc/stat once per collection, not once per container).
+// Containers are read on up to four threads (stats_run.cc).
 #pragma once
 
 #include <sys/types.h>

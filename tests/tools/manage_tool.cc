@@ -83,8 +83,8 @@ int stats(int argc, char** argv) {
   };
   auto r = husk::manage::run_stats(targets, opts);
   if (timing)
-    std::fprintf(stderr, "timing: total %.1f ms, listing %.1f ms, gap %lld ms\n",
-                 now_ms() - start, listing, static_cast<long long>(opts.gap.count()));
+    std::fprintf(stderr, "timing: total %.1f ms, listing %.1f ms, gap %lld ms\n", now_ms() - start,
+                 listing, static_cast<long long>(opts.gap.count()));
   if (!r) {
     std::fprintf(stderr, "husk_manage_tool: %s\n", r.error().what().c_str());
     return 1;
