@@ -136,19 +136,26 @@ std::string columns(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-// podman's `ps --format json`: an array of objects with its keys.
+// podman's `ps --format json`: an array of objects with its keys (those of
+// pods, health and sizes as podman shows them for a container without).
 std::string json_of(const std::vector<manage::Container>& cs, int64_t now) {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& c : cs) {
     bool exited = c.state == manage::State::kExited;
+    std::string image_id = c.record.image_id;
+    if (image_id.starts_with("sha256:")) image_id.erase(0, 7);
+    nlohmann::json labels = c.record.labels.empty() ? nlohmann::json(nullptr)
+                                                     : nlohmann::json(c.record.labels);
+    nlohmann::json ports = c.record.ports.empty() ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(c.record.ports);
     nlohmann::json j = {
         {"Id", c.record.id},
         {"Names", {c.record.name}},
         {"Image", image_text(c)},
-        {"ImageID", c.record.image_id},
+        {"ImageID", image_id},
         {"Command", c.record.command},
         {"Created", epoch_seconds(c.record.created)},
-        {"CreatedAt", created_at(c)},
+        {"CreatedAt", human_duration(now - epoch_seconds(c.record.created)) + " ago"},
         {"State", std::string(manage::state_name(c.state))},
         {"Status", status_text(c, now)},
         {"Exited", exited},
@@ -156,10 +163,17 @@ std::string json_of(const std::vector<manage::Container>& cs, int64_t now) {
         {"ExitedAt", exited ? epoch_seconds(c.status.finished_at) : 0},
         {"StartedAt", epoch_seconds(c.status.started_at)},
         {"Pid", exited ? 0 : c.status.pid},
-        {"Labels", c.record.labels},
-        {"Ports", c.record.ports},
+        {"Labels", labels},
+        {"Ports", ports},
         {"Restarts", c.status.restarts},
         {"AutoRemove", c.record.auto_remove},
+        {"Mounts", nlohmann::json::array()},
+        {"Networks", nlohmann::json::array()},
+        {"Namespaces", nlohmann::json::object()},
+        {"Pod", ""},
+        {"PodName", ""},
+        {"IsInfra", false},
+        {"Size", nullptr},
     };
     arr.push_back(std::move(j));
   }

@@ -228,7 +228,7 @@ std::string Store::log_path(const std::string& name) const {
   return container_dir(name) + "/" + kLogFile;
 }
 
-Result<void> Store::create(const Record& r) {
+Result<void> Store::create(const Record& r, const Status& initial) {
   HUSK_TRY(check_name(r.name));
   HUSK_TRY(make_dirs(dir_, 0700));
   std::string dir = container_dir(r.name);
@@ -245,7 +245,7 @@ Result<void> Store::create(const Record& r) {
   }
   auto written = [&]() -> Result<void> {
     HUSK_TRY(write_file_atomic(dir + "/" + kRecordFile, record_json(r), 0600));
-    return write_file_atomic(dir + "/" + kStatusFile, status_json(Status{}), 0600);
+    return write_file_atomic(dir + "/" + kStatusFile, status_json(initial), 0600);
   }();
   if (!written) {
     std::error_code ec;
@@ -265,6 +265,19 @@ Result<void> Store::save_record(const Record& r) const {
 Result<void> Store::save_status(const std::string& name, const Status& s) const {
   return write_file_atomic(container_dir(name) + "/" + kStatusFile, status_json(s), 0600)
       .context("container {:?}", name);
+}
+
+std::optional<sys::ProcessRef> keeper_ref(pid_t pid) {
+  auto r = sys::process_ref(pid);
+  if (!r) return std::nullopt;
+  return *r;
+}
+
+bool init_alive(const std::string& name) {
+  auto dir = runtime::StateDir::peek(runtime::kDefaultRoot, name);
+  if (!dir) return false;
+  auto st = dir->load();
+  return st && runtime::current_status(*st, *dir) != runtime::Status::kStopped;
 }
 
 bool keeper_alive(const Status& s) { return s.keeper && sys::is_alive(*s.keeper); }

@@ -112,7 +112,7 @@ class Store {
   // Claims record.name (mkdir: one winner) and writes record.json and a
   // "created" status. A clash is an error naming the container that has it.
   // On any failure nothing is left.
-  Result<void> create(const Record& r);
+  Result<void> create(const Record& r, const Status& initial = {});
   // Rewrites record.json (create's second step: the image id once resolved).
   Result<void> save_record(const Record& r) const;
   Result<void> save_status(const std::string& name, const Status& s) const;
@@ -132,6 +132,13 @@ class Store {
 // The state a status stands for now: a "running" one whose keeper is gone
 // is exited; a running container whose cgroup is frozen is paused.
 State live_state(const Status& s, const std::string& name);
+
+// The keeper record of a process (pid and start time); nullopt if it is gone.
+std::optional<sys::ProcessRef> keeper_ref(pid_t pid);
+
+// Whether the container's init still runs, by the runtime's state (a
+// container whose keeper was killed may still).
+bool init_alive(const std::string& name);
 
 // Whether the status's keeper (monitor or foreground husk) still runs.
 bool keeper_alive(const Status& s);

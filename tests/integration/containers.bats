@@ -73,7 +73,7 @@ monitor_pid() {
     fail "stderr: $stderr"
   [[ $(h ps -aq | wc -l) == 1 ]] || fail "a second container was made"
   run --separate-stderr h stop no-such-container
-  expect_status 1
+  expect_status 125
   [[ $stderr == "husk: no such container: no-such-container" ]] || fail "stderr: $stderr"
 }
 

@@ -151,7 +151,7 @@ $got"
   root=$(awk '$5 == "/" { print }' <<<"$output")
   # lowerdir+= one by one (Linux 6.8+), or lowerdir=a:b.
   [[ $root == *" - overlay "*lowerdir*=l/*l/* ]] || fail "root: $root"
-  [[ $root == *upperdir=$HUSK_ROOT/containers/$CID/upper* ]] || fail "root: $root"
+  [[ $root == *upperdir=$HUSK_ROOT/containers/$CID/layer/upper* ]] || fail "root: $root"
 }
 
 @test "husk run IMAGE: writes stay in each container's own layer; the image's layers are untouched" {

@@ -1,15 +1,14 @@
 #!/usr/bin/env bats
 # `husk run --rootfs DIR:O`: DIR is the read-only lower layer of an overlayfs root, mounted
-# in the container's mount namespace; the container writes to a layer of its own under
-# /run/husk-storage/<id> (upper, work, merged), removed when the container is gone.
+# in the container's mount namespace; the container writes to a layer of its own,
+# $HUSK_ROOT/containers/<name>/layer (upper, work, merged), removed with the container (--rm).
 # Real mounts: these tests look at DIR, the upper layer and both sides' mountinfo.
 
 load helpers
 
-LAYERS=/run/husk-storage
-
 setup() {
   husk_setup
+  export HUSK_ROOT=$TEST_TMP/root
   [[ -x $HUSK ]] || fail "husk CLI not found: $HUSK (build first or set HUSK_CLI)"
   # A lower of this test's own, so that its tree and mtimes can be compared whole.
   LOWER=$TEST_TMP/lower
@@ -20,7 +19,7 @@ setup() {
 
 teardown() {
   local left
-  left=$(find "$LAYERS" -mindepth 1 -maxdepth 1 -name "$CID*" 2>/dev/null)
+  left=$(find "$HUSK_ROOT/containers" -mindepth 1 -maxdepth 1 -name "$CID*" 2>/dev/null)
   husk_teardown
   [[ -z $left ]] || fail "container layers left: $left"
 }
@@ -43,7 +42,7 @@ husk_bg() {
 tree_of() { (cd "$1" && find . -printf '%p %y %m %U:%G %s %T@\n' | LC_ALL=C sort); }
 
 # Overlay mounts in this (the host's) mount namespace that name the lower or a layer.
-host_overlays() { grep -E " - overlay .*($LOWER|$LAYERS/$CID)" /proc/self/mountinfo || true; }
+host_overlays() { grep -E " - overlay .*($LOWER|$HUSK_ROOT/containers/$CID/layer)" /proc/self/mountinfo || true; }
 
 # The container's init on the host: the marked process that is pid 1 in its namespace.
 init_pid() {
@@ -68,7 +67,7 @@ init_pid() {
     echo ready
     while :; do sleep 0.05; done'
   wait_for 10 file_has "$TEST_TMP/out" ready
-  local upper=$LAYERS/$CID/upper
+  local upper=$HUSK_ROOT/containers/$CID/layer/upper
   # The writes are in the upper layer: the new file, a copy-up of the changed one, and a
   # whiteout (a 0/0 character device) for the deleted one.
   [[ $(cat "$upper/newfile") == new ]] || fail "upper/newfile: $(cat "$upper/newfile" 2>&1)"
@@ -81,7 +80,7 @@ init_pid() {
   run cat "$TEST_TMP/out"
   expect_line "sees: new changed ls-gone"
   expect_line "root mode: $mode"
-  expect_match " / / [a-z,]+ - overlay [^ ]+ rw,lowerdir\+?=$LOWER,upperdir=$upper,workdir=$LAYERS/$CID/work"
+  expect_match " / / [a-z,]+ - overlay [^ ]+ rw,lowerdir\+?=$LOWER,upperdir=$upper,workdir=$HUSK_ROOT/containers/$CID/layer/work"
   kill -TERM "$BG"
   wait_bg "$BG"
   [[ $rc == 0 ]] || fail "husk exited $rc"
@@ -90,7 +89,7 @@ init_pid() {
   diff -u "$TEST_TMP/before" "$TEST_TMP/after" || fail "the lower changed"
   [[ $(cat "$LOWER/etc/motd") == original && -e $LOWER/bin/ls && ! -e $LOWER/newfile ]] ||
     fail "lower files changed"
-  [[ ! -e $LAYERS/$CID ]] || fail "layer left: $(ls -la "$LAYERS/$CID")"
+  [[ ! -e $HUSK_ROOT/containers/$CID/layer ]] || fail "layer left: $(ls -la "$HUSK_ROOT/containers/$CID/layer")"
 }
 
 @test "husk run --rootfs DIR:O: two containers on one DIR at once each see only their own writes" {
@@ -107,8 +106,8 @@ init_pid() {
   done
   wait_for 10 file_has "$TEST_TMP/a.out" ready
   wait_for 10 file_has "$TEST_TMP/b.out" ready
-  [[ -e $LAYERS/$CID-a/upper/only-a && -e $LAYERS/$CID-b/upper/only-b ]] || fail "no uppers"
-  [[ ! -e $LAYERS/$CID-a/upper/only-b && ! -e $LAYERS/$CID-b/upper/only-a ]] ||
+  [[ -e $HUSK_ROOT/containers/$CID-a/layer/upper/only-a && -e $HUSK_ROOT/containers/$CID-b/layer/upper/only-b ]] || fail "no uppers"
+  [[ ! -e $HUSK_ROOT/containers/$CID-a/layer/upper/only-b && ! -e $HUSK_ROOT/containers/$CID-b/layer/upper/only-a ]] ||
     fail "a write crossed layers"
   for c in a b; do
     eval "kill -USR1 \$pid_$c; wait_bg \$pid_$c"
@@ -122,16 +121,16 @@ init_pid() {
 @test "husk run --rootfs DIR:O: the layer goes at a normal exit, a failing one and a kill by signal" {
   run husk_run --name "$CID" --rootfs "$LOWER:O" -- sh -c 'echo x >/f; exit 3'
   expect_status 3
-  [[ ! -e $LAYERS/$CID ]] || fail "layer left after exit 3"
+  [[ ! -e $HUSK_ROOT/containers/$CID/layer ]] || fail "layer left after exit 3"
   husk_bg "$CID" "$TEST_TMP/out" --rootfs "$LOWER:O" -- sh -c 'echo x >/f; echo ready; exec sleep 100'
   wait_for 10 file_has "$TEST_TMP/out" ready
-  [[ -e $LAYERS/$CID/upper/f ]] || fail "no layer during the run"
+  [[ -e $HUSK_ROOT/containers/$CID/layer/upper/f ]] || fail "no layer during the run"
   local pid
   pid=$(init_pid) || fail "no container init found"
   kill -KILL "$pid"
   wait_bg "$BG"
   [[ $rc == 137 ]] || fail "husk exited $rc, want 137"
-  [[ ! -e $LAYERS/$CID ]] || fail "layer left after SIGKILL of the container"
+  [[ ! -e $HUSK_ROOT/containers/$CID/layer ]] || fail "layer left after SIGKILL of the container"
 }
 
 @test "husk run --rootfs DIR:O: kill -9 of husk leaves the layer to the running container, the next run reclaims it" {
@@ -142,13 +141,13 @@ init_pid() {
   # The container still runs on its layer: the owner is its init now, and a run now keeps it.
   run husk_run --name "$CID" --rootfs "$LOWER:O" -- true
   expect_status 0
-  [[ -e $LAYERS/$CID-k/upper/f ]] || fail "the running container's layer was taken"
+  [[ -e $HUSK_ROOT/containers/$CID-k/layer/upper/f ]] || fail "the running container's layer was taken"
   # Once the container is gone (the runtime's own delete), the next run reclaims the layer.
   "$OCI" --root /run/husk delete -f "$CID-k" >/dev/null
-  [[ -d $LAYERS/$CID-k ]] || fail "no stale layer to reclaim (the test would prove nothing)"
+  [[ -d $HUSK_ROOT/containers/$CID-k/layer ]] || fail "no stale layer to reclaim (the test would prove nothing)"
   run husk_run --name "$CID" --rootfs "$LOWER:O" -- true
   expect_status 0
-  [[ ! -e $LAYERS/$CID-k ]] || fail "stale layer not reclaimed: $(ls "$LAYERS/$CID-k")"
+  [[ ! -e $HUSK_ROOT/containers/$CID-k/layer ]] || fail "stale layer not reclaimed: $(ls "$HUSK_ROOT/containers/$CID-k/layer")"
 }
 
 @test "husk run --read-only --rootfs DIR:O: an overlay with no upper, writes fail with EROFS" {
@@ -158,8 +157,8 @@ init_pid() {
     grep " / / " /proc/self/mountinfo; echo ready
     while :; do sleep 0.05; done'
   wait_for 10 file_has "$TEST_TMP/out" ready
-  [[ -d $LAYERS/$CID/merged && ! -e $LAYERS/$CID/upper && ! -e $LAYERS/$CID/work ]] ||
-    fail "layer dirs: $(ls "$LAYERS/$CID")"
+  [[ -d $HUSK_ROOT/containers/$CID/layer/merged && ! -e $HUSK_ROOT/containers/$CID/layer/upper && ! -e $HUSK_ROOT/containers/$CID/layer/work ]] ||
+    fail "layer dirs: $(ls "$HUSK_ROOT/containers/$CID/layer")"
   kill -TERM "$BG"
   wait_bg "$BG"
   run cat "$TEST_TMP/out"
@@ -178,7 +177,7 @@ init_pid() {
     expect_status 125
     [[ $(wc -l <<<"$stderr") == 1 && $stderr == "husk: --rootfs \""* ]] ||
       fail "--rootfs $args: $stderr"
-    [[ ! -e $LAYERS/$CID ]] || fail "--rootfs $args left $LAYERS/$CID"
+    [[ ! -e $HUSK_ROOT/containers/$CID/layer ]] || fail "--rootfs $args left $HUSK_ROOT/containers/$CID/layer"
   done
   run --separate-stderr husk_run --rootfs "/nonexistent-$CID:O" -- true
   [[ $stderr == "husk: --rootfs \"/nonexistent-$CID:O\": No such file or directory" ]] || fail "$stderr"
@@ -205,5 +204,5 @@ init_pid() {
   [[ $(wc -l <<<"$stderr") == 1 ]] || fail "$stderr"
   [[ $stderr == *"lower \"$t/m2\" is on overlayfs, and the kernel stacks filesystems only 2 deep"* ]] ||
     fail "$stderr"
-  [[ ! -e $LAYERS/$CID ]] || fail "layer left after a failed mount"
+  [[ ! -e $HUSK_ROOT/containers/$CID/layer ]] || fail "layer left after a failed mount"
 }

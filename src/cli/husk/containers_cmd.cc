@@ -66,21 +66,23 @@ void wait_keeper_gone(const std::string& name, std::chrono::milliseconds limit) 
   }
 }
 
-// One verb over every ref, docker's way: each done or reported, the exit
-// status 1 if any failed.
+// One verb over every ref: each done or reported. The exit status is
+// podman's: 125 for a container that is not there (1 for rm), 2 for one in
+// the wrong state (EBUSY: rm of a running one), else 125 for a failure.
 int each(const std::vector<std::string>& refs,
-         const std::function<Result<void>(const Container&, const std::string& ref)>& fn) {
+         const std::function<Result<void>(const Container&, const std::string& ref)>& fn,
+         int missing = kExitHuskError) {
   int rc = 0;
   for (const auto& ref : refs) {
     auto c = store().find(ref);
     if (!c) {
       print_error(c.error().what());
-      rc = 1;
+      rc = missing;
       continue;
     }
     if (auto r = fn(*c, ref); !r) {
       print_error(r.error().what());
-      rc = 1;
+      rc = r.error().code == EBUSY ? 2 : kExitHuskError;
       continue;
     }
   }
@@ -168,7 +170,8 @@ nlohmann::json inspect_json(const Container& c) {
                        ? std::vector<std::string>(r.command.begin() + 1, r.command.end())
                        : std::vector<std::string>{}},
           {"State", state},
-          {"Image", r.image_id.empty() ? r.image : r.image_id},
+          {"Image", r.image_id.starts_with("sha256:") ? r.image_id.substr(7)
+                                                      : (r.image_id.empty() ? r.image : r.image_id)},
           {"ImageName", r.image},
           {"Rootfs", r.rootfs},
           {"RestartCount", s.restarts},
@@ -289,7 +292,7 @@ int logs(ContainerCommands& c) {
   auto ctr = store().find(c.ref);
   if (!ctr) {
     print_error(ctr.error().what());
-    return 1;
+    return kExitHuskError;
   }
   manage::LogQuery q;
   q.follow = c.follow;
@@ -325,7 +328,7 @@ int logs(ContainerCommands& c) {
   };
   if (auto r = manage::read_logs(path, q, sink, running); !r) {
     print_error(r.error().what());
-    return 1;
+    return kExitHuskError;
   }
   return 0;
 }
@@ -348,7 +351,7 @@ int stats(ContainerCommands& c) {
   manage::StatsOptions o{.no_stream = c.no_stream, .json = c.format == "json", .ids = c.refs};
   if (auto r = manage::run_stats(targets, o); !r) {
     print_error(r.error().what());
-    return 1;
+    return kExitHuskError;
   }
   return 0;
 }
@@ -357,16 +360,16 @@ int top(ContainerCommands& c) {
   auto ctr = store().find(c.ref);
   if (!ctr) {
     print_error(ctr.error().what());
-    return 1;
+    return kExitHuskError;
   }
   if (!is_up(ctr->state)) {
     print_error(fmt::format("container {:?} is not running", ctr->record.name));
-    return 1;
+    return kExitHuskError;
   }
   auto table = manage::top_table(runtime::kDefaultRoot, ctr->record.name);
   if (!table) {
     print_error(table.error().what());
-    return 1;
+    return kExitHuskError;
   }
   std::fputs(table->c_str(), stdout);
   return 0;
@@ -552,11 +555,14 @@ std::optional<int> run_container_commands(ContainerCommands& c) {
     });
   }
   if (parsed(c.rm)) {
-    return each(c.refs, [&](const Container& ct, const std::string& ref) -> Result<void> {
-      HUSK_TRY(remove_one(ct, c.force));
-      std::printf("%s\n", ref.c_str());
-      return ok();
-    });
+    return each(
+        c.refs,
+        [&](const Container& ct, const std::string& ref) -> Result<void> {
+          HUSK_TRY(remove_one(ct, c.force));
+          std::printf("%s\n", ref.c_str());
+          return ok();
+        },
+        /*missing=*/1);
   }
   if (parsed(c.ps)) return ps(c);
   if (parsed(c.inspect)) {

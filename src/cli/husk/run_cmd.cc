@@ -1,5 +1,6 @@
 #include "cli/husk/run_cmd.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -377,8 +378,7 @@ Result<int> run_container(RunFlags& f, const RunCommand& c, manage::Record& rec,
   manage::Status status;
   status.state = "running";
   status.started_at = now_rfc3339();
-  status.keeper = sys::process_ref(mode == Mode::kLaunch ? ::getppid() : ::getpid()).value_or(
-      sys::ProcessRef{});
+  status.keeper = manage::keeper_ref(mode == Mode::kLaunch ? ::getppid() : ::getpid());
   if (auto prev = store.load(f.name)) status.restarts = prev->status.restarts;
   // Once the init waits: the layer, hold and volumes pass to it (a kill -9 of
   // husk leaves them to the running container), the network is plumbed, and
@@ -482,6 +482,41 @@ Result<manage::Record> make_record(RunCommand& c, const std::vector<std::string>
     return fail(0, "--log-max-files {}: 1 to 100", c.log_max_files);
   r.log_max_files = c.log_max_files;
   return r;
+}
+
+// --rm containers while they exist: <root>/containers/.autoremove/<name>. A
+// kill -9 of their keeper (husk, or the monitor) leaves one behind, and the
+// next husk run removes what it stands for, as the container asked.
+std::string autoremove_dir() { return manage::Store(store_root()).dir() + "/.autoremove"; }
+
+void mark_autoremove(const std::string& name) {
+  std::string dir = autoremove_dir();
+  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return;
+  (void)write_file_atomic(dir + "/" + name, "", 0600, Durability::kVolatile);
+}
+
+void reclaim_autoremoved() {
+  std::string dir = autoremove_dir();
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  manage::Store store(store_root());
+  for (const auto& name : names) {
+    auto c = store.load(name);
+    if (c && (c->state == manage::State::kRunning || c->state == manage::State::kPaused ||
+              c->state == manage::State::kRestarting))
+      continue;
+    // Being made right now: its maker is its keeper until it runs.
+    if (c && c->status.state == "created" && (!c->status.keeper || manage::keeper_alive(c->status)))
+      continue;
+    // Its keeper is gone, but it still runs: removed once it stops.
+    if (manage::init_alive(name)) continue;
+    (void)cleanup_command(name, true);
+  }
 }
 
 EnvLookup record_env(const manage::Record& r) {
@@ -637,6 +672,7 @@ int create_command(RunCommand& c, const std::vector<std::string>& words) {
 }
 
 int run_command(RunCommand& c, const std::vector<std::string>& words) {
+  reclaim_autoremoved();
   take_image_word(words, c.flags);
   auto rec = make_record(c, words);
   if (!rec) {
@@ -644,10 +680,14 @@ int run_command(RunCommand& c, const std::vector<std::string>& words) {
     return kExitHuskError;
   }
   manage::Store store(store_root());
-  if (auto made = store.create(*rec); !made) {
+  // We look after it until it runs (then the keeper is the monitor, or us).
+  manage::Status made_by;
+  made_by.keeper = manage::keeper_ref(::getpid());
+  if (auto made = store.create(*rec, made_by); !made) {
     print_error(made.error().what());
     return kExitHuskError;
   }
+  if (c.rm) mark_autoremove(rec->name);
   if (c.detach) {
     int code = start_detached(rec->name, /*first=*/true);
     if (code == 0) std::printf("%s\n", rec->id.c_str());
@@ -665,6 +705,7 @@ int run_command(RunCommand& c, const std::vector<std::string>& words) {
   if (c.rm || (!code && st.started_at.empty())) {
     // --rm, or it never started: nothing of it is kept.
     if (auto removed = store.remove(rec->name); !removed) print_error(removed.error().what());
+    ::unlink((autoremove_dir() + "/" + rec->name).c_str());
   } else if (auto saved = store.save_status(rec->name, st); !saved) {
     print_error(saved.error().what());
   }
@@ -783,6 +824,7 @@ int cleanup_command(const std::string& name, bool remove) {
       print_error(r.error().what());
       return kExitHuskError;
     }
+    ::unlink((autoremove_dir() + "/" + name).c_str());
   }
   return 0;
 }
