@@ -53,6 +53,14 @@ Result<dbus::Connection*> SystemdManager::bus() {
   return &*bus_;
 }
 
+Result<size_t> SystemdManager::check_preexisting() {
+  if (fresh_) {
+    HUSK_TRY_ASSIGN(dbus::Connection * b, bus());
+    HUSK_TRY(check_unit_absent(*b, unit_.unit));
+  }
+  return fs_->check_preexisting();
+}
+
 Result<void> SystemdManager::create() {
   // Only reach the bus: without one nothing is made, and the error says why.
   HUSK_TRY(bus());
@@ -89,8 +97,10 @@ Result<void> SystemdManager::apply(pid_t pid, bool placed_in_v2) {
   if (pending_) {
     HUSK_TRY_ASSIGN(files, split(*pending_, props));
   }
-  HUSK_TRY(start_transient_unit(*b, unit_, pid, description_, std::move(props)));
-  started_ = true;
+  auto r = start_transient_unit(*b, unit_, pid, description_, std::move(props));
+  // Anything but a name taken by another unit may have left ours behind: destroy() stops it.
+  if (r || r.error().code != EEXIST) started_ = true;
+  HUSK_TRY(std::move(r));
   if (pending_) {
     HUSK_TRY(fs_->set(files).context("set cgroup resources"));
     pending_.reset();
@@ -113,17 +123,14 @@ Result<void> SystemdManager::set(const config::Resources& r) {
 }
 
 Result<void> SystemdManager::destroy() {
+  // Never started here: the scope's directory, if there is one, is another unit's.
+  if (fresh_ && !started_) return ok();
   // Kill and remove the cgroup first: stopping a scope that still has
   // processes would wait for them to heed SIGTERM (90 s by default).
   auto removed = fs_->destroy();
   if (!removed) log::warn("cgroup: {}", removed.error().what());
-  auto b = bus();
-  if (!b) {
-    // No bus, and the unit was never started here: there is nothing of ours to stop.
-    if (fresh_ && !started_) return removed;
-    return std::unexpected(b.error());
-  }
-  HUSK_TRY(stop_unit(**b, unit_.unit));
+  HUSK_TRY_ASSIGN(dbus::Connection * b, bus());
+  HUSK_TRY(stop_unit(*b, unit_.unit));
   started_ = false;
   return removed;
 }

@@ -6,7 +6,8 @@
 // manager on the scope's directory, so it behaves as on any v2 host.
 //
 // The scope needs a pid, so the unit is started in apply(), not create():
-// create() only connects to the bus (no socket: nothing exists yet), set()
+// check_preexisting() refuses a unit of that name systemd has already (its
+// cgroup is someone else's), create() only connects to the bus, set()
 // before apply() keeps the resources for the start, and open_for_clone()
 // gives no directory (the init is born in ours, and systemd moves it).
 #pragma once
@@ -34,7 +35,7 @@ class SystemdManager final : public Manager {
   Mode mode() const override { return Mode::kV2; }
   SavedState saved_state() const override;
   std::string path(std::string_view controller) const override { return fs_->path(controller); }
-  Result<size_t> check_preexisting() override { return fs_->check_preexisting(); }
+  Result<size_t> check_preexisting() override;
   Result<void> create() override;
   Result<void> apply(pid_t pid, bool placed_in_v2) override;
   Result<void> apply_beside_init(pid_t pid, std::string_view init_cgroup) override {

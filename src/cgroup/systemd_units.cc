@@ -327,6 +327,13 @@ Result<void> start_transient_unit(dbus::Connection& bus, const SystemdUnit& u, p
   return done;
 }
 
+Result<void> check_unit_absent(dbus::Connection& bus, const std::string& unit) {
+  auto r = bus.call(manager_call("GetUnit", {Value::string(unit)}));
+  if (r) return fail_quiet(EEXIST, "systemd unit {} already exists", unit);
+  if (r.error().code == ENOENT) return ok();
+  return fail(r.error().code, "systemd: look up unit {}: {}", unit, r.error().what());
+}
+
 Result<void> set_unit_properties(dbus::Connection& bus, const std::string& unit,
                                  std::vector<UnitProperty> props) {
   if (props.empty()) return ok();

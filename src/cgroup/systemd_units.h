@@ -67,6 +67,8 @@ Result<std::vector<UnitProperty>> resource_properties(const config::Resources& r
 Result<void> start_transient_unit(dbus::Connection& bus, const SystemdUnit& u, pid_t pid,
                                   const std::string& description, std::vector<UnitProperty> props,
                                   int timeout_ms = 30000);
+// Fails with EEXIST when systemd has a unit of that name loaded (active or failed).
+Result<void> check_unit_absent(dbus::Connection& bus, const std::string& unit);
 Result<void> set_unit_properties(dbus::Connection& bus, const std::string& unit,
                                  std::vector<UnitProperty> props);
 // Stops the unit (waiting for the job) and resets it if it failed; a unit

@@ -355,6 +355,12 @@ class FakeBus {
     if (m.member == "Hello") return reply(m, {Value::string(":1.7")});
     if (m.member == "AddMatch") return;  // sent without expecting a reply
     if (m.member == "ResetFailedUnit") return reply(m, {});
+    if (m.member == "GetUnit") {
+      if (mode_ == Start::kExists)
+        return reply(m, {Value::object_path("/org/freedesktop/systemd1/unit/x_2escope")});
+      return reply(m, {Value::string("Unit " + m.body[0].str + " not loaded.")},
+                   "org.freedesktop.systemd1.NoSuchUnit");
+    }
     if (m.member == "StartTransientUnit") {
       if (mode_ == Start::kExists)
         return reply(m, {Value::string("Unit " + m.body[0].str + " already exists.")},
@@ -431,6 +437,22 @@ TEST(SystemdCalls, AnExistingUnitIsRefusedAndLeftAlone) {
   // No ResetFailedUnit or StopUnit: the unit is someone else's.
   EXPECT_EQ(members(fake.calls),
             (std::vector<std::string>{"Hello", "AddMatch", "StartTransientUnit"}));
+}
+
+TEST(SystemdCalls, ALoadedUnitIsFoundBeforeAnythingStarts) {
+  for (auto mode : {FakeBus::Start::kExists, FakeBus::Start::kDone}) {
+    FakeBus fake(mode);
+    auto bus = dbus::Connection::over(fake.take_client(), true);
+    ASSERT_TRUE(bus);
+    auto r = check_unit_absent(*bus, "x.scope");
+    if (mode == FakeBus::Start::kExists) {
+      ASSERT_FALSE(r);
+      EXPECT_EQ(r.error().code, EEXIST);
+      EXPECT_EQ(r.error().what(), "systemd unit x.scope already exists");
+    } else {
+      EXPECT_TRUE(r) << r.error().what();
+    }
+  }
 }
 
 TEST(SystemdCalls, AFailedStartIsResetSoNoFailedUnitStays) {
