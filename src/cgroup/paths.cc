@@ -21,7 +21,7 @@ Result<bool> use_systemd_driver(std::string_view cgroups_path, bool systemd_flag
                                 bool systemd_up) {
   if (!systemd_flag) {
     if (is_systemd_form(cgroups_path))
-      return fail(EINVAL,
+      return fail_quiet(EINVAL,
                   "cgroupsPath {:?} is systemd's \"slice:prefix:name\" form: it needs "
                   "--systemd-cgroup",
                   cgroups_path);
@@ -29,7 +29,7 @@ Result<bool> use_systemd_driver(std::string_view cgroups_path, bool systemd_flag
   }
   if (!systemd_up) return fail(0, "systemd cgroup driver requested but systemd is not running");
   if (!cgroups_path.empty() && !is_systemd_form(cgroups_path))
-    return fail(EINVAL,
+    return fail_quiet(EINVAL,
                 "cgroupsPath {:?}: the systemd cgroup driver expects \"slice:prefix:name\"",
                 cgroups_path);
   return true;

@@ -37,7 +37,8 @@ uint64_t limit_value(int64_t v) { return v < 0 ? kInfinity : static_cast<uint64_
 // A cpuset list as systemd's CPUSet bitmask: bit n of byte n/8 is cpu n.
 Result<Value> cpu_mask(std::string_view list, std::string_view field) {
   auto cpus = parse_cpu_list(list);
-  if (!cpus) return fail(EINVAL, "linux.resources.cpu.{}: {:?} is not a cpu list", field, list);
+  if (!cpus)
+    return fail_quiet(EINVAL, "linux.resources.cpu.{}: {:?} is not a cpu list", field, list);
   std::vector<uint8_t> bytes;
   for (uint16_t c : *cpus) {
     if (bytes.size() <= c / 8u) bytes.resize(c / 8u + 1);
@@ -190,12 +191,12 @@ bool valid_unit_name(std::string_view name) {
 Result<std::string> expand_slice(std::string_view slice) {
   constexpr std::string_view kSuffix = ".slice";
   if (!slice.ends_with(kSuffix) || !valid_unit_name(slice))
-    return fail(EINVAL, "invalid slice name {:?}: not a systemd slice unit name", slice);
+    return fail_quiet(EINVAL, "invalid slice name {:?}: not a systemd slice unit name", slice);
   if (slice == "-.slice") return std::string("/");
   std::string_view base = slice.substr(0, slice.size() - kSuffix.size());
   if (base.empty() || base.front() == '-' || base.back() == '-' ||
       base.find("--") != std::string_view::npos)
-    return fail(EINVAL, "invalid slice name {:?}: dashes separate its parent slices", slice);
+    return fail_quiet(EINVAL, "invalid slice name {:?}: dashes separate its parent slices", slice);
   std::string path, prefix;
   for (auto part : split(base, '-')) {
     prefix += prefix.empty() ? "" : "-";
@@ -213,21 +214,22 @@ Result<SystemdUnit> parse_systemd_path(std::string_view cgroups_path, std::strin
   } else {
     auto parts = split(cgroups_path, ':');
     if (parts.size() != 3 || cgroups_path.front() == '/')
-      return fail(EINVAL,
-                  "cgroupsPath {:?}: the systemd cgroup driver expects \"slice:prefix:name\"",
-                  cgroups_path);
+      return fail_quiet(EINVAL,
+                        "cgroupsPath {:?}: the systemd cgroup driver expects \"slice:prefix:name\"",
+                        cgroups_path);
     u.slice = parts[0].empty() ? "system.slice" : std::string(parts[0]);
-    if (parts[2].empty()) return fail(EINVAL, "cgroupsPath {:?}: no name", cgroups_path);
+    if (parts[2].empty()) return fail_quiet(EINVAL, "cgroupsPath {:?}: no name", cgroups_path);
     if (parts[2].ends_with(".slice"))
-      return fail(EINVAL, "cgroupsPath {:?}: a slice as the container's unit is not supported",
-                  cgroups_path);
+      return fail_quiet(EINVAL,
+                        "cgroupsPath {:?}: a slice as the container's unit is not supported",
+                        cgroups_path);
     u.unit = parts[1].empty() ? fmt::format("{}.scope", parts[2])
                               : fmt::format("{}-{}.scope", parts[1], parts[2]);
   }
   HUSK_TRY(expand_slice(u.slice).context("cgroupsPath {:?}", cgroups_path));
   if (!valid_unit_name(u.unit))
-    return fail(EINVAL, "cgroupsPath {:?}: {:?} is not a valid systemd unit name", cgroups_path,
-                u.unit);
+    return fail_quiet(EINVAL, "cgroupsPath {:?}: {:?} is not a valid systemd unit name",
+                      cgroups_path, u.unit);
   return u;
 }
 
