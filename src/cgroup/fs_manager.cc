@@ -12,6 +12,7 @@
 #include "cgroup/device_bpf.h"
 #include "cgroup/dir.h"
 #include "cgroup/paths.h"
+#include "cgroup/systemd_manager.h"
 #include "cgroup/text.h"
 #include "cgroup/writers.h"
 
@@ -61,7 +62,9 @@ Result<std::unique_ptr<Manager>> Manager::make(const Options& opts) {
 
 Result<std::unique_ptr<Manager>> Manager::make(const Options& opts, const Layout& layout,
                                                const OwnCgroups& own) {
-  HUSK_TRY(check_cgroupfs_driver(opts.cgroups_path, opts.systemd, systemd_running()));
+  HUSK_TRY_ASSIGN(bool systemd, use_systemd_driver(opts.cgroups_path, opts.systemd,
+                                                    systemd_running()));
+  if (systemd) return make_systemd_manager(opts, layout);
   auto own_path = [&](const std::string& key) {
     auto it = own.find(key);
     return it == own.end() ? std::string("/") : it->second;
@@ -88,6 +91,7 @@ Result<std::unique_ptr<Manager>> Manager::load(const SavedState& saved) {
 }
 
 Result<std::unique_ptr<Manager>> Manager::load(const SavedState& saved, const Layout& layout) {
+  if (!saved.systemd_unit.empty()) return load_systemd_manager(saved, layout);
   std::vector<Hierarchy> hs;
   std::set<std::string> mounts;
   for (const auto& [key, dir] : saved.paths) {

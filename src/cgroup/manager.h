@@ -35,12 +35,12 @@ enum class FreezerState { kThawed, kFreezing, kFrozen };
 
 // What this layer implements, whatever the host runs (husk-oci `features`
 // reports it): the cgroupfs driver on v1, v2 and hybrid hosts, the rdma
-// controller, and no systemd driver (make() refuses --systemd-cgroup).
+// controller, and the systemd driver (system instance, cgroup v2 hosts).
 struct DriverSupport {
   bool v1, v2, systemd, systemd_user, rdma;
 };
 inline constexpr DriverSupport kDriverSupport{
-    .v1 = true, .v2 = true, .systemd = false, .systemd_user = false, .rdma = true};
+    .v1 = true, .v2 = true, .systemd = true, .systemd_user = false, .rdma = true};
 
 // What the runtime keeps in its state to re-open the manager later.
 struct SavedState {
@@ -50,6 +50,9 @@ struct SavedState {
   // Directories create() made, parents first. destroy() removes these and
   // the container's own directories, never a parent that existed before.
   std::vector<std::string> created;
+  // The systemd driver's scope unit and its slice; empty for cgroupfs.
+  std::string systemd_unit;
+  std::string systemd_slice;
 };
 
 // exec --cgroup: each argument is PATH (alone: every hierarchy) or
@@ -81,8 +84,8 @@ class Manager {
   virtual ~Manager() = default;
 
   // A manager for a new container, from the host's layout and this process's
-  // own cgroups. Nothing is created yet. Fails on the systemd form of
-  // cgroupsPath or --systemd-cgroup (no systemd driver yet).
+  // own cgroups. Nothing is created yet. --systemd-cgroup picks the systemd
+  // driver (systemd_manager.h), which takes the "slice:prefix:name" form.
   static Result<std::unique_ptr<Manager>> make(const Options& opts);
   // The same on an explicit layout (tests point it at a fixture tree).
   static Result<std::unique_ptr<Manager>> make(const Options& opts, const Layout& layout,

@@ -17,14 +17,22 @@ bool is_systemd_form(std::string_view p) {
 
 bool systemd_running() { return ::access("/run/systemd/system", F_OK) == 0; }
 
-Result<void> check_cgroupfs_driver(std::string_view cgroups_path, bool systemd_flag,
-                                   bool systemd_up) {
-  if (!systemd_flag && !is_systemd_form(cgroups_path)) return ok();
+Result<bool> use_systemd_driver(std::string_view cgroups_path, bool systemd_flag,
+                                bool systemd_up) {
+  if (!systemd_flag) {
+    if (is_systemd_form(cgroups_path))
+      return fail_quiet(EINVAL,
+                  "cgroupsPath {:?} is systemd's \"slice:prefix:name\" form: it needs "
+                  "--systemd-cgroup",
+                  cgroups_path);
+    return false;
+  }
   if (!systemd_up) return fail(0, "systemd cgroup driver requested but systemd is not running");
-  return fail(0,
-              "systemd cgroup driver requested but husk has no systemd driver yet "
-              "(cgroupsPath {:?})",
-              cgroups_path);
+  if (!cgroups_path.empty() && !is_systemd_form(cgroups_path))
+    return fail_quiet(EINVAL,
+                "cgroupsPath {:?}: the systemd cgroup driver expects \"slice:prefix:name\"",
+                cgroups_path);
+  return true;
 }
 
 std::string clean_cgroup_path(std::string_view path) {

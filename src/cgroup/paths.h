@@ -1,7 +1,8 @@
 // linux.cgroupsPath -> the container's cgroup in each hierarchy, as runc does:
 // an absolute path is taken from each hierarchy's root; a relative one (or
 // "<id>" when absent) nests under this process's own cgroup in that
-// hierarchy. The systemd form "slice:prefix:name" needs the systemd driver.
+// hierarchy. The systemd form "slice:prefix:name" is the systemd driver's
+// (systemd_units.h).
 #pragma once
 
 #include <string>
@@ -16,10 +17,11 @@ bool is_systemd_form(std::string_view cgroups_path);
 // PID 1 is systemd (it creates /run/systemd/system early at boot).
 bool systemd_running();
 
-// Refuses what only a systemd driver could do: --systemd-cgroup or the
-// "slice:prefix:name" form. systemd_up says whether systemd runs.
-Result<void> check_cgroupfs_driver(std::string_view cgroups_path, bool systemd_flag,
-                                   bool systemd_up);
+// Whether the systemd driver is to be used: with --systemd-cgroup, when
+// systemd runs (systemd_up). The "slice:prefix:name" form without the flag
+// is refused, as is the flag with any other non-empty cgroupsPath.
+Result<bool> use_systemd_driver(std::string_view cgroups_path, bool systemd_flag,
+                                bool systemd_up);
 
 // The cgroup path ("/a/b", from the hierarchy's root) for one hierarchy in
 // which this process sits at own. ".." may not climb out of own.

@@ -143,6 +143,10 @@ Result<void> StateDir::save(const ContainerState& s) const {
       {"owner", s.owner},     {"annotations", s.annotations},
       {"cgroup_paths", s.cgroup.paths}, {"cgroup_created", s.cgroup.created},
   };
+  if (!s.cgroup.systemd_unit.empty()) {
+    j["cgroup_systemd_unit"] = s.cgroup.systemd_unit;
+    j["cgroup_systemd_slice"] = s.cgroup.systemd_slice;
+  }
   if (s.poststart_hooks) j["poststart_hooks"] = true;
   if (s.poststop_hooks) j["poststop_hooks"] = true;
   if (s.rootfs_bind)
@@ -196,6 +200,8 @@ Result<ContainerState> parse_state_json(std::string_view text) {
   HUSK_TRY(read_field(j, "owner", s.owner));
   HUSK_TRY(read_field(j, "poststart_hooks", s.poststart_hooks));
   HUSK_TRY(read_field(j, "poststop_hooks", s.poststop_hooks));
+  HUSK_TRY(read_field(j, "cgroup_systemd_unit", s.cgroup.systemd_unit));
+  HUSK_TRY(read_field(j, "cgroup_systemd_slice", s.cgroup.systemd_slice));
   if (auto b = j.find("rootfs_bind"); b != j.end() && b->is_object()) {
     linux::HostBind hb;
     HUSK_TRY(read_field(*b, "path", hb.path));

@@ -134,19 +134,20 @@ TEST(CgroupPaths, DirectoryUnderMount) {
   EXPECT_FALSE(cgroup_dir("/sys/fs/cgroup", "/lxc/c1", "/other/web"));
 }
 
-TEST(CgroupPaths, SystemdFormIsRefusedWithoutSystemd) {
+TEST(CgroupPaths, SystemdDriverChoice) {
   EXPECT_TRUE(is_systemd_form("system.slice:docker:abc"));
   EXPECT_FALSE(is_systemd_form("/system.slice/abc"));
   EXPECT_FALSE(is_systemd_form("a:b"));
-  auto r = check_cgroupfs_driver("system.slice:docker:abc", false, false);
+  // The systemd form needs the flag; the flag needs systemd and that form.
+  auto r = use_systemd_driver("system.slice:docker:abc", false, true);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().what(), "systemd cgroup driver requested but systemd is not running");
-  EXPECT_FALSE(check_cgroupfs_driver("/x", true, false));
-  auto up = check_cgroupfs_driver("/x", true, true);
-  ASSERT_FALSE(up);
-  EXPECT_NE(up.error().what().find("no systemd driver"), std::string::npos);
-  EXPECT_TRUE(check_cgroupfs_driver("/x", false, false));
-  EXPECT_TRUE(check_cgroupfs_driver("", false, true));
+  EXPECT_NE(r.error().what().find("needs --systemd-cgroup"), std::string::npos);
+  EXPECT_FALSE(use_systemd_driver("", true, false));
+  EXPECT_FALSE(use_systemd_driver("/x", true, true));
+  EXPECT_EQ(use_systemd_driver("system.slice:docker:abc", true, true), true);
+  EXPECT_EQ(use_systemd_driver("", true, true), true);
+  EXPECT_EQ(use_systemd_driver("/x", false, false), false);
+  EXPECT_EQ(use_systemd_driver("", false, true), false);
 }
 
 TEST(CgroupPaths, Clean) {

@@ -44,7 +44,9 @@ TEST(CgroupManager, PathsNestUnderOwnCgroupPerHierarchy) {
   EXPECT_EQ((*abs)->path("memory"), d / "memory/kube/pod1/c1");
   auto systemd = Manager::make({"system.slice:husk:c1", "c1", false}, l, own);
   ASSERT_FALSE(systemd);
-  EXPECT_EQ(systemd.error().what(), "systemd cgroup driver requested but systemd is not running");
+  EXPECT_EQ(systemd.error().what(),
+            "cgroupsPath \"system.slice:husk:c1\" is systemd's \"slice:prefix:name\" form: it "
+            "needs --systemd-cgroup");
 }
 
 TEST(CgroupManager, CreateRecordsOnlyNewDirectoriesAndDestroyKeepsParents) {
