@@ -304,3 +304,14 @@ $CID-up"
   wait_for 10 eval '[[ -z $(h ps -aq) ]]' || fail "left: $(h ps -a)"
   [[ ! -e /run/husk/$CID-k ]] || wait_for 5 eval '[[ ! -e /run/husk/'"$CID-k"' ]]' || fail "state left"
 }
+
+@test "bash completion: verbs, flags from husk's own --help, container names" {
+  h create --net none --name "$CID" --rootfs "$ROOTFS" -- true >/dev/null
+  # shellcheck source=contrib/bash-completion/husk
+  source "$HUSK_SRC/contrib/bash-completion/husk"
+  complete_words() { COMP_WORDS=("$HUSK" "$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); _husk; echo "${COMPREPLY[*]}"; }
+  [[ " $(complete_words st) " == *" start "*" stats "*" stop "* ]] || fail "verbs: $(complete_words st)"
+  [[ " $(complete_words run --ne) " == *" --net "*" --network "* ]] || fail "flags: $(complete_words run --ne)"
+  [[ $(complete_words stop husk-it) == "$CID" ]] || fail "names: $(complete_words stop husk-it)"
+  [[ " $(complete_words network '') " == *" create "*" prune "* ]] || fail "network verbs: $(complete_words network '')"
+}
