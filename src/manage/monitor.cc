@@ -133,9 +133,6 @@ class Monitor {
   // One run: until the launcher failed, or the init exited and its output
   // is in the log.
   void watch() {
-    init_pid_ = 0;
-    init_done_ = false;
-    launch_failed_ = false;
     int64_t drain_until = 0;
     char buf[65536];
     for (;;) {
@@ -288,6 +285,10 @@ class Monitor {
       ::close(out[1]);
       return false;
     }
+    // A new run: what the last one ended with is in status.json already.
+    init_pid_ = 0;
+    init_done_ = false;
+    launch_failed_ = false;
     launcher_ = spawn_husk(o_, "__launch", out[1], err[1]);
     ::close(out[1]);
     ::close(err[1]);

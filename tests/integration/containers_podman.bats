@@ -50,7 +50,7 @@ steps() {
   local label=$1 out=$TEST_TMP/$1
   shift
   mkdir -p "$out"
-  "$@" import -q "$FILE_TMP/rootfs.tar" localhost/husk-it-img:latest >/dev/null
+  "$@" import "$FILE_TMP/rootfs.tar" localhost/husk-it-img:latest >/dev/null 2>&1
   "$@" run -d --name ctr-a "${RUN_FLAGS[@]}" localhost/husk-it-img \
     sh -c 'trap "exit 3" TERM; sleep 100 & wait' >/dev/null
   echo "run -d: $?"
