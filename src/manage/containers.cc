@@ -287,12 +287,10 @@ State live_state(const Status& s, const std::string& name) {
   if (s.state == "exited") return State::kExited;
   if (!s.keeper || !sys::is_alive(*s.keeper)) return State::kExited;
   if (s.state == "restarting") return State::kRestarting;
-  // Running: paused when its cgroup is frozen (the runtime's own reading).
-  auto dir = runtime::StateDir::peek(runtime::kDefaultRoot, name);
-  if (dir) {
-    if (auto st = dir->load(); st && runtime::current_status(*st, *dir) == runtime::Status::kPaused)
-      return State::kPaused;
-  }
+  // husk pause and unpause say so in the status: ps reads no runtime state
+  // or cgroup file per container (1000 of them in well under 100 ms).
+  if (s.state == "paused") return State::kPaused;
+  (void)name;
   return State::kRunning;
 }
 

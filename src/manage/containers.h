@@ -76,7 +76,7 @@ std::string_view state_name(State s);
 // The mutable part. The monitor and husk write it; readers never see half
 // of it (write_file_atomic).
 struct Status {
-  std::string state = "created";  // created | running | restarting | exited
+  std::string state = "created";  // created | running | paused | restarting | exited
   pid_t pid = 0;                  // the init while running
   std::string started_at, finished_at;
   int exit_code = 0;
@@ -129,8 +129,8 @@ class Store {
   std::string dir_;
 };
 
-// The state a status stands for now: a "running" one whose keeper is gone
-// is exited; a running container whose cgroup is frozen is paused.
+// The state a status stands for now: a "running" or "paused" one whose
+// keeper is gone is exited.
 State live_state(const Status& s, const std::string& name);
 
 // The keeper record of a process (pid and start time); nullopt if it is gone.

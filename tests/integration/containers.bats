@@ -310,8 +310,15 @@ $CID-up"
   # shellcheck source=contrib/bash-completion/husk
   source "$HUSK_SRC/contrib/bash-completion/husk"
   complete_words() { COMP_WORDS=("$HUSK" "$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); _husk; echo "${COMPREPLY[*]}"; }
-  [[ " $(complete_words st) " == *" start "*" stats "*" stop "* ]] || fail "verbs: $(complete_words st)"
-  [[ " $(complete_words run --ne) " == *" --net "*" --network "* ]] || fail "flags: $(complete_words run --ne)"
+  local w
+  for w in start stats stop; do
+    [[ " $(complete_words st) " == *" $w "* ]] || fail "verbs: $(complete_words st)"
+  done
+  for w in --net --network; do
+    [[ " $(complete_words run --ne) " == *" $w "* ]] || fail "flags: $(complete_words run --ne)"
+  done
   [[ $(complete_words stop husk-it) == "$CID" ]] || fail "names: $(complete_words stop husk-it)"
-  [[ " $(complete_words network '') " == *" create "*" prune "* ]] || fail "network verbs: $(complete_words network '')"
+  for w in create prune; do
+    [[ " $(complete_words network '') " == *" $w "* ]] || fail "network verbs: $(complete_words network '')"
+  done
 }

@@ -95,6 +95,15 @@ Result<int> signal_of(const std::string& text) {
   return *sig;
 }
 
+// The status says paused while the cgroup is frozen (ps reads only the
+// status). The monitor rewrites it whole when the container exits.
+Result<void> set_paused(const std::string& name, bool paused) {
+  HUSK_TRY_ASSIGN(Container now, store().load(name));
+  if (now.status.state != "running" && now.status.state != "paused") return ok();
+  now.status.state = paused ? "paused" : "running";
+  return store().save_status(name, now.status);
+}
+
 // Marks a stop by the user: no restart policy brings it back (husk start
 // clears the mark).
 void mark_stopped(const Container& c) {
@@ -535,6 +544,7 @@ std::optional<int> run_container_commands(ContainerCommands& c) {
   if (parsed(c.pause)) {
     return each(c.refs, [&](const Container& ct, const std::string& ref) -> Result<void> {
       HUSK_TRY(runtime::pause(runtime::kDefaultRoot, ct.record.name));
+      HUSK_TRY(set_paused(ct.record.name, true));
       std::printf("%s\n", ref.c_str());
       return ok();
     });
@@ -542,6 +552,7 @@ std::optional<int> run_container_commands(ContainerCommands& c) {
   if (parsed(c.unpause)) {
     return each(c.refs, [&](const Container& ct, const std::string& ref) -> Result<void> {
       HUSK_TRY(runtime::resume(runtime::kDefaultRoot, ct.record.name));
+      HUSK_TRY(set_paused(ct.record.name, false));
       std::printf("%s\n", ref.c_str());
       return ok();
     });

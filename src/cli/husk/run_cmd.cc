@@ -489,10 +489,20 @@ Result<manage::Record> make_record(RunCommand& c, const std::vector<std::string>
 // next husk run removes what it stands for, as the container asked.
 std::string autoremove_dir() { return manage::Store(store_root()).dir() + "/.autoremove"; }
 
+// The directory goes when its last mark does (an empty one is left by no
+// run); a mark racing that rmdir makes it again.
 void mark_autoremove(const std::string& name) {
   std::string dir = autoremove_dir();
-  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return;
-  (void)write_file_atomic(dir + "/" + name, "", 0600, Durability::kVolatile);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return;
+    if (write_file_atomic(dir + "/" + name, "", 0600, Durability::kVolatile)) return;
+  }
+}
+
+void unmark_autoremove(const std::string& name) {
+  std::string dir = autoremove_dir();
+  ::unlink((dir + "/" + name).c_str());
+  ::rmdir(dir.c_str());  // only when empty
 }
 
 void reclaim_autoremoved() {
@@ -705,7 +715,7 @@ int run_command(RunCommand& c, const std::vector<std::string>& words) {
   if (c.rm || (!code && st.started_at.empty())) {
     // --rm, or it never started: nothing of it is kept.
     if (auto removed = store.remove(rec->name); !removed) print_error(removed.error().what());
-    ::unlink((autoremove_dir() + "/" + rec->name).c_str());
+    unmark_autoremove(rec->name);
   } else if (auto saved = store.save_status(rec->name, st); !saved) {
     print_error(saved.error().what());
   }
@@ -824,7 +834,7 @@ int cleanup_command(const std::string& name, bool remove) {
       print_error(r.error().what());
       return kExitHuskError;
     }
-    ::unlink((autoremove_dir() + "/" + name).c_str());
+    unmark_autoremove(name);
   }
   return 0;
 }
