@@ -82,11 +82,13 @@ class Monitor {
     log_.emplace(std::move(*log));
     if (!open_signals()) return fail_start();
     launcher_ = o_.launcher;
-    // The launcher may have exited before SIGCHLD was blocked: collect it now.
-    on_signals();
     fds_[0] = UniqueFd(o_.out_fd);
     fds_[1] = UniqueFd(o_.err_fd);
+    // Before the launcher is collected: a launcher that is already gone is
+    // reported on it, else husk run -d would wait on the pipe forever.
     ready_ = UniqueFd(o_.ready_fd);
+    // The launcher may have exited before SIGCHLD was blocked: collect it now.
+    on_signals();
     for (;;) {
       int64_t started = now_ms();
       watch();
