@@ -4,6 +4,7 @@
 # nothing behind. The numbers themselves are not judged here (see docs/benchmarks.md).
 # bench/net (issue 12) likewise: every row has numbers, and nothing it made (netns, links,
 # leases, nft elements, cgroups, processes, uprobes) is left on the host.
+# bench/containers (issue 14): every row has numbers for husk and podman, nothing is left.
 
 bats_require_minimum_version 1.5.0
 
@@ -248,6 +249,54 @@ host_traces() {
   [[ $status -eq 2 && ${stderr_lines[0]} == "bench/run: unknown option --frobnicate" ]] || fail "$stderr"
   run --separate-stderr env HUSK_BUILD="$WORK/nowhere" "$BENCH" --quick
   [[ $status -eq 1 && $stderr == "bench/run: $WORK/nowhere/bin/husk-oci not found (build first or set HUSK_BUILD)" ]] \
+    || fail "missing build: $status $stderr"
+  [[ -z $(ls -A "$WORK/tmp") ]]
+}
+
+@test "bench/containers: every row has numbers, husk and podman, and nothing is left behind" {
+  for b in husk husk-monitor husk_timeit; do
+    [[ -x $HUSK_BUILD/bin/$b ]] || fail "build $b first ($HUSK_BUILD)"
+  done
+  local json=$WORK/ctr.json prefix left
+  run --separate-stderr env TMPDIR="$WORK/tmp" timeout --kill-after=10 120 \
+    "$HUSK_SRC/bench/containers" --n 3 --podman-n 1 --runs 2 --json "$json"
+  echo "$output"
+  echo "$stderr" >&2
+  [[ $status -eq 0 ]] || fail "bench/containers exited $status"
+  [[ ${lines[0]} == row*unit*median* ]] || fail "no table header"
+  run jq -r '[.rows[].id] | join(" ")' "$json"
+  [[ $output == "start_fg start_d monitor_hwm conmon_hwm start_all ps ps_aq stats rm_all" ]] || fail "rows: $output"
+  run jq -r '
+    def stat: type == "object" and (.median | type) == "number" and .median > 0 and .n >= 1
+      and .p10 <= .median and .median <= .p90;
+    .rows[] | select((.stats | stat) | not) | "\(.id): no numbers",
+    (select(.id == "monitor_hwm" and .stats.n != 3) | "monitor_hwm: \(.stats.n) monitors, want 3"),
+    (select(.id | IN("monitor_hwm", "conmon_hwm")) | select(.stats.median < 100) | "\(.id) below 100 KiB")' "$json"
+  [[ -z $output ]] || fail "$output"
+  run jq -r '.memory.husk.monitor_pss_per_container_kib, .memory.podman.conmon_pss_per_container_kib,
+             .memory.husk.memavailable_per_container_kib, .memory.podman.memavailable_per_container_kib' "$json"
+  for v in "${lines[@]}"; do [[ $v =~ ^-?[0-9.]+$ ]] || fail "memory: ${lines[*]}"; done
+  (( ${lines[0]%.*} > 0 && ${lines[1]%.*} > 0 )) || fail "Pss: ${lines[*]}"
+  run jq -r '.rm_all_clean, ([.targets[] | select((.met | type) == "boolean")] | length)' "$json"
+  [[ ${lines[0]} == true && ${lines[1]} == 5 ]] || fail "rm_all_clean / targets: ${lines[*]}"
+
+  [[ -z $(ls -A "$WORK/tmp") ]] || fail "left in TMPDIR: $(ls -A "$WORK/tmp")"
+  prefix=$(jq -r .id_prefix "$json")
+  [[ $prefix == hkc* ]] || fail "id_prefix: $prefix"
+  left=$(ls -d /run/husk/"$prefix"* 2>/dev/null; cgroups_named "$prefix"; cgroups_named husk-bench-ctr-
+         pgrep -a -f -- "$prefix|$WORK/tmp" | sed 's/^/process /')
+  [[ -z $left ]] || fail "left on the host: $left"
+}
+
+@test "bench/containers: bad options are refused with a one-line error" {
+  run --separate-stderr "$HUSK_SRC/bench/containers" --n 0
+  [[ $status -eq 2 && $stderr == "bench/containers: counts must be whole numbers >= 1" ]] || fail "--n 0: $status $stderr"
+  run --separate-stderr "$HUSK_SRC/bench/containers" --runs
+  [[ $status -eq 2 && $stderr == "bench/containers: --runs needs a number" ]] || fail "--runs: $status $stderr"
+  run --separate-stderr "$HUSK_SRC/bench/containers" --frobnicate
+  [[ $status -eq 2 && ${stderr_lines[0]} == "bench/containers: unknown option --frobnicate" ]] || fail "$stderr"
+  run --separate-stderr env HUSK_BUILD="$WORK/nowhere" "$HUSK_SRC/bench/containers"
+  [[ $status -eq 1 && $stderr == "bench/containers: $WORK/nowhere/bin/husk not found (build first or set HUSK_BUILD)" ]] \
     || fail "missing build: $status $stderr"
   [[ -z $(ls -A "$WORK/tmp") ]]
 }
