@@ -31,6 +31,7 @@
 #include "manage/monitor.h"
 #include "net/attach.h"
 #include "runtime/runtime.h"
+#include "spec/mount_options.h"
 #include "storage/container_layer.h"
 
 namespace husk::cli {
@@ -311,6 +312,34 @@ void take_image_word(const std::vector<std::string>& words, RunFlags& f) {
     f.command.erase(f.command.begin());
 }
 
+// --- --init ---
+
+constexpr const char* kInitPath = "/run/husk-init";  // in the container (podman: /run/podman-init)
+
+// A program beside husk (husk-monitor, husk-init).
+std::string beside_husk(const char* name);
+
+// --init: husk-init (cli/init) as PID 1, the command its child. The container
+// gets a copy of its own, in its directory, bind-mounted read-only: even one
+// allowed to remount (--cap-add SYS_ADMIN) can change only that copy, never
+// the host's binary nor another container's. The copy is made afresh at each
+// start, so what a run did to it does not outlive the run.
+Result<void> add_init(config::Container& cfg, const std::string& name) {
+  std::string host_init = beside_husk("husk-init");
+  HUSK_TRY_ASSIGN(std::string bytes, read_file(host_init).context("--init"));
+  std::string copy = manage::Store(store_root()).container_dir(name) + "/init";
+  HUSK_TRY(write_file_atomic(copy, bytes, 0555, Durability::kVolatile).context("--init"));
+  config::Mount m;
+  m.destination = kInitPath;
+  m.type = "bind";
+  m.source = copy;
+  m.options = {"bind", "ro", "nosuid", "nodev"};
+  spec::apply_mount_options(m);
+  cfg.mounts.push_back(std::move(m));
+  cfg.process.args.insert(cfg.process.args.begin(), {kInitPath, "--"});
+  return ok();
+}
+
 // --- the run itself ---
 
 enum class Mode { kForeground, kLaunch };
@@ -343,6 +372,7 @@ Result<int> run_container(RunFlags& f, const RunCommand& c, manage::Record& rec,
   HUSK_TRY_ASSIGN(config::Container cfg, build_config(f, caller));
   // A layer that goes with its run skips the upper's syncfs (linux/overlay_root.h).
   if (cfg.root_overlay && c.rm) cfg.root_overlay->volatile_upper = true;
+  if (c.init) HUSK_TRY(add_init(cfg, f.name));
   if (image_use && rec.image_id.empty()) {
     // Later starts use this image, whatever the name points to by then.
     rec.image_id = image_use->record().id.str();
@@ -539,12 +569,13 @@ EnvLookup record_env(const manage::Record& r) {
 
 std::string g_own_path;
 
-// husk-monitor: beside husk.
-std::string monitor_path() {
+std::string beside_husk(const char* name) {
   std::string self = own_path();
   size_t slash = self.rfind('/');
-  return (slash == std::string::npos ? std::string(".") : self.substr(0, slash)) + "/husk-monitor";
+  return (slash == std::string::npos ? std::string(".") : self.substr(0, slash)) + "/" + name;
 }
+
+std::string monitor_path() { return beside_husk("husk-monitor"); }
 
 // Starts the container in the background under a monitor of its own
 // (manage/monitor.h); the launcher is a copy of this process. Returns 0 once
@@ -644,6 +675,8 @@ void add_run_flags(CLI::App& run, RunCommand& c, bool create) {
                "Mount --rootfs read-only (always for the host's /; with DIR:O, no upper layer)");
   if (!create) run.add_flag("-d,--detach", c.detach, "Run in the background and print the id");
   run.add_flag("--rm", c.rm, "Remove the container when it exits");
+  run.add_flag("--init", c.init,
+               "Run an init as PID 1 (husk-init) that forwards signals and reaps zombies");
   run.add_option("--restart", c.restart,
                  "Restart policy (with -d): no, on-failure[:N], always, unless-stopped")
       ->capture_default_str();

@@ -27,6 +27,7 @@ struct RunCommand {
   bool rm = false;              // --rm
   bool interactive = false;     // -i
   bool tty = false;             // -t
+  bool init = false;            // --init: husk-init as PID 1
   std::string restart = "no";   // --restart
   std::vector<std::string> labels;     // --label KEY=VALUE
   std::vector<std::string> env_files;  // --env-file
