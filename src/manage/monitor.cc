@@ -5,6 +5,9 @@
 #include <sys/prctl.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -37,6 +41,59 @@ constexpr auto kStableRun = 10s;  // a run this long resets the back-off
 constexpr int kDrainMs = 2000;
 // An unfinished line (a prompt) shows in the log after this quiet time.
 constexpr int kFlushMs = 1000;
+constexpr const char* kRunRoot = "/run/husk-monitor";
+
+// The console socket of a container with a terminal: in a directory of the
+// monitor's own, 0700, so that no one else can connect and hand it a master.
+Result<UniqueFd> listen_console(const std::string& run_dir) {
+  for (const std::string& dir : {std::string(kRunRoot), run_dir}) {
+    if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir {}", dir);
+    if (::chmod(dir.c_str(), 0700) < 0) return fail_errno("chmod {}", dir);
+  }
+  std::string path = console_socket_path(run_dir);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return fail(ENAMETOOLONG, "console socket {}", path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ::unlink(path.c_str());  // a monitor killed with -9 left it
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!s) return fail_errno("console socket {}", path);
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+      ::listen(s.get(), 4) < 0)
+    return fail_errno("console socket {}", path);
+  return s;
+}
+
+// The pty master the launcher's runtime sends (runtime::send_console, runc's
+// protocol: the terminal's name as data, the master by SCM_RIGHTS); an
+// invalid fd when none came.
+UniqueFd receive_console(int listen_fd) {
+  UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!conn) return {};
+  // Connected before it sends: wait for the message, not forever.
+  pollfd p{conn.get(), POLLIN, 0};
+  if (::poll(&p, 1, 2000) <= 0) return {};
+  char name[256];
+  iovec iov{name, sizeof name};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  ssize_t n;
+  do {
+    n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return {};
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return UniqueFd(fd);
+  }
+  return {};
+}
 
 int status_code(int ws) {
   if (WIFEXITED(ws)) return WEXITSTATUS(ws);
@@ -51,7 +108,7 @@ int64_t now_ms() {
 }
 
 // Starts `husk VERB NAME` with the given stdio (-1: /dev/null).
-pid_t spawn_husk(const MonitorOptions& o, const char* verb, int out, int err) {
+pid_t spawn_husk(const MonitorOptions& o, const char* verb, int out, int err, int in = -1) {
   pid_t pid = ::fork();
   if (pid != 0) return pid;
   sigset_t none;
@@ -59,7 +116,7 @@ pid_t spawn_husk(const MonitorOptions& o, const char* verb, int out, int err) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::signal(SIGPIPE, SIG_DFL);
   int null = ::open("/dev/null", O_RDWR);
-  ::dup2(null, STDIN_FILENO);
+  ::dup2(in >= 0 ? in : null, STDIN_FILENO);
   ::dup2(out >= 0 ? out : null, STDOUT_FILENO);
   ::dup2(err >= 0 ? err : null, STDERR_FILENO);
   ::setenv("HUSK_ROOT", o.root.c_str(), 1);
@@ -84,6 +141,8 @@ class Monitor {
     launcher_ = o_.launcher;
     fds_[0] = UniqueFd(o_.out_fd);
     fds_[1] = UniqueFd(o_.err_fd);
+    console_ = UniqueFd(o_.console_fd);
+    stdin_ = UniqueFd(o_.stdin_fd);
     // Before the launcher is collected: a launcher that is already gone is
     // reported on it, else husk run -d would wait on the pipe forever.
     ready_ = UniqueFd(o_.ready_fd);
@@ -136,13 +195,18 @@ class Monitor {
     int64_t drain_until = 0;
     char buf[65536];
     for (;;) {
-      bool open = fds_[0] || fds_[1];
+      // The runtime sent the master before the launcher exited: it waits in
+      // the socket's queue however quick the program was.
+      if (console_ && !master_ && (init_done_ || launch_failed_))
+        master_ = receive_console(console_.get());
+      bool open = fds_[0] || fds_[1] || master_;
       if (init_done_ && (!open || now_ms() >= drain_until)) break;
       if (launch_failed_ && !open) break;
-      pollfd p[3] = {{sigfd_.get(), POLLIN, 0}, {fds_[0].get(), POLLIN, 0}, {fds_[1].get(), POLLIN, 0}};
+      pollfd p[5] = {{sigfd_.get(), POLLIN, 0}, {fds_[0].get(), POLLIN, 0}, {fds_[1].get(), POLLIN, 0},
+                     {console_.get(), POLLIN, 0}, {master_.get(), POLLIN, 0}};
       int timeout = log_->has_pending() ? kFlushMs : -1;
       if (init_done_) timeout = static_cast<int>(std::max<int64_t>(0, drain_until - now_ms()));
-      int n = ::poll(p, 3, timeout);
+      int n = ::poll(p, 5, timeout);
       if (n < 0 && errno != EINTR) break;
       if (n == 0) {
         (void)log_->flush_pending();
@@ -154,12 +218,25 @@ class Monitor {
         if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         auto stream = i == 0 ? LogStream::kStdout : LogStream::kStderr;
         if (got <= 0) {
-          (void)log_->end_stream(stream);
+          // With a terminal the launcher's stdout ends long before the
+          // terminal's output, which is stdout too.
+          if (i == 1 || !o_.tty) (void)log_->end_stream(stream);
           fds_[i].reset();
           continue;
         }
         (void)log_->write(stream, {buf, static_cast<size_t>(got)});
       }
+      if (master_ && (p[4].revents & (POLLIN | POLLHUP | POLLERR))) {
+        ssize_t got = ::read(master_.get(), buf, sizeof buf);
+        if (got > 0) {
+          (void)log_->write(LogStream::kStdout, {buf, static_cast<size_t>(got)});
+        } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+          // EIO: no process holds the terminal any more.
+          (void)log_->end_stream(LogStream::kStdout);
+          master_.reset();
+        }
+      }
+      if (console_ && !master_ && (p[3].revents & POLLIN)) master_ = receive_console(console_.get());
       if (p[0].revents & POLLIN) {
         on_signals();
         if (init_done_ && drain_until == 0) drain_until = now_ms() + kDrainMs;
@@ -169,6 +246,10 @@ class Monitor {
       if (!fds_[i]) continue;
       (void)log_->end_stream(i == 0 ? LogStream::kStdout : LogStream::kStderr);
       fds_[i].reset();
+    }
+    if (master_) {
+      (void)log_->end_stream(LogStream::kStdout);
+      master_.reset();
     }
   }
 
@@ -278,7 +359,7 @@ class Monitor {
   }
 
   bool relaunch() {
-    int out[2], err[2];
+    int out[2], err[2], in[2] = {-1, -1};
     if (::pipe2(out, O_CLOEXEC) < 0) return false;
     if (::pipe2(err, O_CLOEXEC) < 0) {
       ::close(out[0]);
@@ -289,9 +370,13 @@ class Monitor {
     init_pid_ = 0;
     init_done_ = false;
     launch_failed_ = false;
-    launcher_ = spawn_husk(o_, "__launch", out[1], err[1]);
+    // -i: a new run reads a new pipe (the last one's reader is gone).
+    stdin_.reset();
+    if (o_.interactive && !o_.tty && ::pipe2(in, O_CLOEXEC) == 0) stdin_ = UniqueFd(in[1]);
+    launcher_ = spawn_husk(o_, "__launch", out[1], err[1], in[0]);
     ::close(out[1]);
     ::close(err[1]);
+    if (in[0] >= 0) ::close(in[0]);
     fds_[0] = UniqueFd(out[0]);
     fds_[1] = UniqueFd(err[0]);
     return launcher_ > 0;
@@ -303,6 +388,8 @@ class Monitor {
   std::optional<LogWriter> log_;
   UniqueFd sigfd_, ready_;
   UniqueFd fds_[2];
+  UniqueFd console_, master_;  // -t: the console socket, and the pty master it brought
+  UniqueFd stdin_;             // -i without -t: the container's stdin, held open
   pid_t launcher_ = 0;
   pid_t init_pid_ = 0;
   bool init_done_ = false;
@@ -323,7 +410,20 @@ std::chrono::milliseconds restart_delay(int consecutive_restarts) {
   return std::min<std::chrono::milliseconds>(d, kMaxDelay);
 }
 
-int run_monitor(const MonitorOptions& o) { return Monitor(o).run(); }
+int run_monitor(const MonitorOptions& o) {
+  int rc = Monitor(o).run();
+  if (!o.run_dir.empty()) remove_monitor_run_dir(o.run_dir);
+  return rc;
+}
+
+std::string monitor_run_dir(const std::string& id) { return std::string(kRunRoot) + "/" + id; }
+
+std::string console_socket_path(const std::string& run_dir) { return run_dir + "/console.sock"; }
+
+void remove_monitor_run_dir(const std::string& run_dir) {
+  ::unlink(console_socket_path(run_dir).c_str());
+  ::rmdir(run_dir.c_str());
+}
 
 Result<UniqueFd> spawn_monitor(const std::string& monitor_path, const MonitorOptions& o,
                                const std::function<int(int err_fd)>& launch) {
@@ -348,14 +448,26 @@ Result<UniqueFd> spawn_monitor(const std::string& monitor_path, const MonitorOpt
   // attribute survives the exec below.
   ::setsid();
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  int out[2], err[2];
+  int out[2], err[2], in[2] = {-1, -1};
   if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) ::_exit(125);
+  // -t: listening before the launcher starts, so its runtime finds the socket.
+  UniqueFd console;
+  if (o.tty) {
+    auto listening = listen_console(o.run_dir);
+    if (!listening) {
+      std::fprintf(stderr, "husk: %s\n", listening.error().what().c_str());
+      ::_exit(125);
+    }
+    console = std::move(*listening);
+  } else if (o.interactive && ::pipe2(in, O_CLOEXEC) < 0) {
+    ::_exit(125);
+  }
   pid_t l = ::fork();
   if (l < 0) ::_exit(125);
   if (l == 0) {
     int err_fd = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
     int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (err_fd < 0 || null < 0 || ::dup2(null, STDIN_FILENO) < 0 ||
+    if (err_fd < 0 || null < 0 || ::dup2(in[0] >= 0 ? in[0] : null, STDIN_FILENO) < 0 ||
         ::dup2(out[1], STDOUT_FILENO) < 0 || ::dup2(err[1], STDERR_FILENO) < 0)
       ::_exit(125);
     std::fflush(nullptr);
@@ -369,8 +481,11 @@ Result<UniqueFd> spawn_monitor(const std::string& monitor_path, const MonitorOpt
     ::_exit(125);
   ::close(out[1]);
   ::close(err[1]);
-  int keep[] = {out[0], err[0], ready[1]};
-  std::sort(std::begin(keep), std::end(keep));
+  if (in[0] >= 0) ::close(in[0]);
+  std::vector<int> keep = {out[0], err[0], ready[1]};
+  if (console) keep.push_back(console.get());
+  if (in[1] >= 0) keep.push_back(in[1]);
+  std::sort(keep.begin(), keep.end());
   if (!sys::close_from_except(3, keep)) ::_exit(125);
   for (int fd : keep) ::fcntl(fd, F_SETFD, 0);
   (void)::chdir("/");
@@ -380,6 +495,10 @@ Result<UniqueFd> spawn_monitor(const std::string& monitor_path, const MonitorOpt
                                    "--err-fd", std::to_string(err[0]),
                                    "--ready-fd", std::to_string(ready[1])};
   if (o.remove_on_failure) args.push_back("--remove-on-failure");
+  if (o.tty) args.insert(args.end(), {"--tty", "--run-dir", o.run_dir,
+                                      "--console-fd", std::to_string(console.get())});
+  if (o.interactive) args.push_back("--interactive");
+  if (in[1] >= 0) args.insert(args.end(), {"--stdin-fd", std::to_string(in[1])});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -33,7 +33,26 @@ struct MonitorOptions {
   int out_fd = -1, err_fd = -1;  // its pipes' read ends
   int ready_fd = -1;  // "ok\n" once the program runs; closed without it if the start failed
   bool remove_on_failure = false;  // a failed first start leaves nothing (husk run -d)
+  // -t: the container's terminal. The monitor listens on run_dir's console
+  // socket (console_socket_path) for the pty master, which it logs as stdout
+  // and keeps open for as long as the container runs.
+  bool tty = false;
+  // -i: the container's stdin stays open: the pty with -t, else a pipe whose
+  // write end the monitor holds (stdin_fd).
+  bool interactive = false;
+  std::string run_dir;  // monitor_run_dir(id), for -t
+  int console_fd = -1;  // the console socket, listening (-t)
+  int stdin_fd = -1;    // the write end of the container's stdin (-i without -t)
 };
+
+// The monitor's own directory under /run (0700): /run/husk-monitor/<id>.
+// The 64-hex id, not the name, keeps the socket paths within sun_path.
+std::string monitor_run_dir(const std::string& id);
+// The console socket in it, which the launcher gives the runtime
+// (runtime::CreateOptions::console_socket).
+std::string console_socket_path(const std::string& run_dir);
+// Removes the directory and what is in it (a monitor killed with -9 leaves it).
+void remove_monitor_run_dir(const std::string& run_dir);
 
 // docker's back-off: 100 ms, doubling per restart, at most a minute; reset
 // once a run lasted 10 s.

@@ -114,3 +114,62 @@ zombies_in() { h exec "$1" sh -c 'cat /proc/[0-9]*/stat' | awk '$3 == "Z" { prin
   cmp -s "$host_init" "$(command -v busybox)" && fail "the host's husk-init is busybox now"
   return 0
 }
+
+inspect_field() { h inspect "$1" | jq -r ".[0].$2"; }
+
+monitor_pid() {
+  local p
+  for p in $(pgrep -x husk-monitor); do
+    if tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "--name $1 "; then echo "$p"; return; fi
+  done
+}
+
+@test "run -d -t: a terminal of its own, whose output the monitor logs as stdout" {
+  hd "$CID" -t -- sh -c 'tty; [ -t 0 ] && echo stdin-tty; echo "TERM=$TERM"; echo to-err >&2; exec sleep 60' >/dev/null
+  wait_for 5 eval '[[ $(h logs "$CID" 2>/dev/null) == *to-err* ]]' || fail "log: $(h logs "$CID" 2>&1)"
+  run --separate-stderr h logs "$CID"
+  [[ $output == *"/dev/pts/"* && $output == *stdin-tty* && $output == *TERM=xterm* ]] ||
+    fail "stdout: $output"
+  [[ -z $stderr ]] || fail "a terminal has stdout only, stderr: $stderr"
+  # The terminal's own line ends (\r\n) are kept, as the program's bytes.
+  grep -q $'stdout F to-err\r$' "$HUSK_ROOT/containers/$CID/ctr.log" ||
+    fail "log: $(cat -A "$HUSK_ROOT/containers/$CID/ctr.log")"
+  # The console socket is in a directory of the monitor's own, 0700; the monitor holds
+  # the master.
+  local id dir mon
+  id=$(inspect_field "$CID" Id)
+  dir=/run/husk-monitor/$id
+  [[ $(stat -c %a "$dir") == 700 && -S $dir/console.sock ]] || fail "$(ls -la "$dir")"
+  mon=$(monitor_pid "$CID")
+  [[ -n $mon ]] && ls -l "/proc/$mon/fd" | grep -q ptmx || fail "the monitor holds no pty master"
+  run h rm -f "$CID"
+  expect_status 0
+  [[ ! -e $dir ]] || fail "left: $(ls -la "$dir")"
+}
+
+@test "run -d -t: each restart gets a terminal; the end of each run's output is logged" {
+  hd "$CID" -t --restart on-failure:2 -- sh -c 'printf "run-on-%s\n" "$(tty)"; exit 3' >/dev/null
+  wait_for 10 eval '[[ $(h logs "$CID" | grep -c "run-on-/dev/pts/") == 3 ]]' ||
+    fail "log: $(h logs "$CID")"
+  run h wait "$CID"
+  expect_output 3
+  [[ $(inspect_field "$CID" RestartCount) == 2 ]] || fail "$(h inspect "$CID")"
+}
+
+@test "run -d -i: stdin stays open, a pipe the monitor holds; without -i it is at its end" {
+  hd "$CID" -i -- sh -c 'read line; echo "read: $?"' >/dev/null
+  hd "$CID-n" -- sh -c 'read line; echo "read: $?"' >/dev/null
+  run h wait "$CID-n"
+  expect_output 0
+  run h logs "$CID-n"
+  expect_output "read: 1"
+  [[ $(inspect_field "$CID" State.Status) == running ]] || fail "-i: $(h logs "$CID")"
+  local pid mon in
+  pid=$(inspect_field "$CID" State.Pid)
+  mon=$(monitor_pid "$CID")
+  in=$(readlink "/proc/$pid/fd/0")
+  [[ $in == pipe:* ]] || fail "stdin: $in"
+  ls -l "/proc/$mon/fd" | grep -qF "$in" || fail "the monitor does not hold $in"
+  run h rm -f "$CID" "$CID-n"
+  expect_status 0
+}

@@ -394,6 +394,16 @@ Result<int> run_container(RunFlags& f, const RunCommand& c, manage::Record& rec,
   opts.root = runtime::kDefaultRoot;
   opts.id = f.name;
   opts.detach = mode == Mode::kLaunch;
+  // -t under a monitor: a terminal of the container's own, whose master the
+  // runtime hands to the monitor's console socket. In the foreground the
+  // caller's stdio, a terminal or not, stays the container's.
+  if (mode == Mode::kLaunch && rec.tty) {
+    cfg.process.terminal = true;
+    bool has_term = false;
+    for (const auto& e : cfg.process.env) has_term = has_term || e.starts_with("TERM=");
+    if (!has_term) cfg.process.env.push_back("TERM=xterm");
+    opts.console_socket = manage::console_socket_path(manage::monitor_run_dir(rec.id));
+  }
   // The network: leased and its files written before create, plumbed while
   // the init waits, undone when the container is gone (net/attach.h).
   std::optional<net::Attachment> attachment;
@@ -586,6 +596,11 @@ int start_detached(const std::string& name, bool first) {
                            .name = name,
                            .husk = own_path(),
                            .remove_on_failure = first};
+  if (auto ctr = manage::Store(store_root()).load(name)) {
+    o.tty = ctr->record.tty;
+    o.interactive = ctr->record.interactive;
+    o.run_dir = manage::monitor_run_dir(ctr->record.id);
+  }
   auto ready = manage::spawn_monitor(monitor_path(), o, [&](int err_fd) {
     g_err_fd = err_fd;
     return launch_command(name);
@@ -674,6 +689,11 @@ void add_run_flags(CLI::App& run, RunCommand& c, bool create) {
   run.add_flag("--read-only", f.read_only,
                "Mount --rootfs read-only (always for the host's /; with DIR:O, no upper layer)");
   if (!create) run.add_flag("-d,--detach", c.detach, "Run in the background and print the id");
+  run.add_flag("-i,--interactive", c.interactive,
+               "Keep stdin open (detached: for husk attach; in the foreground stdin is the caller's)");
+  run.add_flag("-t,--tty", c.tty,
+               "Give it a terminal (detached: its output is logged as stdout; in the foreground "
+               "the caller's terminal passes through)");
   run.add_flag("--rm", c.rm, "Remove the container when it exits");
   run.add_flag("--init", c.init,
                "Run an init as PID 1 (husk-init) that forwards signals and reaps zombies");
@@ -863,6 +883,8 @@ int cleanup_command(const std::string& name, bool remove) {
     if (auto s = image::Store::open(store_root()); s) (void)s->release(name);
   }
   if (remove || (ctr && ctr->record.auto_remove)) {
+    // What the monitor's run left in /run (a monitor killed with -9 leaves it).
+    if (ctr) manage::remove_monitor_run_dir(manage::monitor_run_dir(ctr->record.id));
     if (auto r = store.remove(name); !r) {
       print_error(r.error().what());
       return kExitHuskError;

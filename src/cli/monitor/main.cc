@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   auto number = [](const char* s) { return static_cast<int>(std::strtol(s, nullptr, 10)); };
   for (int i = 1; i < argc; ++i) {
     std::string_view key = argv[i];
-    if (key == "--remove-on-failure") {
-      o.remove_on_failure = true;
+    if (key == "--remove-on-failure" || key == "--tty" || key == "--interactive") {
+      (key == "--tty" ? o.tty : key == "--interactive" ? o.interactive : o.remove_on_failure) = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -37,6 +37,12 @@ int main(int argc, char** argv) {
       o.err_fd = number(value);
     } else if (key == "--ready-fd") {
       o.ready_fd = number(value);
+    } else if (key == "--run-dir") {
+      o.run_dir = value;
+    } else if (key == "--console-fd") {
+      o.console_fd = number(value);
+    } else if (key == "--stdin-fd") {
+      o.stdin_fd = number(value);
     } else {
       std::fprintf(stderr, "husk-monitor: unknown option %s (it is started by husk only)\n",
                    argv[i - 1]);
