@@ -318,6 +318,47 @@ t_containerd() {
 }
 ctr_() { ctr --namespace husk "$@"; }
 
+# The husk front end on a systemd host: its default cgroup manager is systemd, the container a
+# scope husk-<name>.scope in machine.slice; --cpus 0.5 holds a busy loop to half a CPU, as
+# measured (the scope's usage_usec over ~2 s of wall time). A start after a kill uses the
+# recorded flags, so the same driver and slice. A bad --slice: one line, no record.
+husk_() { HUSK_ROOT=$work/husk-root "$HUSK_BUILD/bin/husk" "$@"; }
+usage_usec() { awk '$1 == "usage_usec" {print $2}' "$1/cpu.stat" 2>/dev/null; }
+t_husk_run() {
+  local u=husk-sd-cpu.scope d=$cg/machine.slice/husk-sd-cpu.scope out u0 u1 t0 t1 share
+  out=$(husk_ run --rm --net none --slice a--b.slice -- true 2>&1) && bad "a bad --slice was accepted"
+  expect_match "bad --slice error" "$out" '^husk: --slice "a--b.slice": not a slice name'
+  expect_eq "bad --slice error lines" "$(wc -l <<<"$out")" 1
+  expect_eq "records after a bad --slice" "$(husk_ ps -a -q 2>&1)" ""
+  out=$(husk_ run -d --name sd-cpu --net none --cpus 0.5 -- sh -c 'while :; do :; done' 2>&1) ||
+    { bad "husk run -d: $out"; return; }
+  expect_eq "unit state" "$(prop $u ActiveState)" active
+  expect_eq "Slice" "$(prop $u Slice)" machine.slice
+  expect_eq "CPUQuotaPerSecUSec" "$(prop $u CPUQuotaPerSecUSec)" 500ms
+  expect_eq "cpu.max" "$(file "$d/cpu.max")" "50000 100000"
+  u0=$(usage_usec "$d") t0=$(date +%s%6N)
+  sleep 2
+  u1=$(usage_usec "$d") t1=$(date +%s%6N)
+  if [[ -n $u0 && -n $u1 ]]; then
+    share=$(awk -v u=$((u1 - u0)) -v t=$((t1 - t0)) 'BEGIN {printf "%.3f", u / t}')
+    note "husk run --cpus 0.5: a busy loop's measured CPU share $share ($((u1 - u0)) us of CPU in $((t1 - t0)) us)"
+    awk -v s="$share" 'BEGIN {exit !(s >= 0.45 && s <= 0.55)}' ||
+      bad "measured CPU share $share is outside 0.45-0.55"
+  else
+    bad "no usage_usec in $d/cpu.stat"
+  fi
+  # Killed, then started again from its record: the same scope in the same slice.
+  husk_ kill sd-cpu >/dev/null 2>&1 || bad "husk kill failed"
+  wait_for 50 unit_gone $u || bad "$u still loaded after husk kill"
+  husk_ start sd-cpu >/dev/null 2>&1 || bad "husk start failed"
+  expect_eq "Slice after start" "$(prop $u Slice)" machine.slice
+  expect_eq "cpu.max after start" "$(file "$d/cpu.max")" "50000 100000"
+  husk_ rm -f sd-cpu >/dev/null 2>&1 || bad "husk rm -f failed"
+  wait_for 50 unit_gone $u || bad "$u still loaded after husk rm -f"
+  [[ ! -e $d ]] || bad "$d left behind"
+  expect_eq "records after rm" "$(husk_ ps -a -q 2>&1)" ""
+}
+
 # --- main -----------------------------------------------------------------------------------
 echo "# husk-oci's systemd driver: $(uname -r), $(systemctl --version | head -n 1), PID 1 $(</proc/1/comm)"
 [[ $(stat -f -c %T "$cg") == cgroup2fs ]] || { echo "not ok - $cg is not cgroup2"; exit 1; }
@@ -374,6 +415,7 @@ check "nested slices; bad slice, no bus, existing unit: one-line errors" t_slice
 check "podman (cgroup_manager=systemd): run, limits, exec, stop, rm" t_podman
 check "docker (native.cgroupdriver=systemd): run, limits, exec, stop, rm" t_docker
 check "containerd (ctr, runc shim with SystemdCgroup): run, limit, exec, kill, rm" t_containerd
+check "husk run --cpus 0.5: a scope in machine.slice, half a CPU measured; bad --slice" t_husk_run
 
 echo "1..$n"
 echo "# $((n - failed)) of $n checks passed ($skipped skipped)"

@@ -20,6 +20,7 @@
 #include "base/file.h"
 #include "base/time.h"
 #include "cgroup/layout.h"
+#include "cgroup/paths.h"
 #include "front/exit_code.h"
 #include "cli/husk/image_run.h"
 #include "cli/husk/pull_cmd.h"
@@ -146,6 +147,15 @@ bool host_limits_swap() {
   if (const auto* v1 = layout->v1_for("memory"))
     return ::access((v1->mount_point + "/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0;
   return layout->v2_has("memory");
+}
+
+// The hosts the systemd driver serves (cgroup/systemd_manager.h): systemd is
+// PID 1 and the cgroups are v2 only. On a v1 or hybrid systemd host husk
+// keeps to cgroupfs by default, where podman would pick systemd.
+bool systemd_host() {
+  if (!cgroup::systemd_running()) return false;
+  auto layout = cgroup::host_layout();
+  return layout && layout->mode == cgroup::Mode::kV2;
 }
 
 // getenv for bare -e NAME: the caller's environment at create, kept in the
@@ -352,6 +362,7 @@ Result<int> run_container(RunFlags& f, const RunCommand& c, manage::Record& rec,
                           EnvLookup getenv, Mode mode) {
   manage::Store store(store_root());
   bool reuse = mode == Mode::kLaunch;
+  HUSK_TRY_ASSIGN(CgroupChoice cgroup, choose_cgroup(c.cgroup, f.name, systemd_host()));
   for (const auto& file : c.env_files) {
     HUSK_TRY_ASSIGN(std::vector<std::string> vars, read_env_file(file));
     f.env.insert(f.env.begin(), vars.begin(), vars.end());
@@ -370,6 +381,7 @@ Result<int> run_container(RunFlags& f, const RunCommand& c, manage::Record& rec,
                                   : prepare_image_layer(f, image_use, caller, reuse));
   if (layer) caller.layer = layer->paths();
   HUSK_TRY_ASSIGN(config::Container cfg, build_config(f, caller));
+  cfg.cgroups_path = cgroup.cgroups_path;
   // A layer that goes with its run skips the upper's syncfs (linux/overlay_root.h).
   if (cfg.root_overlay && c.rm) cfg.root_overlay->volatile_upper = true;
   if (c.init) HUSK_TRY(add_init(cfg, f.name));
@@ -404,6 +416,7 @@ Result<int> run_container(RunFlags& f, const RunCommand& c, manage::Record& rec,
     if (!has_term) cfg.process.env.push_back("TERM=xterm");
     opts.console_socket = manage::console_socket_path(manage::monitor_run_dir(rec.id));
   }
+  opts.systemd_cgroup = cgroup.systemd;
   // The network: leased and its files written before create, plumbed while
   // the init waits, undone when the container is gone (net/attach.h).
   std::optional<net::Attachment> attachment;
@@ -475,6 +488,9 @@ Result<manage::Record> make_record(RunCommand& c, const std::vector<std::string>
   r.id = manage::new_id();
   if (f.name.empty()) f.name = "husk-" + r.id.substr(0, 12);
   HUSK_TRY(manage::check_name(f.name));
+  // The cgroup flags, checked before the record exists (run_container
+  // chooses again from the recorded words, on the same host).
+  HUSK_TRY(choose_cgroup(c.cgroup, f.name, systemd_host()));
   r.name = f.name;
   r.created = now_rfc3339();
   r.image = f.image;
@@ -709,6 +725,11 @@ void add_run_flags(CLI::App& run, RunCommand& c, bool create) {
   run.add_option("--log-max-files", c.log_max_files,
                  "Log files kept, the current one included")
       ->capture_default_str();
+  run.add_option("--cgroup-manager", c.cgroup.manager,
+                 "cgroupfs, or systemd: a scope unit husk-NAME.scope (default: systemd when it "
+                 "is PID 1 on a cgroup v2 host)");
+  run.add_option("--slice", c.cgroup.slice,
+                 "The systemd slice of the container's scope (default: machine.slice)");
   resource_flags(run, f.resources);
   add_volume_flags(run, f.volumes);
   // Not required() here: build_config says what is missing, in husk's words.

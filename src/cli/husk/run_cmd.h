@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "front/build_config.h"
+#include "front/cgroup_flags.h"
 
 namespace husk::cli {
 
@@ -35,6 +36,7 @@ struct RunCommand {
   int stop_timeout = 10;               // --stop-timeout
   std::string log_max_size;            // --log-max-size (e.g. 10m)
   int log_max_files = 1;               // --log-max-files
+  CgroupFlags cgroup;                  // --cgroup-manager, --slice
 };
 
 // The flags of `husk run` and `husk create`.
