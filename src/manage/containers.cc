@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
 #include <cstdlib>
 #include <filesystem>
 
@@ -27,11 +31,26 @@ constexpr const char* kLogFile = "ctr.log";
 // record.json and status.json are small; a bigger one is damaged or hostile.
 constexpr size_t kMaxFile = 1 << 20;
 
-// Reads a field if present with the right type; a wrong type is an error.
+// Reads a field if present with the right type; a wrong type is an error. A
+// number must be an integer that fits T: nlohmann converts a float, or a
+// value out of T's range, with undefined behaviour (fuzz_container_record).
 template <class T>
 Result<void> take(const json& j, const char* key, T& out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return ok();
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    bool fits = false;
+    if (it->is_number_unsigned()) {
+      fits = it->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+      if (fits) out = static_cast<T>(it->get<uint64_t>());
+    } else if (it->is_number_integer()) {
+      int64_t v = it->get<int64_t>();
+      fits = std::in_range<T>(v);
+      if (fits) out = static_cast<T>(v);
+    }
+    if (!fits) return fail_quiet(EINVAL, "{}: not an integer in range", key);
+    return ok();
+  }
   try {
     out = it->get<T>();
   } catch (const json::exception&) {

@@ -76,6 +76,12 @@ TEST(ManageStatus, RoundTripsWithItsKeeper) {
   ASSERT_TRUE(back->keeper);
   EXPECT_EQ(*back->keeper, (sys::ProcessRef{1234, 5678}));
   EXPECT_FALSE(parse_status(R"({"keeper": "not a ref"})"));
+  // Numbers that do not fit (nlohmann would convert them with undefined behaviour).
+  EXPECT_FALSE(parse_status(R"({"pid": 88888888888888888888888888})"));
+  EXPECT_FALSE(parse_status(R"({"pid": 4294967296})"));
+  EXPECT_FALSE(parse_status(R"({"exit_code": 1.5})"));
+  EXPECT_FALSE(parse_status(R"({"restarts": "3"})"));
+  EXPECT_FALSE(parse_record(R"({"name": "web", "log_max_size": -1})"));
 }
 
 TEST(ManageRecord, RestartPolicies) {
