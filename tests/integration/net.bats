@@ -12,6 +12,8 @@ UP_IF=hkt-up$BATS_ROOT_PID
 
 setup_file() {
   husk_setup_file
+  # Container records and named networks of this file's own (a killed husk leaves a record).
+  export HUSK_ROOT=$FILE_TMP/root
   # Containers see the host's / read-only but a tmpfs of their own on /tmp and /run, where a
   # checkout may live: the helper goes where they see it.
   NETCHECK_DIR=$(mktemp -d /var/tmp/husk-netcheck.XXXXXX)
@@ -31,6 +33,7 @@ teardown_file() {
   rm -rf "${NETCHECK_DIR:?}"
   ip link del "$UP_IF" 2>/dev/null || true
   ip netns del "$UP" 2>/dev/null || true
+  "$HUSK" rm -f $("$HUSK" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
   local n
   for n in $(ls "${HUSK_ROOT:-/var/lib/husk}/networks" 2>/dev/null); do
     [[ $n == hkt-* ]] && "$HUSK" network rm "${n%.json}" >/dev/null 2>&1
@@ -114,7 +117,7 @@ nameserver ::1
 search corp.test
 R
   run unshare -m sh -c "mount --bind '$TEST_TMP/resolv' /etc/resolv.conf &&
-    '$HUSK' run -e HUSK_TEST_MARK=$MARK --name $CID -- cat /etc/resolv.conf"
+    '$HUSK' run --rm -e HUSK_TEST_MARK=$MARK --name $CID -- cat /etc/resolv.conf"
   expect_status 0
   expect_output "nameserver 192.0.2.9
 search corp.test"
@@ -392,7 +395,7 @@ J
 set -e
 ip link set lo up
 export NETCONFPATH=$conf
-'$HUSK' run -e HUSK_TEST_MARK=$MARK --name $CID --net cni:hkt-cni -p 18300:8000 --egress-rate 10mbit \
+'$HUSK' run --rm -e HUSK_TEST_MARK=$MARK --name $CID --net cni:hkt-cni -p 18300:8000 --egress-rate 10mbit \
   -- sh -c "cat /proc/sys/net/core/somaxconn; exec $NETCHECK serve tcp 0.0.0.0 8000" >$TEST_TMP/cni.out 2>&1 &
 pid=\$!
 for i in \$(seq 100); do grep -q listening $TEST_TMP/cni.out 2>/dev/null && break; sleep 0.05; done
@@ -444,11 +447,11 @@ iptables -S FORWARD | head -1
 '$HUSK' network create --subnet 10.92.7.0/24 hkt-dk >/dev/null
 ip netns exec hkt-dup-$$ $NETCHECK serve tcp 0.0.0.0 9000 >$TEST_TMP/dup.out &
 up=\$!
-'$HUSK' run -e HUSK_TEST_MARK=$MARK --net hkt-dk --name $CID-srv -- $NETCHECK serve tcp 0.0.0.0 8000 >$TEST_TMP/dsrv.out 2>&1 &
+'$HUSK' run --rm -e HUSK_TEST_MARK=$MARK --net hkt-dk --name $CID-srv -- $NETCHECK serve tcp 0.0.0.0 8000 >$TEST_TMP/dsrv.out 2>&1 &
 srv=\$!
 for i in \$(seq 100); do grep -q listening $TEST_TMP/dsrv.out $TEST_TMP/dup.out 2>/dev/null && [ \$(grep -l listening $TEST_TMP/dsrv.out $TEST_TMP/dup.out | wc -l) = 2 ] && break; sleep 0.05; done
-'$HUSK' run -e HUSK_TEST_MARK=$MARK --net hkt-dk --name $CID-out -- $NETCHECK ask tcp 198.51.101.2 9000
-'$HUSK' run -e HUSK_TEST_MARK=$MARK --net hkt-dk --name $CID-cli -- $NETCHECK ask tcp $CID-srv 8000
+'$HUSK' run --rm -e HUSK_TEST_MARK=$MARK --net hkt-dk --name $CID-out -- $NETCHECK ask tcp 198.51.101.2 9000
+'$HUSK' run --rm -e HUSK_TEST_MARK=$MARK --net hkt-dk --name $CID-cli -- $NETCHECK ask tcp $CID-srv 8000
 iptables -S DOCKER-USER | grep -c husk
 kill -TERM \$srv; wait \$srv || true
 kill \$up
