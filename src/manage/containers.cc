@@ -301,7 +301,7 @@ bool init_alive(const std::string& name) {
 
 bool keeper_alive(const Status& s) { return s.keeper && sys::is_alive(*s.keeper); }
 
-State live_state(const Status& s, const std::string& name) {
+State live_state(const Status& s) {
   if (s.state == "created") return State::kCreated;
   if (s.state == "exited") return State::kExited;
   if (!s.keeper || !sys::is_alive(*s.keeper)) return State::kExited;
@@ -309,7 +309,6 @@ State live_state(const Status& s, const std::string& name) {
   // husk pause and unpause say so in the status: ps reads no runtime state
   // or cgroup file per container (1000 of them in well under 100 ms).
   if (s.state == "paused") return State::kPaused;
-  (void)name;
   return State::kRunning;
 }
 
@@ -325,7 +324,7 @@ Result<Container> Store::load(const std::string& name) const {
   } else if (stext.error().code != ENOENT) {
     return std::unexpected(std::move(stext).error());
   }
-  c.state = live_state(c.status, name);
+  c.state = live_state(c.status);
   if (c.state == State::kExited && c.status.state != "exited") {
     // The keeper died without writing the end: a kill -9 of husk or of the
     // monitor, or a reboot. The container cannot run without it.

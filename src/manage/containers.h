@@ -131,7 +131,7 @@ class Store {
 
 // The state a status stands for now: a "running" or "paused" one whose
 // keeper is gone is exited.
-State live_state(const Status& s, const std::string& name);
+State live_state(const Status& s);
 
 // The keeper record of a process (pid and start time); nullopt if it is gone.
 std::optional<sys::ProcessRef> keeper_ref(pid_t pid);

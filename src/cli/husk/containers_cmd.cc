@@ -33,8 +33,6 @@ using namespace std::chrono_literals;
 using manage::Container;
 using manage::State;
 
-void print_error(const std::string& msg) { std::fprintf(stderr, "husk: %s\n", msg.c_str()); }
-
 manage::Store store() { return manage::Store(manage::Store::default_root()); }
 
 bool is_up(State s) {

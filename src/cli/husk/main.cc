@@ -105,12 +105,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
-    std::string msg = e.what();
-    // CLI11 capitalizes its messages; husk's are lowercase.
-    if (msg.size() > 1 && std::isupper(static_cast<unsigned char>(msg[0])) &&
-        std::islower(static_cast<unsigned char>(msg[1])))
-      msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
-    std::fprintf(stderr, "husk: %s\n", msg.c_str());
+    print_error(e.what());
     return kExitHuskError;
   }
   if (!store_root.empty()) ::setenv("HUSK_ROOT", store_root.c_str(), 1);

@@ -67,14 +67,6 @@ Examples:
 // log; its messages go to the caller's terminal instead.
 int g_err_fd = STDERR_FILENO;
 
-void print_error(std::string msg) {
-  // CLI11 capitalizes its messages; husk's are lowercase.
-  if (msg.size() > 1 && std::isupper(static_cast<unsigned char>(msg[0])) &&
-      std::islower(static_cast<unsigned char>(msg[1])))
-    msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
-  std::string line = "husk: " + msg + "\n";
-  (void)write_all(g_err_fd, line);
-}
 
 // docker's resource flags, values checked by build_resources.
 void resource_flags(CLI::App& run, ResourceFlags& r) {
@@ -641,6 +633,15 @@ HostFacts host_facts(const ResourceFlags& r) {
   host.block_device = block_device;
   if (r.memory) host.swap_limit = host_limits_swap();
   return host;
+}
+
+void print_error(std::string msg) {
+  // CLI11 capitalizes its messages; husk's are lowercase.
+  if (msg.size() > 1 && std::isupper(static_cast<unsigned char>(msg[0])) &&
+      std::islower(static_cast<unsigned char>(msg[1])))
+    msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
+  std::string line = "husk: " + msg + "\n";
+  (void)write_all(g_err_fd, line);
 }
 
 void remember_own_path() {

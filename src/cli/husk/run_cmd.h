@@ -58,6 +58,10 @@ int cleanup_command(const std::string& name, bool remove);
 // (husk exec's process defaults and seccomp profile), taking nothing.
 Result<config::Container> container_config(const std::string& name);
 
+// "husk: MSG" on stderr (a launcher's: the caller's), CLI11's capital first
+// letter lowered, as every husk message is.
+void print_error(std::string msg);
+
 // The path of this program before any sealed re-execution (main sets it,
 // runtime/exe_seal.h), and of husk-monitor beside it.
 void remember_own_path();
