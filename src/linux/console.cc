@@ -37,4 +37,16 @@ Result<Pty> open_container_tty(uint32_t uid,
   return pty;
 }
 
+RawTerminal::RawTerminal(int fd) : fd_(fd) {
+  if (!::isatty(fd) || ::tcgetattr(fd, &saved_) < 0) return;
+  termios raw = saved_;
+  ::cfmakeraw(&raw);
+  raw.c_oflag = saved_.c_oflag;
+  active_ = ::tcsetattr(fd, TCSANOW, &raw) == 0;
+}
+
+RawTerminal::~RawTerminal() {
+  if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
+}
+
 }  // namespace husk::linux

@@ -6,6 +6,8 @@
 #pragma once
 #undef linux  // GNU mode predefines `linux` as 1, which breaks `namespace husk::linux`
 
+#include <termios.h>
+
 #include <optional>
 #include <string>
 #include <utility>
@@ -29,5 +31,23 @@ struct Pty {
 // process.consoleSize.
 Result<Pty> open_container_tty(uint32_t uid,
                                const std::optional<std::pair<unsigned, unsigned>>& size);
+
+// The caller's terminal in raw mode while a container's terminal is proxied
+// through it (run -t in the foreground, exec -t, attach); restored on every
+// way out. Output processing is kept: the container's pty does its own. Does
+// nothing when fd is no terminal.
+class RawTerminal {
+ public:
+  explicit RawTerminal(int fd);
+  ~RawTerminal();
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+  bool active() const { return active_; }
+
+ private:
+  int fd_;
+  termios saved_{};
+  bool active_ = false;
+};
 
 }  // namespace husk::linux

@@ -24,6 +24,7 @@
 
 #include "base/time.h"
 #include "base/unique_fd.h"
+#include "manage/attach.h"
 #include "manage/containers.h"
 #include "manage/log_writer.h"
 #include "sys/process.h"
@@ -46,10 +47,7 @@ constexpr const char* kRunRoot = "/run/husk-monitor";
 // The console socket of a container with a terminal: in a directory of the
 // monitor's own, 0700, so that no one else can connect and hand it a master.
 Result<UniqueFd> listen_console(const std::string& run_dir) {
-  for (const std::string& dir : {std::string(kRunRoot), run_dir}) {
-    if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir {}", dir);
-    if (::chmod(dir.c_str(), 0700) < 0) return fail_errno("chmod {}", dir);
-  }
+  HUSK_TRY(make_monitor_run_dir(run_dir));
   std::string path = console_socket_path(run_dir);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -143,6 +141,11 @@ class Monitor {
     fds_[1] = UniqueFd(o_.err_fd);
     console_ = UniqueFd(o_.console_fd);
     stdin_ = UniqueFd(o_.stdin_fd);
+    set_nonblocking(stdin_.get());
+    hub_.set_input(o_.interactive && !o_.tty ? stdin_.get() : -1);
+    // Listening before husk run -d returns, so that attach may follow at once.
+    if (!o_.run_dir.empty() && make_monitor_run_dir(o_.run_dir)) (void)hub_.listen(o_.run_dir);
+    if (o_.attach_fd >= 0) hub_.adopt(UniqueFd(o_.attach_fd));
     // Before the launcher is collected: a launcher that is already gone is
     // reported on it, else husk run -d would wait on the pipe forever.
     ready_ = UniqueFd(o_.ready_fd);
@@ -153,6 +156,7 @@ class Monitor {
       watch();
       if (launch_failed_) {
         save_exit(launch_code_, "the container did not start (its log has why)");
+        hub_.finish(launch_code_);
         if (ready_) {
           // husk run -d reports the failure; a failed first start leaves nothing.
           cleanup(o_.remove_on_failure);
@@ -163,6 +167,7 @@ class Monitor {
         return 1;
       }
       save_exit(init_code_, "");
+      hub_.finish(init_code_);
       cleanup(false);
       if (!should_restart()) return 0;
       consecutive_ = now_ms() - started >= std::chrono::milliseconds(kStableRun).count()
@@ -194,24 +199,26 @@ class Monitor {
   void watch() {
     int64_t drain_until = 0;
     char buf[65536];
+    std::vector<pollfd> p;
     for (;;) {
       // The runtime sent the master before the launcher exited: it waits in
       // the socket's queue however quick the program was.
-      if (console_ && !master_ && (init_done_ || launch_failed_))
-        master_ = receive_console(console_.get());
+      if (console_ && !master_ && (init_done_ || launch_failed_)) take_master();
       bool open = fds_[0] || fds_[1] || master_;
       if (init_done_ && (!open || now_ms() >= drain_until)) break;
       if (launch_failed_ && !open) break;
-      pollfd p[5] = {{sigfd_.get(), POLLIN, 0}, {fds_[0].get(), POLLIN, 0}, {fds_[1].get(), POLLIN, 0},
-                     {console_.get(), POLLIN, 0}, {master_.get(), POLLIN, 0}};
+      p = {{sigfd_.get(), POLLIN, 0}, {fds_[0].get(), POLLIN, 0}, {fds_[1].get(), POLLIN, 0},
+           {console_.get(), POLLIN, 0}, {master_.get(), POLLIN, 0}};
+      hub_.append(p);
       int timeout = log_->has_pending() ? kFlushMs : -1;
       if (init_done_) timeout = static_cast<int>(std::max<int64_t>(0, drain_until - now_ms()));
-      int n = ::poll(p, 5, timeout);
+      int n = ::poll(p.data(), p.size(), timeout);
       if (n < 0 && errno != EINTR) break;
       if (n == 0) {
         (void)log_->flush_pending();
         continue;
       }
+      if (n < 0) continue;
       for (int i = 0; i < 2; ++i) {
         if (!fds_[i] || !(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
         ssize_t got = ::read(fds_[i].get(), buf, sizeof buf);
@@ -224,19 +231,24 @@ class Monitor {
           fds_[i].reset();
           continue;
         }
-        (void)log_->write(stream, {buf, static_cast<size_t>(got)});
+        std::string_view bytes(buf, static_cast<size_t>(got));
+        (void)log_->write(stream, bytes);
+        hub_.send(i == 0 ? AttachMsg::kStdout : AttachMsg::kStderr, bytes);
       }
       if (master_ && (p[4].revents & (POLLIN | POLLHUP | POLLERR))) {
         ssize_t got = ::read(master_.get(), buf, sizeof buf);
         if (got > 0) {
-          (void)log_->write(LogStream::kStdout, {buf, static_cast<size_t>(got)});
+          std::string_view bytes(buf, static_cast<size_t>(got));
+          (void)log_->write(LogStream::kStdout, bytes);
+          hub_.send(AttachMsg::kStdout, bytes);
         } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
           // EIO: no process holds the terminal any more.
           (void)log_->end_stream(LogStream::kStdout);
-          master_.reset();
+          drop_master();
         }
       }
-      if (console_ && !master_ && (p[3].revents & POLLIN)) master_ = receive_console(console_.get());
+      hub_.handle(p, 5);
+      if (console_ && !master_ && (p[3].revents & POLLIN)) take_master();
       if (p[0].revents & POLLIN) {
         on_signals();
         if (init_done_ && drain_until == 0) drain_until = now_ms() + kDrainMs;
@@ -249,8 +261,30 @@ class Monitor {
     }
     if (master_) {
       (void)log_->end_stream(LogStream::kStdout);
-      master_.reset();
+      drop_master();
     }
+  }
+
+  // -t: the pty master from the console socket, which attach writes to
+  // (-i) and sizes.
+  void take_master() {
+    master_ = receive_console(console_.get());
+    if (!master_) return;
+    set_nonblocking(master_.get());
+    hub_.set_terminal(master_.get());
+    if (o_.interactive) hub_.set_input(master_.get());
+  }
+
+  void drop_master() {
+    hub_.set_terminal(-1);
+    hub_.set_input(-1);
+    master_.reset();
+  }
+
+  static void set_nonblocking(int fd) {
+    if (fd < 0) return;
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   }
 
   void on_signals() {
@@ -371,8 +405,13 @@ class Monitor {
     init_done_ = false;
     launch_failed_ = false;
     // -i: a new run reads a new pipe (the last one's reader is gone).
+    hub_.set_input(-1);
     stdin_.reset();
-    if (o_.interactive && !o_.tty && ::pipe2(in, O_CLOEXEC) == 0) stdin_ = UniqueFd(in[1]);
+    if (o_.interactive && !o_.tty && ::pipe2(in, O_CLOEXEC) == 0) {
+      stdin_ = UniqueFd(in[1]);
+      set_nonblocking(stdin_.get());
+      hub_.set_input(stdin_.get());
+    }
     launcher_ = spawn_husk(o_, "__launch", out[1], err[1], in[0]);
     ::close(out[1]);
     ::close(err[1]);
@@ -390,6 +429,7 @@ class Monitor {
   UniqueFd fds_[2];
   UniqueFd console_, master_;  // -t: the console socket, and the pty master it brought
   UniqueFd stdin_;             // -i without -t: the container's stdin, held open
+  AttachHub hub_;
   pid_t launcher_ = 0;
   pid_t init_pid_ = 0;
   bool init_done_ = false;
@@ -420,8 +460,17 @@ std::string monitor_run_dir(const std::string& id) { return std::string(kRunRoot
 
 std::string console_socket_path(const std::string& run_dir) { return run_dir + "/console.sock"; }
 
+Result<void> make_monitor_run_dir(const std::string& run_dir) {
+  for (const std::string& dir : {std::string(kRunRoot), run_dir}) {
+    if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir {}", dir);
+    if (::chmod(dir.c_str(), 0700) < 0) return fail_errno("chmod {}", dir);
+  }
+  return ok();
+}
+
 void remove_monitor_run_dir(const std::string& run_dir) {
   ::unlink(console_socket_path(run_dir).c_str());
+  ::unlink(attach_socket_path(run_dir).c_str());
   ::rmdir(run_dir.c_str());
 }
 
@@ -465,6 +514,7 @@ Result<UniqueFd> spawn_monitor(const std::string& monitor_path, const MonitorOpt
   pid_t l = ::fork();
   if (l < 0) ::_exit(125);
   if (l == 0) {
+    if (o.attach_fd >= 0) ::close(o.attach_fd);
     int err_fd = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
     int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (err_fd < 0 || null < 0 || ::dup2(in[0] >= 0 ? in[0] : null, STDIN_FILENO) < 0 ||
@@ -485,6 +535,7 @@ Result<UniqueFd> spawn_monitor(const std::string& monitor_path, const MonitorOpt
   std::vector<int> keep = {out[0], err[0], ready[1]};
   if (console) keep.push_back(console.get());
   if (in[1] >= 0) keep.push_back(in[1]);
+  if (o.attach_fd >= 0) keep.push_back(o.attach_fd);
   std::sort(keep.begin(), keep.end());
   if (!sys::close_from_except(3, keep)) ::_exit(125);
   for (int fd : keep) ::fcntl(fd, F_SETFD, 0);
@@ -495,10 +546,11 @@ Result<UniqueFd> spawn_monitor(const std::string& monitor_path, const MonitorOpt
                                    "--err-fd", std::to_string(err[0]),
                                    "--ready-fd", std::to_string(ready[1])};
   if (o.remove_on_failure) args.push_back("--remove-on-failure");
-  if (o.tty) args.insert(args.end(), {"--tty", "--run-dir", o.run_dir,
-                                      "--console-fd", std::to_string(console.get())});
+  if (!o.run_dir.empty()) args.insert(args.end(), {"--run-dir", o.run_dir});
+  if (o.tty) args.insert(args.end(), {"--tty", "--console-fd", std::to_string(console.get())});
   if (o.interactive) args.push_back("--interactive");
   if (in[1] >= 0) args.insert(args.end(), {"--stdin-fd", std::to_string(in[1])});
+  if (o.attach_fd >= 0) args.insert(args.end(), {"--attach-fd", std::to_string(o.attach_fd)});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -7,6 +7,9 @@
 //     to the container's log (log_writer.h);
 //   - the keeper of the exit status and time, written into status.json
 //     (containers.h) as soon as the init is gone;
+//   - the server of attach (attach.h): a socket in its run directory that
+//     streams the container's output to attached clients and their input to
+//     the container's stdin;
 //   - the one that cleans up after it (`husk __cleanup NAME`: the runtime's
 //     state and cgroups, the network) and carries out the restart policy
 //     (`husk __launch NAME` again, after a back-off).
@@ -40,9 +43,10 @@ struct MonitorOptions {
   // -i: the container's stdin stays open: the pty with -t, else a pipe whose
   // write end the monitor holds (stdin_fd).
   bool interactive = false;
-  std::string run_dir;  // monitor_run_dir(id), for -t
+  std::string run_dir;  // monitor_run_dir(id): the console and attach sockets
   int console_fd = -1;  // the console socket, listening (-t)
   int stdin_fd = -1;    // the write end of the container's stdin (-i without -t)
+  int attach_fd = -1;   // a client attached from the start (husk start -a)
 };
 
 // The monitor's own directory under /run (0700): /run/husk-monitor/<id>.
@@ -51,6 +55,8 @@ std::string monitor_run_dir(const std::string& id);
 // The console socket in it, which the launcher gives the runtime
 // (runtime::CreateOptions::console_socket).
 std::string console_socket_path(const std::string& run_dir);
+// Makes /run/husk-monitor and run_dir, 0700.
+Result<void> make_monitor_run_dir(const std::string& run_dir);
 // Removes the directory and what is in it (a monitor killed with -9 leaves it).
 void remove_monitor_run_dir(const std::string& run_dir);
 

@@ -5,13 +5,13 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <optional>
 
 #include "base/log.h"
+#include "linux/console.h"
 #include "sys/process.h"
 #include "sys/socket_msg.h"
 
@@ -27,29 +27,6 @@ int exit_code(int status) {
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 255;
 }
-
-// The caller's terminal in raw mode while the container owns it; restored
-// on every way out.
-class RawTerminal {
- public:
-  explicit RawTerminal(int fd) : fd_(fd) {
-    if (!::isatty(fd) || ::tcgetattr(fd, &saved_) < 0) return;
-    termios raw = saved_;
-    ::cfmakeraw(&raw);
-    raw.c_oflag = saved_.c_oflag;  // keep output processing: the pty does its own
-    active_ = ::tcsetattr(fd, TCSANOW, &raw) == 0;
-  }
-  ~RawTerminal() {
-    if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
-  }
-  RawTerminal(const RawTerminal&) = delete;
-  RawTerminal& operator=(const RawTerminal&) = delete;
-
- private:
-  int fd_;
-  termios saved_{};
-  bool active_ = false;
-};
 
 void copy_window_size(int from, int to) {
   winsize ws{};
@@ -93,7 +70,7 @@ Result<SignalForwarder> SignalForwarder::start() {
 
 Result<int> SignalForwarder::wait(pid_t pid, UniqueFd master, ExtraWatch extra) {
   HUSK_TRY_ASSIGN(UniqueFd pidfd, sys::pidfd_open(pid));
-  std::optional<RawTerminal> raw;
+  std::optional<linux::RawTerminal> raw;
   bool stdin_open = master.valid();
   if (master) {
     raw.emplace(STDIN_FILENO);

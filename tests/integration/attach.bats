@@ -173,3 +173,133 @@ monitor_pid() {
   run h rm -f "$CID" "$CID-n"
   expect_status 0
 }
+
+# The clients connected to a container's attach socket (the monitor's ends name it).
+clients_of() { ss -xH state established | grep -cF "/run/husk-monitor/$(inspect_field "$1" Id)/attach.sock"; }
+
+# ha ARGS...: husk attach/start -a with stdin from the caller (h gives /dev/null).
+ha() { timeout --kill-after=5 "${T:-20}" "$HUSK" "$@"; }
+
+@test "attach: -i's stdin gets the input, stdout and stderr come back apart, the exit code passes" {
+  hd "$CID" -i -- sh -c 'echo ready; while read l; do echo "out:$l"; echo "err:$l" >&2; [ "$l" = quit ] && exit 7; done' >/dev/null
+  wait_for 5 eval '[[ $(h logs "$CID") == ready ]]' || fail "log: $(h logs "$CID" 2>&1)"
+  # Nothing written before the client came is replayed (docker's attach without --logs).
+  run --separate-stderr ha attach "$CID" < <(printf 'one\n'; sleep 0.3; printf 'quit\n')
+  expect_status 7
+  [[ $output == $'out:one\nout:quit' ]] || fail "stdout: $output"
+  [[ $stderr == $'err:one\nerr:quit' ]] || fail "stderr: $stderr"
+  # The socket was the monitor's own, in its 0700 directory, and went with it.
+  [[ ! -e /run/husk-monitor/$(inspect_field "$CID" Id) ]] || fail "run dir left"
+  run h logs "$CID"
+  [[ $output == *"out:one"*"out:quit"* ]] || fail "log: $output"
+}
+
+@test "attach: the socket is 0600 in a 0700 directory; --no-stdin sends nothing; two clients get the same" {
+  hd "$CID" -i -- sh -c 'read x; echo "line $x"; read y; echo "line $y"; exit 4' >/dev/null
+  local dir
+  dir=/run/husk-monitor/$(inspect_field "$CID" Id)
+  [[ $(stat -c %a "$dir") == 700 && $(stat -c %a "$dir/attach.sock") == 600 ]] || fail "$(ls -la "$dir")"
+  # A watcher that sends nothing, then one that types.
+  ha attach --no-stdin "$CID" >"$TEST_TMP/watch.out" < <(printf 'not-sent\n'; sleep 30) &
+  local watcher=$!
+  wait_for 5 eval '[[ $(clients_of "$CID") == 1 ]]' || fail "the watcher never connected: $(ss -x | grep husk-monitor)"
+  run ha attach "$CID" < <(printf 'a\n'; sleep 0.3; printf 'b\n'; sleep 30)
+  expect_status 4
+  [[ $output == $'line a\nline b' ]] || fail "typer: $output"
+  wait "$watcher" || [[ $? == 4 ]] || fail "watcher's status: $?"
+  [[ $(cat "$TEST_TMP/watch.out") == $'line a\nline b' ]] || fail "watcher: $(cat "$TEST_TMP/watch.out")"
+}
+
+@test "start -a: attached before the program starts, so nothing is missed; start -ai feeds stdin" {
+  run h create --net none --name "$CID" --rootfs "$ROOTFS" -- sh -c 'echo first; echo to-err >&2; exit 3'
+  expect_status 0
+  run --separate-stderr ha start -a "$CID" </dev/null
+  expect_status 3
+  [[ $output == first && $stderr == to-err ]] || fail "stdout: $output; stderr: $stderr"
+  # Again: a stopped container starts again, attached again.
+  run --separate-stderr ha start -a "$CID" </dev/null
+  expect_status 3
+  expect_output first
+  run h create -i --net none --name "$CID-i" --rootfs "$ROOTFS" -- sh -c 'read l; echo "got $l"'
+  expect_status 0
+  run ha start -ai "$CID-i" < <(printf 'word\n')
+  expect_status 0
+  expect_output "got word"
+  # start -a of several is refused before any starts.
+  run --separate-stderr ha start -a "$CID" "$CID-i"
+  expect_status 125
+  [[ $stderr == *"start -a: one container at a time"* ]] || fail "$stderr"
+}
+
+@test "attach -t: typed keys, the window size (and its changes), and ctrl-p ctrl-q leaves it running" {
+  hd "$CID" -it -- sh >/dev/null
+  run "$FIXTURES/in-pty" --step size:30x100 --step 'send:\r' --step 'expect:#' \
+    --step 'send:stty size; echo was-$((6*7))\r' --step 'expect:was-42' \
+    --step size:40x120 --step 'send:stty size\r' --step 'expect:40 120' \
+    --step 'send:\x10\x11' 20 "$HUSK" attach "$CID"
+  expect_status 0
+  [[ $output == *"30 100"*"was-42"*"40 120"* ]] || fail "session: $output"
+  [[ $(inspect_field "$CID" State.Status) == running ]] || fail "detached, yet: $(h ps -a)"
+  # Attached again: the same shell, which ends the session with its code.
+  run "$FIXTURES/in-pty" --step 'send:\r' --step 'expect:#' --step 'send:exit 6\r' 20 "$HUSK" attach "$CID"
+  expect_status 6
+  run h wait "$CID"
+  expect_output 6
+}
+
+@test "attach --detach-keys: the given keys detach; a broken sequence reaches the container" {
+  # No echo: what shows is what cat got.
+  hd "$CID" -it -- sh -c 'stty -echo; echo ready; exec cat -v' >/dev/null
+  wait_for 5 eval '[[ $(h logs "$CID") == *ready* ]]' || fail "log: $(h logs "$CID" 2>&1)"
+  # ctrl-p then x is no detach (the default keys are not these any more) and goes through.
+  run "$FIXTURES/in-pty" --step 'send:\x10x-\x18\x18y\r' --step 'expect:^Px-^X^Xy' \
+    --step 'send:\x18z' 20 "$HUSK" attach --detach-keys ctrl-x,z "$CID"
+  expect_status 0
+  [[ $(inspect_field "$CID" State.Status) == running ]] || fail "$(h ps -a)"
+  run --separate-stderr h attach --detach-keys ctrl-1 "$CID"
+  expect_status 125
+  [[ $stderr == *'--detach-keys "ctrl-1": "ctrl-1" is not a key'* ]] || fail "$stderr"
+}
+
+@test "attach: without a terminal, a signal to husk attach goes on to the container" {
+  hd "$CID" -- sh -c 'trap "echo got-term; exit 9" TERM; echo up; while :; do sleep 0.05; done' >/dev/null
+  wait_for 5 eval '[[ $(h logs "$CID") == up ]]' || fail "log: $(h logs "$CID" 2>&1)"
+  # Not under timeout(1), which would take the signal itself; a watchdog instead.
+  "$HUSK" attach "$CID" >"$TEST_TMP/out" </dev/null &
+  local client=$!
+  (sleep 20; kill -9 "$client") 2>/dev/null &
+  local watchdog=$!
+  wait_for 5 eval '[[ $(clients_of "$CID") == 1 ]]' || fail "never connected"
+  kill -TERM "$client"
+  local code=0
+  wait "$client" || code=$?
+  kill "$watchdog" 2>/dev/null || true
+  [[ $code == 9 && $(cat "$TEST_TMP/out") == got-term ]] || fail "status $code, output: $(cat "$TEST_TMP/out")"
+}
+
+@test "attach: one-line errors: no container, a stopped one, a paused one; a killed monitor ends the session" {
+  run --separate-stderr h attach "$CID-none"
+  expect_status 125
+  [[ $stderr == "husk: no such container: $CID-none" ]] || fail "$stderr"
+  run h create --net none --name "$CID" --rootfs "$ROOTFS" -- true
+  run --separate-stderr h attach "$CID"
+  expect_status 125
+  [[ $stderr == "husk: cannot attach to container \"$CID\": it is created: start it first (husk start -a)" ]] || fail "$stderr"
+  hd "$CID-p" -- sleep 60 >/dev/null
+  run h pause "$CID-p"
+  run --separate-stderr h attach "$CID-p"
+  expect_status 125
+  [[ $stderr == *"it is paused: unpause it first"* ]] || fail "$stderr"
+  run h unpause "$CID-p"
+  ha attach "$CID-p" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null &
+  local client=$! mon
+  wait_for 5 eval '[[ $(clients_of "$CID-p") == 1 ]]' || fail "never connected"
+  mon=$(monitor_pid "$CID-p")
+  kill -9 "$mon"
+  local code=0
+  wait "$client" || code=$?
+  [[ $code == 125 && $(cat "$TEST_TMP/err") == "husk: attach to \"$CID-p\": its monitor is gone"* ]] ||
+    fail "status $code: $(cat "$TEST_TMP/err")"
+  run h rm -f "$CID-p"
+  expect_status 0
+}

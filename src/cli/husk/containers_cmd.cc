@@ -408,9 +408,19 @@ void add_container_commands(CLI::App& app, ContainerCommands& c) {
     sub->add_option("containers", c.refs, "Names, ids or unique id prefixes")->required();
   };
   c.start = app.add_subcommand("start", "Start stopped containers in the background");
-  c.start->add_flag("-a,--attach", c.attach, "Wait for the container and show its output");
+  c.start->add_flag("-a,--attach", c.attach,
+                    "Attach to its output (and stdin with -i) until it exits; exit with its code");
+  add_attach_flags(*c.start, c.start_attach, /*start=*/true);
   refs(c.start);
-  c.start->footer("\nExamples:\n  husk start web\n  husk start -a job");
+  c.start->footer("\nExamples:\n  husk start web\n  husk start -a job\n  husk start -ai shell");
+
+  c.attach_cmd = app.add_subcommand("attach", "Join a running container's stdin, stdout and stderr");
+  add_attach_flags(*c.attach_cmd, c.attach_flags, /*start=*/false);
+  c.attach_cmd->add_option("container", c.ref, "Name, id or unique id prefix")->required();
+  c.attach_cmd->footer("\nctrl-p ctrl-q (--detach-keys) leaves it running; otherwise husk attach\n"
+                       "exits with the container's exit code.\n"
+                       "Examples:\n  husk attach web\n  husk attach --no-stdin job\n"
+                       "  husk attach --detach-keys ctrl-x,x shell");
 
   c.stop = app.add_subcommand("stop", "Stop containers: the stop signal, then SIGKILL");
   c.stop->add_option("-t,--time", c.timeout, "Seconds to wait before SIGKILL (default: the "
@@ -505,7 +515,8 @@ void add_container_commands(CLI::App& app, ContainerCommands& c) {
 
 std::optional<int> run_container_commands(ContainerCommands& c) {
   auto parsed = [](CLI::App* a) { return a != nullptr && a->parsed(); };
-  if (parsed(c.start)) return start_command(c.refs, c.attach);
+  if (parsed(c.start)) return start_command(c.refs, c.attach ? &c.start_attach : nullptr);
+  if (parsed(c.attach_cmd)) return attach_command(c.ref, c.attach_flags);
   if (parsed(c.stop)) {
     return each(c.refs, [&](const Container& ct, const std::string& ref) -> Result<void> {
       HUSK_TRY(stop_one(ct, c.timeout));
@@ -533,7 +544,7 @@ std::optional<int> run_container_commands(ContainerCommands& c) {
       HUSK_TRY(stop_one(ct, c.timeout));
       wait_keeper_gone(ct.record.name, 10s);
       std::fflush(stdout);
-      if (start_command({ct.record.name}, false) != 0)
+      if (start_command({ct.record.name}) != 0)
         return fail_quiet(EIO, "container {:?}: did not start again", ct.record.name);
       (void)ref;
       return ok();

@@ -1,6 +1,6 @@
 // The verbs on husk's containers (manage/containers.h): start, stop, kill,
 // restart, pause, unpause, wait, rm, ps, inspect, exec, update, logs, stats,
-// top and container prune. Each takes names, ids or unique id prefixes.
+// top, attach and container prune. Each takes names, ids or unique id prefixes.
 #pragma once
 
 #include <optional>
@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/husk/attach_cmd.h"
 #include "front/resource_flags.h"
 
 namespace husk::cli {
@@ -17,10 +18,12 @@ struct ContainerCommands {
   CLI::App *start = nullptr, *stop = nullptr, *kill = nullptr, *restart = nullptr,
            *pause = nullptr, *unpause = nullptr, *wait = nullptr, *rm = nullptr, *ps = nullptr,
            *inspect = nullptr, *exec = nullptr, *update = nullptr, *prune = nullptr,
-           *logs = nullptr, *stats = nullptr, *top = nullptr;
+           *logs = nullptr, *stats = nullptr, *top = nullptr, *attach_cmd = nullptr;
   std::vector<std::string> refs;
   std::string ref;
   bool attach = false;         // start -a
+  AttachFlags start_attach;    // start -i, --detach-keys
+  AttachFlags attach_flags;    // attach
   int timeout = -1;            // stop/restart -t (-1: the container's --stop-timeout)
   std::string signal = "KILL"; // kill -s
   bool force = false;          // rm -f, prune -f

@@ -24,6 +24,7 @@
 #include "front/exit_code.h"
 #include "cli/husk/image_run.h"
 #include "cli/husk/pull_cmd.h"
+#include "cli/husk/attach_cmd.h"
 #include "cli/husk/volume_run.h"
 #include "front/units.h"
 #include "image/store.h"
@@ -599,11 +600,12 @@ std::string monitor_path() { return beside_husk("husk-monitor"); }
 // (manage/monitor.h); the launcher is a copy of this process. Returns 0 once
 // the program runs, or husk's exit code for a failed start (the launcher
 // printed why).
-int start_detached(const std::string& name, bool first) {
+int start_detached(const std::string& name, bool first, int attach_fd = -1) {
   manage::MonitorOptions o{.root = store_root(),
                            .name = name,
                            .husk = own_path(),
                            .remove_on_failure = first};
+  o.attach_fd = attach_fd;
   if (auto ctr = manage::Store(store_root()).load(name)) {
     o.tty = ctr->record.tty;
     o.interactive = ctr->record.interactive;
@@ -859,9 +861,12 @@ Result<config::Container> container_config(const std::string& name) {
   return build_config(f, caller);
 }
 
-int start_command(const std::vector<std::string>& refs, bool attach) {
-  (void)attach;
+int start_command(const std::vector<std::string>& refs, const AttachFlags* attach) {
   manage::Store store(store_root());
+  if (attach && refs.size() != 1) {
+    print_error("start -a: one container at a time");
+    return kExitHuskError;
+  }
   int rc = 0;
   for (const auto& ref : refs) {
     auto ctr = store.find(ref);
@@ -872,18 +877,32 @@ int start_command(const std::vector<std::string>& refs, bool attach) {
     }
     if (ctr->state == manage::State::kRunning || ctr->state == manage::State::kPaused ||
         ctr->state == manage::State::kRestarting) {
+      if (attach) return attach_command(ref, *attach);  // docker: start -a of a running one attaches
       std::printf("%s\n", ref.c_str());  // docker: starting a running container is a no-op
       continue;
+    }
+    // Checked before anything starts.
+    std::optional<AttachSession> session;
+    if (attach) {
+      auto prepared = AttachSession::prepare(*ctr, *attach);
+      if (!prepared) {
+        print_error(prepared.error().what());
+        return kExitHuskError;
+      }
+      session.emplace(std::move(*prepared));
     }
     // A start clears a stop's "do not restart".
     ::unlink((ctr->dir + "/stopped").c_str());
     // What the previous run left, if its cleanup did not run (a kill -9).
     (void)cleanup_command(ctr->record.name, false);
-    int code = start_detached(ctr->record.name, /*first=*/false);
+    int code = start_detached(ctr->record.name, /*first=*/false,
+                              session ? session->monitor_end() : -1);
+    if (session) session->started();
     if (code != 0) {
       rc = code;
       continue;
     }
+    if (session) return session->run();
     std::printf("%s\n", ref.c_str());
   }
   return rc;

@@ -50,7 +50,10 @@ HostFacts host_facts(const ResourceFlags& r);
 // later start builds the same container.
 int run_command(RunCommand& c, const std::vector<std::string>& words);
 int create_command(RunCommand& c, const std::vector<std::string>& words);
-int start_command(const std::vector<std::string>& refs, bool attach);
+// attach (start -a): one container, attached from before its program starts
+// (attach_cmd.h); the exit status is then the container's.
+struct AttachFlags;
+int start_command(const std::vector<std::string>& refs, const AttachFlags* attach = nullptr);
 int launch_command(const std::string& name);
 int cleanup_command(const std::string& name, bool remove);
 

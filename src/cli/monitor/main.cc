@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
       o.console_fd = number(value);
     } else if (key == "--stdin-fd") {
       o.stdin_fd = number(value);
+    } else if (key == "--attach-fd") {
+      o.attach_fd = number(value);
     } else {
       std::fprintf(stderr, "husk-monitor: unknown option %s (it is started by husk only)\n",
                    argv[i - 1]);
