@@ -1,5 +1,7 @@
 #include "cgroup/usage.h"
 
+#include <fcntl.h>
+
 #include "cgroup/dir.h"
 #include "cgroup/stats.h"
 #include "cgroup/text.h"
@@ -107,6 +109,15 @@ Result<Usage> read_usage(const SavedState& saved) {
     HUSK_TRY(read_v2(saved, fd.get(), u).context("read the cgroup2 usage"));
   }
   return u;
+}
+
+Result<uint64_t> read_cpu_ns(const SavedState& saved) {
+  if (auto it = saved.paths.find("cpuacct"); it != saved.paths.end())
+    return read_u64_at(AT_FDCWD, it->second + "/cpuacct.usage");
+  auto it = saved.paths.find("");
+  if (it == saved.paths.end()) return 0;
+  HUSK_TRY_ASSIGN(auto stat, optional_keyed(AT_FDCWD, it->second + "/cpu.stat"));
+  return stat["usage_usec"] * 1000;
 }
 
 }  // namespace husk::cgroup

@@ -31,4 +31,9 @@ struct Usage {
 // file the kernel lacks, reads as 0. ENOENT when the cgroup is gone.
 Result<Usage> read_usage(const SavedState& saved);
 
+// The CPU time alone (Usage::cpu_ns), from one file: what a first sample
+// needs, since a rate is a difference and the other numbers are shown as
+// they are at the last sample.
+Result<uint64_t> read_cpu_ns(const SavedState& saved);
+
 }  // namespace husk::cgroup

@@ -141,16 +141,23 @@ Result<std::optional<Probe>> open_probe(const StatsTarget& t) {
   return p;
 }
 
-Result<std::optional<Sample>> sample(const Probe& p, const HostSample& host) {
+Result<std::optional<Sample>> sample(const Probe& p, const HostSample& host, bool cpu_only) {
   auto read = [&]() -> Result<Sample> {
     Sample s;
+    auto stamp = [&] {
+      s.time_ns = monotonic_ns();
+      s.system_ns = host.system_ns + static_cast<uint64_t>(std::max<int64_t>(
+                                         0, s.time_ns - host.time_ns)) * host.online_cpus;
+      s.online_cpus = host.online_cpus;
+    };
+    if (cpu_only) {
+      HUSK_TRY_ASSIGN(s.cpu_ns, cgroup::read_cpu_ns(p.cgroup));
+      stamp();
+      return s;
+    }
     HUSK_TRY_ASSIGN(cgroup::Usage u, cgroup::read_usage(p.cgroup));
-    s.time_ns = monotonic_ns();
+    stamp();
     s.cpu_ns = u.cpu_ns;
-    s.system_ns =
-        host.system_ns +
-        static_cast<uint64_t>(std::max<int64_t>(0, s.time_ns - host.time_ns)) * host.online_cpus;
-    s.online_cpus = host.online_cpus;
     s.mem_usage = docker_mem_usage(u.memory, u.inactive_file);
     s.mem_limit = std::min(u.memory_limit, host.mem_total);
     s.blk_read = u.io_read;

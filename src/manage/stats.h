@@ -5,8 +5,9 @@
 //   sample each container (open_probe once, then sample), wait, sample again:
 //   a Row is the difference of two Samples, formatted as docker formats it.
 //
-// A table of N containers costs N state.json reads, then per container and
-// sample six cgroup files (on v1 the blkio one may take up to three tries: the
+// A table of N containers costs N state.json reads, then per container one
+// cgroup file for the first sample (its CPU time), and for each later one six
+// cgroup files (on v1 the blkio one may take up to three tries: the
 // first file set with entries, as runc picks it) and the init's /proc/PID/stat
 // and net/dev; the host's /proc/stat and /proc/meminfo are read once per round
 // (as dockerd reads /proc/stat once per collection, not once per container).
@@ -80,7 +81,9 @@ struct Probe {
 // exited). ENOENT when the runtime has no such container.
 Result<std::optional<Probe>> open_probe(const StatsTarget& t);
 // nullopt when the container stopped (its init is gone): the caller drops it.
-Result<std::optional<Sample>> sample(const Probe& p, const HostSample& host);
+// cpu_only: the first sample of a container, which only a CPU rate uses (the
+// rest of a row is the last sample's): one cgroup file instead of six.
+Result<std::optional<Sample>> sample(const Probe& p, const HostSample& host, bool cpu_only = false);
 
 // --- Pure parts (unit tested) ---
 

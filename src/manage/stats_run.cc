@@ -35,6 +35,7 @@ struct Slot {
 
 void work(Slot& slot, const HostSample& host) {
   const Picked& p = *slot.picked;
+  bool first = !slot.t;
   if (!slot.t) {
     auto probe = open_probe(p.target).context("container {}", p.named_as);
     if (!probe) {
@@ -45,7 +46,7 @@ void work(Slot& slot, const HostSample& host) {
     if (!*probe) return;  // not running
     slot.t = Tracked{std::move(**probe), p.named_as, {}};
   }
-  auto s = sample(slot.t->probe, host).context("container {}", p.named_as);
+  auto s = sample(slot.t->probe, host, /*cpu_only=*/first).context("container {}", p.named_as);
   if (!s)
     slot.error = std::move(s).error();
   else
