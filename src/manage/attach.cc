@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "sys/socket_msg.h"
 
 namespace husk::manage {
 namespace {
@@ -34,19 +34,9 @@ std::string attach_socket_path(const std::string& run_dir) { return run_dir + "/
 
 Result<void> AttachHub::listen(const std::string& run_dir) {
   std::string path = attach_socket_path(run_dir);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail(ENAMETOOLONG, "attach socket {}", path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ::unlink(path.c_str());  // a monitor killed with -9 left it
-  UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!s) return fail_errno("attach socket {}", path);
-  // 0600 from the start: the directory is 0700 already, this is the second lock.
-  mode_t old = ::umask(0177);
-  int bound = ::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::umask(old);
-  if (bound < 0 || ::listen(s.get(), 8) < 0) return fail_errno("attach socket {}", path);
-  listener_ = std::move(s);
+  // 0600: the directory is 0700 already, this is the second lock.
+  HUSK_TRY_ASSIGN(listener_, sys::listen_unix(path, SOCK_SEQPACKET | SOCK_NONBLOCK, 0600, 8)
+                                 .context("attach socket {}", path));
   return ok();
 }
 

@@ -4,7 +4,6 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +15,7 @@
 #include "base/file.h"
 #include "linux/console.h"
 #include "manage/attach.h"
+#include "sys/socket_msg.h"
 
 namespace husk::manage {
 namespace {
@@ -117,15 +117,7 @@ std::string DetachMatcher::feed(std::string_view in, bool* detached) {
 
 Result<UniqueFd> connect_attach(const std::string& run_dir) {
   std::string path = attach_socket_path(run_dir);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail(ENAMETOOLONG, "attach socket {}", path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!s) return fail_errno("attach socket");
-  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-    return fail_errno("attach socket {}", path);
-  return s;
+  return sys::connect_unix(path, SOCK_SEQPACKET).context("attach socket {}", path);
 }
 
 Result<AttachEnd> attach_session(int sock, const AttachOptions& o) {

@@ -28,6 +28,7 @@
 #include "manage/containers.h"
 #include "manage/log_writer.h"
 #include "sys/process.h"
+#include "sys/socket_msg.h"
 
 namespace husk::manage {
 namespace {
@@ -49,17 +50,8 @@ constexpr const char* kRunRoot = "/run/husk-monitor";
 Result<UniqueFd> listen_console(const std::string& run_dir) {
   HUSK_TRY(make_monitor_run_dir(run_dir));
   std::string path = console_socket_path(run_dir);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail(ENAMETOOLONG, "console socket {}", path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ::unlink(path.c_str());  // a monitor killed with -9 left it
-  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!s) return fail_errno("console socket {}", path);
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
-      ::listen(s.get(), 4) < 0)
-    return fail_errno("console socket {}", path);
-  return s;
+  return sys::listen_unix(path, SOCK_STREAM | SOCK_NONBLOCK, 0600, 4)
+      .context("console socket {}", path);
 }
 
 // The pty master the launcher's runtime sends (runtime::send_console, runc's

@@ -1,6 +1,7 @@
 #include "sys/socket_msg.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <cstring>
@@ -32,18 +33,45 @@ Result<void> send_message(int sock, const iovec* iov, size_t n, int pass_fd) {
   return ok();
 }
 
-Result<UniqueFd> connect_unix_stream(const std::string& path) {
+namespace {
+
+Result<sockaddr_un> unix_address(const std::string& path, const char* what) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail(ENAMETOOLONG, "connect");
+  if (path.size() >= sizeof addr.sun_path) return fail(ENAMETOOLONG, "{}", what);
   std::memcpy(addr.sun_path, path.data(), path.size());
-  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return addr;
+}
+
+}  // namespace
+
+Result<UniqueFd> connect_unix_stream(const std::string& path) {
+  return connect_unix(path, SOCK_STREAM);
+}
+
+Result<UniqueFd> connect_unix(const std::string& path, int type) {
+  HUSK_TRY_ASSIGN(sockaddr_un addr, unix_address(path, "connect"));
+  UniqueFd s(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
   if (!s) return fail_errno("socket");
   int rc;
   do {
     rc = ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   } while (rc < 0 && errno == EINTR);
   if (rc < 0) return fail_errno("connect");
+  return s;
+}
+
+Result<UniqueFd> listen_unix(const std::string& path, int type, mode_t mode, int backlog) {
+  HUSK_TRY_ASSIGN(sockaddr_un addr, unix_address(path, "bind"));
+  UniqueFd s(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
+  if (!s) return fail_errno("socket");
+  ::unlink(path.c_str());
+  // The mode from the start, not a chmod after: no moment where it is wider.
+  mode_t old = ::umask(static_cast<mode_t>(~mode & 0777));
+  int bound = ::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (bound < 0) return fail_errno("bind");
+  if (::listen(s.get(), backlog) < 0) return fail_errno("listen");
   return s;
 }
 

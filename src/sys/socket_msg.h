@@ -3,6 +3,7 @@
 // console socket and sd_notify all send one message with at most one fd.
 #pragma once
 
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include <cstddef>
@@ -25,5 +26,13 @@ int send_message_errno(int sock, const iovec* iov, size_t n, int pass_fd = -1);
 // ENAMETOOLONG when path does not fit sun_path. The error carries only the
 // errno: callers name the socket.
 Result<UniqueFd> connect_unix_stream(const std::string& path);
+// The same for another socket type (SOCK_SEQPACKET...); flags such as
+// SOCK_NONBLOCK are or'ed into type. SOCK_CLOEXEC is always set.
+Result<UniqueFd> connect_unix(const std::string& path, int type);
+
+// A unix socket of that type bound to path (a stale file there is removed
+// first: the caller owns the directory) with the file's mode set before any
+// connect can happen, listening. Errors as connect_unix's.
+Result<UniqueFd> listen_unix(const std::string& path, int type, mode_t mode, int backlog);
 
 }  // namespace husk::sys
