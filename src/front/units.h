@@ -28,9 +28,6 @@ std::optional<uint64_t> parse_uint64(std::string_view s);
 // sizes.
 std::optional<int64_t> parse_ram_bytes(std::string_view s);
 
-// Go's time.ParseDuration: "300ms", "1.5s", "2h45m", "-1s", "0"; units ns, us
-// (or µs), ms, s, m, h.
-std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view s);
 
 // A CPU or memory-node list as cpuset takes it: "0-3,6", "1". Checked by the
 // CLIs so a typo is named by its flag, not returned as the kernel's EINVAL.

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/time.h"
 #include "manage/log_format.h"
 #include "manage/log_reader.h"
 
@@ -16,55 +17,13 @@ namespace {
 
 constexpr int64_t kNsPerSec = 1'000'000'000;
 
-// Go's time.ParseDuration: "300ms", "1.5h", "1h30m", "-2s"; units ns, us (µs), ms, s, m, h.
-// A bare number other than 0 is not a duration.
+// A duration ago (Go's syntax), bounded so that now minus it cannot overflow.
 std::optional<int64_t> parse_duration_ns(std::string_view s) {
-  bool neg = false;
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
-    neg = s[0] == '-';
-    s.remove_prefix(1);
-  }
-  if (s.empty()) return std::nullopt;
-  long double total = 0;
-  while (!s.empty()) {
-    long double value = 0, scale = 1;
-    bool any = false, fraction = false;
-    size_t i = 0;
-    for (; i < s.size(); ++i) {
-      char ch = s[i];
-      if (ch == '.' && !fraction) {
-        fraction = true;
-      } else if (ch >= '0' && ch <= '9') {
-        any = true;
-        if (fraction) {
-          scale /= 10;
-          value += (ch - '0') * scale;
-        } else {
-          value = value * 10 + (ch - '0');
-        }
-      } else {
-        break;
-      }
-    }
-    if (!any) return std::nullopt;
-    s.remove_prefix(i);
-    size_t u = 0;
-    while (u < s.size() && s[u] != '.' && (s[u] < '0' || s[u] > '9')) ++u;
-    std::string_view unit = s.substr(0, u);
-    s.remove_prefix(u);
-    constexpr std::pair<std::string_view, long double> kUnits[] = {
-        {"ns", 1},    {"us", 1e3L}, {"\xC2\xB5s", 1e3L}, {"\xCE\xBCs", 1e3L},
-        {"ms", 1e6L}, {"s", 1e9L},  {"m", 60e9L},        {"h", 3600e9L}};
-    long double factor = 0;
-    for (const auto& [name, f] : kUnits)
-      if (unit == name) factor = f;
-    if (factor == 0) return std::nullopt;  // a missing or unknown unit, as in Go
-    total += value * factor;
-    if (total > static_cast<long double>(std::numeric_limits<int64_t>::max() / 2))
-      return std::nullopt;
-  }
-  auto ns = static_cast<int64_t>(total);
-  return neg ? -ns : ns;
+  auto d = parse_go_duration(s);
+  if (!d || d->count() > std::numeric_limits<int64_t>::max() / 2 ||
+      d->count() < -(std::numeric_limits<int64_t>::max() / 2))
+    return std::nullopt;
+  return d->count();
 }
 
 bool digits_at(std::string_view s, size_t i, size_t n, int& out) {

@@ -2,6 +2,7 @@
 // RAMInBytes reads them, Go durations, integers, cpuset lists.
 #include <gtest/gtest.h>
 
+#include "base/time.h"
 #include "front/units.h"
 
 namespace husk::cli {

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "base/log.h"
+#include "base/time.h"
 #include "cli/oci/verbs.h"
 #include "front/units.h"
 
@@ -41,7 +42,7 @@ void add_events(CLI::App& app, const GlobalArgs& g, Action& action) {
   sub->add_flag("--stats", a->stats, "display the container's stats then exit");
   sub->callback([&g, &action, a] {
     action = [&g, a]() -> Result<int> {
-      auto interval = cli::parse_go_duration(a->interval);
+      auto interval = parse_go_duration(a->interval);
       if (!interval)
         return fail(0, "invalid value {:?} for flag -interval: parse error", a->interval);
       if (interval->count() <= 0) return fail(0, "duration interval must be greater than 0");
