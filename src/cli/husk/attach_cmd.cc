@@ -15,12 +15,11 @@
 namespace husk::cli {
 
 void add_attach_flags(CLI::App& cmd, AttachFlags& f, bool start) {
+  f.start = start;
   if (start) {
-    f.stdin = false;
-    cmd.add_flag("-i,--interactive", f.stdin,
-                 "Attach stdin too (a container made with -i)");
+    cmd.add_flag("-i,--interactive", f.interactive, "Attach stdin too (a container made with -i)");
   } else {
-    cmd.add_flag("!--no-stdin", f.stdin, "Do not attach stdin");
+    cmd.add_flag("--no-stdin", f.no_stdin, "Do not attach stdin");
     cmd.add_flag("--sig-proxy", f.sig_proxy,
                  "Pass the signals husk gets on to the container (no terminal only); "
                  "--sig-proxy=false to not")
@@ -47,7 +46,7 @@ Result<AttachSession> AttachSession::prepare(const manage::Container& c, const A
 int AttachSession::run() {
   const manage::Record& r = ctr_.record;
   manage::AttachOptions o;
-  o.forward_stdin = flags_.stdin && r.interactive;
+  o.forward_stdin = flags_.wants_stdin() && r.interactive;
   o.tty = r.tty;
   o.detach_keys = o.forward_stdin ? keys_ : std::string();
   if (flags_.sig_proxy && !r.tty) {

@@ -14,9 +14,12 @@
 namespace husk::cli {
 
 struct AttachFlags {
-  bool stdin = true;                         // attach: --no-stdin; start: -i
+  bool start = false;        // husk start -a: stdin only with -i
+  bool interactive = false;  // start -i
+  bool no_stdin = false;     // attach --no-stdin
   std::string detach_keys = "ctrl-p,ctrl-q";
   bool sig_proxy = true;  // without a terminal, signals go on to the container
+  bool wants_stdin() const { return start ? interactive : !no_stdin; }
 };
 
 void add_attach_flags(CLI::App& cmd, AttachFlags& f, bool start);
