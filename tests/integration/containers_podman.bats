@@ -10,25 +10,7 @@ load helpers
 setup_file() {
   husk_setup_file
   export PODMAN_DIR=$FILE_TMP/podman
-  mkdir -p "$PODMAN_DIR/tmp"
-  cat >"$PODMAN_DIR/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-netns = "none"
-log_driver = "k8s-file"
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$PODMAN_DIR/events.log"
-tmp_dir = "$PODMAN_DIR/tmp/libpod"
-static_dir = "$PODMAN_DIR/storage/libpod"
-volume_path = "$PODMAN_DIR/volumes"
-[network]
-network_config_dir = "$PODMAN_DIR/networks"
-EOF
-  printf '[storage]\ndriver = "vfs"\ngraphroot = "%s"\nrunroot = "%s"\n' \
-    "$PODMAN_DIR/storage" "$PODMAN_DIR/run" >"$PODMAN_DIR/storage.conf"
+  podman_conf "$PODMAN_DIR"
   tar -C "$ROOTFS" -cf "$FILE_TMP/rootfs.tar" .
 }
 

@@ -124,6 +124,48 @@ teardown_file() { husk_teardown_file; }
 setup() { husk_setup; }
 teardown() { husk_teardown; }
 
+# Tests of husk's containers (containers.bats, attach.bats...): the test's own HUSK_ROOT, and
+# after it whatever a failed test left, removed the way a user would, then checked.
+husk_ctr_setup() {
+  husk_setup
+  export HUSK_ROOT=$TEST_TMP/root
+}
+husk_ctr_teardown() {
+  local left
+  "$HUSK" rm -f $("$HUSK" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+  left=$(ls -A "$HUSK_ROOT/containers" 2>/dev/null || true)
+  husk_teardown
+  [[ -z $left ]] || fail "containers left: $left"
+  [[ -z $(ls -A /run/husk 2>/dev/null | grep -F "$CID") ]] || fail "runtime state left"
+}
+
+# podman_conf DIR [NOFILE NPROC]: a private containers.conf and storage.conf (vfs) under DIR,
+# for podman with runc and cgroupfs, no network, k8s-file logs and its events in DIR; the
+# ulimits default to 4096. Use as CONTAINERS_CONF=DIR/containers.conf
+# CONTAINERS_STORAGE_CONF=DIR/storage.conf TMPDIR=DIR/tmp podman ...
+podman_conf() {
+  local dir=$1 nofile=${2:-4096} nproc=${3:-4096}
+  mkdir -p "$dir/tmp"
+  cat >"$dir/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+netns = "none"
+log_driver = "k8s-file"
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$dir/events.log"
+tmp_dir = "$dir/tmp/libpod"
+static_dir = "$dir/storage/libpod"
+volume_path = "$dir/volumes"
+[network]
+network_config_dir = "$dir/networks"
+EOF
+  printf '[storage]\ndriver = "vfs"\ngraphroot = "%s"\nrunroot = "%s"\n' \
+    "$dir/storage" "$dir/run" >"$dir/storage.conf"
+}
+
 # new_bundle DIR [ARGS...]: config.json from the template (runc spec, terminal off, root
 # the shared fixture read-only, the env marker), process.args ARGS when given (else sh).
 new_bundle() {

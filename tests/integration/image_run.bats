@@ -71,28 +71,10 @@ husk_run() {
 pod() {
   if [[ -z ${PODMAN_DIR:-} ]]; then
     PODMAN_DIR=$FILE_TMP/podman
-    mkdir -p "$PODMAN_DIR/tmp"
     local nofile nproc
     nofile=$(ulimit -Hn); (( nofile > 4096 )) && nofile=4096
     nproc=$(ulimit -Hu); (( nproc > 4096 )) && nproc=4096
-    cat >"$PODMAN_DIR/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
-netns = "none"
-log_driver = "k8s-file"
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$PODMAN_DIR/events.log"
-tmp_dir = "$PODMAN_DIR/tmp/libpod"
-static_dir = "$PODMAN_DIR/storage/libpod"
-volume_path = "$PODMAN_DIR/volumes"
-[network]
-network_config_dir = "$PODMAN_DIR/networks"
-EOF
-    printf '[storage]\ndriver = "vfs"\ngraphroot = "%s"\nrunroot = "%s"\n' \
-      "$PODMAN_DIR/storage" "$PODMAN_DIR/run" >"$PODMAN_DIR/storage.conf"
+    podman_conf "$PODMAN_DIR" "$nofile" "$nproc"
   fi
   CONTAINERS_CONF=$PODMAN_DIR/containers.conf CONTAINERS_STORAGE_CONF=$PODMAN_DIR/storage.conf \
     TMPDIR=$PODMAN_DIR/tmp podman "$@"
