@@ -1,8 +1,10 @@
 #include "cgroup/fs_manager.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -192,14 +194,40 @@ Result<void> FsManager::create() {
   return ok();
 }
 
-Result<void> FsManager::apply(pid_t pid, bool placed_in_v2) {
+Result<void> FsManager::apply(pid_t pid, bool placed_in_v2, bool joined_v1) {
   std::string text = std::to_string(pid);
   for (const auto& h : hierarchies_) {
-    if (h.v2 && placed_in_v2) continue;
+    if (h.v2 ? placed_in_v2 : joined_v1) continue;
     HUSK_TRY_ASSIGN(UniqueFd fd, open_dir(h.dir));
     HUSK_TRY(write_at(fd.get(), "cgroup.procs", text).context("move {} into {}", pid, h.dir));
   }
   return ok();
+}
+
+Result<SelfJoin> FsManager::open_self_join() {
+  SelfJoin j;
+  for (const auto& h : hierarchies_) {
+    if (h.v2) continue;
+    HUSK_TRY_ASSIGN(UniqueFd dir, open_dir(h.dir));
+    UniqueFd tasks(::openat(dir.get(), "tasks", O_WRONLY | O_CLOEXEC));
+    if (!tasks) return fail_errno("open {}/tasks", h.dir);
+    j.fds.push_back(std::move(tasks));
+    j.dirs.push_back(h.dir);
+  }
+  return j;
+}
+
+int move_self_into(const SelfJoin& j, int* err) noexcept {
+  int failed = -1;
+  for (size_t i = 0; i < j.fds.size(); ++i) {
+    int fd = j.fds[i].get();
+    if (failed < 0 && ::write(fd, "0", 1) != 1) {
+      *err = errno;
+      failed = static_cast<int>(i);
+    }
+    ::close(fd);
+  }
+  return failed;
 }
 
 Result<void> FsManager::apply_beside_init(pid_t pid, std::string_view init_cgroup) {

@@ -30,7 +30,8 @@ class FsManager final : public Manager {
   std::string path(std::string_view controller) const override;
   Result<size_t> check_preexisting() override;
   Result<void> create() override;
-  Result<void> apply(pid_t pid, bool placed_in_v2) override;
+  Result<void> apply(pid_t pid, bool placed_in_v2, bool joined_v1) override;
+  Result<SelfJoin> open_self_join() override;
   Result<void> apply_beside_init(pid_t pid, std::string_view init_cgroup) override;
   Result<UniqueFd> open_for_clone() override;
   Result<void> set(const config::Resources& r) override;

@@ -9,8 +9,10 @@
 //   HUSK_TRY(cg->create());                       // undo: cg->destroy()
 //   HUSK_TRY(cg->set(resources));
 //   UniqueFd into = HUSK_TRY(cg->open_for_clone()); // valid where a cgroup2 hierarchy is
-//   ... clone3 with CLONE_INTO_CGROUP and `into`, then HUSK_TRY(cg->apply(pid, into.valid()))
-//   before the init goes on (no writes left on pure v2)
+//   SelfJoin self = HUSK_TRY(cg->open_self_join());  // v1: the child writes "0" itself
+//   ... clone3 with CLONE_INTO_CGROUP and `into`; the child calls move_self_into(self)
+//   HUSK_TRY(cg->apply(pid, into.valid(), !self.empty()))  // what is left, before the
+//   init goes on (nothing on pure v2 or hybrid)
 //   state.cgroup = cg->saved_state();             // later: Manager::load(state.cgroup)
 #pragma once
 
@@ -32,6 +34,27 @@
 namespace husk::cgroup {
 
 enum class FreezerState { kThawed, kFreezing, kFrozen };
+
+// A new process's way into the container's v1 cgroups (Manager::open_self_join):
+// the `tasks` file of each, opened by the runtime before the clone, into
+// which the process writes "0" first thing (move_self_into). The kernel moves
+// a thread that moves itself without its global lock; a pid written to
+// cgroup.procs takes cgroup_threadgroup_rwsem for writing, which waits for an
+// RCU grace period whenever no writer ran in the last one: 7.9 ms median
+// against 0.05 ms for the self-move on the loaded development VM
+// (docs/benchmarks.md, "The first cgroup.procs write").
+struct SelfJoin {
+  std::vector<UniqueFd> fds;
+  std::vector<std::string> dirs;  // the same order, for the error
+  bool empty() const { return fds.empty(); }
+};
+
+// In the new process, before anything else: writes "0" into each of j's fds
+// (its copies, inherited at the clone) and closes them. Touches nothing but
+// j (read only) and the stack: the process may share the runtime's memory
+// and it is not its turn yet (runtime/sync.h). Returns the index of the first
+// write that failed, with its errno in *err, or -1.
+int move_self_into(const SelfJoin& j, int* err) noexcept;
 
 // What this layer implements, whatever the host runs (husk-oci `features`
 // reports it): the cgroupfs driver on v1, v2 and hybrid hosts, the rdma
@@ -108,8 +131,12 @@ class Manager {
   // Existing directories are reused and never recorded as created.
   virtual Result<void> create() = 0;
   // Moves pid into the container's cgroup in every hierarchy; with
-  // placed_in_v2, not in the cgroup2 one, where clone3 put it (below).
-  virtual Result<void> apply(pid_t pid, bool placed_in_v2 = false) = 0;
+  // placed_in_v2, not in the cgroup2 one, where clone3 put it (below); with
+  // joined_v1, not in the v1 ones, which it joins itself (open_self_join).
+  virtual Result<void> apply(pid_t pid, bool placed_in_v2 = false, bool joined_v1 = false) = 0;
+  // The v1 `tasks` files for a process about to be cloned to move itself in
+  // (SelfJoin); empty where no v1 hierarchy is used (pure v2, systemd).
+  virtual Result<SelfJoin> open_self_join() = 0;
   // exec on cgroup v2, where the container's own directory refused the pid
   // (EBUSY: the init moved below it and a domain controller is on there): as
   // runc, the process joins the init's cgroup2 cgroup instead. init_cgroup is

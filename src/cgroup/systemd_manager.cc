@@ -89,8 +89,8 @@ Result<config::Resources> SystemdManager::split(const config::Resources& r,
   return files;
 }
 
-Result<void> SystemdManager::apply(pid_t pid, bool placed_in_v2) {
-  if (!fresh_ || started_) return fs_->apply(pid, placed_in_v2);
+Result<void> SystemdManager::apply(pid_t pid, bool placed_in_v2, bool joined_v1) {
+  if (!fresh_ || started_) return fs_->apply(pid, placed_in_v2, joined_v1);
   HUSK_TRY_ASSIGN(dbus::Connection * b, bus());
   std::vector<UnitProperty> props;
   config::Resources files;

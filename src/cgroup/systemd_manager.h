@@ -37,7 +37,9 @@ class SystemdManager final : public Manager {
   std::string path(std::string_view controller) const override { return fs_->path(controller); }
   Result<size_t> check_preexisting() override;
   Result<void> create() override;
-  Result<void> apply(pid_t pid, bool placed_in_v2) override;
+  Result<void> apply(pid_t pid, bool placed_in_v2, bool joined_v1) override;
+  // systemd drives cgroup v2 only: nothing for a process to join itself.
+  Result<SelfJoin> open_self_join() override { return SelfJoin{}; }
   Result<void> apply_beside_init(pid_t pid, std::string_view init_cgroup) override {
     return fs_->apply_beside_init(pid, init_cgroup);
   }

@@ -321,8 +321,13 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
   // An init in a staged pid namespace is our grandchild: be its reaper.
   if (run_mode && ctx.plan.fork_for_pid) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   // The kernel places the child in the cgroup2 hierarchy at birth; in v1
-  // hierarchies we write its pid before letting it go on.
+  // hierarchies it moves itself before it goes on.
   UniqueFd cgroup_fd = cgroup.get()->open_for_clone().value_or(UniqueFd());
+  // v1 hierarchies: the init moves itself in, which spares the wait a pid
+  // written to cgroup.procs has (cgroup::SelfJoin). Kept open, and untouched,
+  // until we return: the init reads it in our memory.
+  HUSK_TRY_ASSIGN(const cgroup::SelfJoin self_join, cgroup.get()->open_self_join());
+  ctx.self_join = &self_join;
   sys::ChildStack stack;
   if (init_can_share_memory(cfg, ctx.plan)) {
     HUSK_TRY_ASSIGN(stack, sys::ChildStack::make(kChildStackSize));
@@ -345,7 +350,7 @@ Result<Launched> launch(const config::Container& cfg, const CreateOptions& opts,
     turn.begin();
     l.sock.share_turn(&turn, Turn::kRuntime);
   }
-  HUSK_TRY(l.cgroup.get()->apply(pid, cgroup_fd.valid()).context("join cgroups"));
+  HUSK_TRY(l.cgroup.get()->apply(pid, cgroup_fd.valid(), !self_join.empty()).context("join cgroups"));
   HUSK_TRY(l.sock.send(MsgType::kGo));
   HUSK_TRY(serve_init(l, cfg, opts).context("container init"));
   if (opts.on_ready) HUSK_TRY(opts.on_ready(l.child.pid()));

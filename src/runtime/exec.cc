@@ -109,9 +109,9 @@ Result<void> check_sub_cgroups(const cgroup::SavedState& target) {
 // cgroup v2 the container's own directory refuses it (EBUSY) once the init has
 // moved to a sub-cgroup and a domain controller is on: without --cgroup it
 // then joins the init's cgroup, as runc does.
-Result<void> join_cgroups(cgroup::Manager& cg, pid_t pid, bool placed_in_v2, pid_t init,
-                          const ExecOptions& o) {
-  auto joined = cg.apply(pid, placed_in_v2);
+Result<void> join_cgroups(cgroup::Manager& cg, pid_t pid, bool placed_in_v2, bool joined_v1,
+                          pid_t init, const ExecOptions& o) {
+  auto joined = cg.apply(pid, placed_in_v2, joined_v1);
   if (joined || joined.error().code != EBUSY || !o.cgroups.empty() || cg.path("").empty())
     return std::move(joined).context("join cgroups");
   HUSK_TRY_ASSIGN(std::string text, read_file(fmt::format("/proc/{}/cgroup", init)));
@@ -145,10 +145,17 @@ struct ExecChild {
   std::optional<unsigned long> personality;  // the container's linux.personality
   sigset_t original_mask{};
   Turn* turn = nullptr;  // whose turn it is, with a shared memory (sync.h)
+  const cgroup::SelfJoin* self_join = nullptr;  // the v1 cgroups it moves itself into
 };
 
 Result<std::string> exec_steps(const ExecChild& x, SyncSocket& sock) {
+  // Into the container's v1 cgroups by ourselves (cgroup::SelfJoin), with
+  // system calls only: it is not our turn yet.
+  int join_err = 0;
+  int join_failed = x.self_join ? cgroup::move_self_into(*x.self_join, &join_err) : -1;
   HUSK_TRY(sock.expect(MsgType::kGo));
+  if (join_failed >= 0)
+    return fail(join_err, "join cgroups: move into {}", x.self_join->dirs[join_failed]);
   // Our turn now (with a shared memory, the runtime waits): log::debug may allocate.
   log::debug("process: joining the container (runc says: \"child process in init()\")");
   const config::Process& p = *x.process;
@@ -294,6 +301,11 @@ Result<int> exec(const ExecOptions& o) {
   }
   UniqueFd cgroup_fd;
   if (cgroup) cgroup_fd = cgroup->open_for_clone().value_or(UniqueFd());
+  // Read by the child in our memory: untouched until we return.
+  cgroup::SelfJoin self_join;
+  if (cgroup) {
+    HUSK_TRY_ASSIGN(self_join, cgroup->open_self_join());
+  }
 
   // Without a mount namespace the root is the rootfs bind create made, if
   // it is still that mount (runc 1.1 leaves such a process in the host's /).
@@ -318,7 +330,8 @@ Result<int> exec(const ExecOptions& o) {
               .root_fd = root_fd.get(),
               .personality = cfg.personality,
               .original_mask = signals.original_mask(),
-              .turn = &turn};
+              .turn = &turn,
+              .self_join = &self_join};
   // Joining a user or time namespace needs a memory of one's own.
   sys::ChildStack stack;
   if ((x.join_flags & (CLONE_NEWUSER | CLONE_NEWTIME)) == 0 && oom_score_adj_is_ours(process)) {
@@ -340,7 +353,7 @@ Result<int> exec(const ExecOptions& o) {
     turn.begin();
     sock.share_turn(&turn, Turn::kRuntime);
   }
-  if (cgroup) HUSK_TRY(join_cgroups(*cgroup, pid, cgroup_fd.valid(), st.pid, o));
+  if (cgroup) HUSK_TRY(join_cgroups(*cgroup, pid, cgroup_fd.valid(), !self_join.empty(), st.pid, o));
   // --ignore-paused: the process is frozen with the container from here on and
   // goes on at `resume`, which needs the lock. It is in the container's cgroup
   // already, so a `delete` meanwhile kills it with the rest.

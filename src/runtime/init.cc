@@ -128,8 +128,14 @@ bool needs_procfs(const config::Container& c) {
 // namespace is ours, before any mount of the container.
 Result<void> setup_namespaces(const InitContext& ctx, SyncSocket& sock, linux::Procfs* proc) {
   const auto& plan = ctx.plan;
-  // Not one step before the parent has put us in the container's cgroups.
+  // Into the container's v1 cgroups by ourselves (cgroup::SelfJoin), with
+  // system calls only: it is not our turn yet.
+  int join_err = 0;
+  int join_failed = ctx.self_join ? cgroup::move_self_into(*ctx.self_join, &join_err) : -1;
+  // Not one step before the parent has put us in the rest of them.
   HUSK_TRY(sock.expect(MsgType::kGo));
+  if (join_failed >= 0)
+    return fail(join_err, "join cgroups: move into {}", ctx.self_join->dirs[join_failed]);
   // Our turn now (with a shared memory, the runtime waits): log::debug may allocate.
   log::debug("init: setting up the container (runc says: \"child process in init()\")");
   if (plan.staged) {

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/manager.h"
 #include "config/container.h"
 #include "linux/seccomp_filter.h"
 #include "runtime/namespaces.h"
@@ -53,6 +54,8 @@ struct InitContext {
   bool run_mode = false;        // wait for kStart instead of exec.fifo
   Turn* turn = nullptr;         // whose turn it is, with a shared memory (sync.h)
   sigset_t original_mask{};     // restored before execve
+  // The v1 cgroups the init moves itself into first thing (cgroup::SelfJoin).
+  const cgroup::SelfJoin* self_join = nullptr;
 };
 
 [[noreturn]] void init_main(const InitContext& ctx);

@@ -193,6 +193,59 @@ TEST_F(LiveCgroup, LimitsPlacementFreezeAndRemoval) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
 }
 
+// A process moves itself into the v1 hierarchies (SelfJoin) and apply() does
+// the rest: it ends up in the container's cgroup everywhere, and a write that
+// fails is reported with its index and errno.
+TEST_F(LiveCgroup, AProcessMovesItselfIntoTheV1Hierarchies) {
+  Manager* m = make(layout_);
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->create());
+  auto join = m->open_self_join();
+  ASSERT_TRUE(join) << join.error().what();
+  size_t v1 = 0;
+  for (const auto& [controller, dir] : m->saved_state().paths) v1 += !controller.empty();
+  ASSERT_EQ(join->fds.size(), v1);
+  if (join->empty()) GTEST_SKIP() << "no v1 hierarchy here";
+  Child child([&] {
+    int err = 0;
+    if (move_self_into(*join, &err) >= 0) return 1;
+    for (;;) ::pause();
+    return 0;
+  });
+  ASSERT_GT(child.pid(), 0);
+  child.go();
+  // Only the child writes itself into the v1 ones; apply() the cgroup2 one, if any.
+  ASSERT_TRUE(m->apply(child.pid(), false, /*joined_v1=*/true));
+  std::string dir_v1 = join->dirs.front();
+  bool moved = false;
+  for (int i = 0; i < 400 && !moved; ++i) {
+    auto procs = read_file(dir_v1 + "/cgroup.procs");
+    moved = procs && procs->find(std::to_string(child.pid())) != std::string::npos;
+    if (!moved) ::usleep(5000);
+  }
+  ASSERT_TRUE(moved) << "not in " << dir_v1;
+  auto pids = m->pids();
+  ASSERT_TRUE(pids);
+  EXPECT_EQ(*pids, std::vector<pid_t>{child.pid()});
+  for (const auto& dir : join->dirs) {
+    auto procs = read_file(dir + "/cgroup.procs");
+    ASSERT_TRUE(procs) << dir;
+    EXPECT_EQ(*procs, std::to_string(child.pid()) + "\n") << dir;
+  }
+  // The parent's copies are untouched by the child's close.
+  for (const auto& fd : join->fds) EXPECT_GE(::fcntl(fd.get(), F_GETFD), 0);
+  destroy_and_check(*m);
+
+  // A write that fails: the index of the first, with its errno.
+  SelfJoin bad;
+  bad.fds.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  bad.dirs.emplace_back("/dev/null");
+  int err = 0;
+  EXPECT_EQ(move_self_into(bad, &err), 0);
+  EXPECT_EQ(err, EBADF);
+  (void)bad.fds.front().release();  // move_self_into closed it
+}
+
 // destroy() takes one rmdir per hierarchy when the container is empty; a
 // sub-cgroup (ENOTEMPTY) or a frozen process (EBUSY) in some hierarchies
 // sends it the long way: thaw, kill, wait, remove the tree.
