@@ -388,8 +388,16 @@ Result<int> run_container(RunFlags& f, const RunCommand& c, manage::Record& rec,
   std::optional<RunVolumes> volumes;
   if (!volume_mounts.empty()) {
     HUSK_TRY_ASSIGN(RunVolumes prepared,
-                    RunVolumes::prepare(std::move(volume_mounts), store_root(), f.name));
+                    RunVolumes::prepare(std::move(volume_mounts), store_root(), f.name,
+                                        rec.anonymous_volumes));
     volumes.emplace(std::move(prepared));
+    if (volumes->made_anonymous()) {
+      // Named in the record before the container runs: every later start
+      // (start, restart, the restart policy) mounts these again, and rm -v
+      // finds them even after a kill -9 of this process.
+      rec.anonymous_volumes = volumes->anonymous();
+      HUSK_TRY(store.save_record(rec));
+    }
     if (cfg.root_overlay)  // the root's lowers, top first (--rootfs DIR:O, images)
       HUSK_TRY(volumes->fill(absolute_lowers(*cfg.root_overlay)));
     cfg.mounts.insert(cfg.mounts.end(), volumes->mounts().begin(), volumes->mounts().end());
@@ -446,10 +454,14 @@ Result<int> run_container(RunFlags& f, const RunCommand& c, manage::Record& rec,
     return 0;
   }
   attachment.reset();
-  if (c.rm && volumes) {
-    volumes->finish();
-  } else if (volumes) {
-    volumes->release();
+  if (volumes) {
+    if (c.rm) {
+      volumes->finish();  // --rm: its anonymous volumes go with it, as docker's
+    } else if (code || status.pid != 0) {
+      volumes->release();  // it ran: kept for the next start
+    } else {
+      volumes->abandon();  // never ran: what this run made goes
+    }
   }
   volumes.reset();
   // Stopped: kept for `husk start`, unless --rm (then the caller removes it).
