@@ -128,3 +128,86 @@ lines_in() { [[ -f $VOLS/$1/_data/$2 ]] && wc -l <"$VOLS/$1/_data/$2" || echo 0;
   expect_volumes "$data"
   [[ $(cat "$VOLS/$data/_data/f") == kept ]] || fail "the volume's data changed"
 }
+
+@test "rm keeps a container's anonymous volumes (dangling: volume prune removes them); rm -v removes them, never a named one" {
+  # rm: the anonymous volume stays, no longer any container's; prune takes it, not the named one.
+  run h run --net none --name "$CID" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS:O" \
+    -v /anon -v named:/named -- true
+  expect_status 0
+  local anon
+  anon=$(anon_of "$CID" /anon)
+  [[ -n $anon ]] || fail "no anonymous volume recorded"
+  expect_volumes "$anon" named
+  run h rm "$CID"
+  expect_status 0
+  expect_volumes "$anon" named
+  run h volume prune
+  expect_status 0
+  expect_line "$anon"
+  expect_volumes named
+
+  # rm -v: the anonymous ones go with the container; the named one stays.
+  run h run --net none --name "$CID" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS:O" \
+    -v /anon --mount type=volume,dst=/anon2 -v named:/named -- sh -c 'echo x >/anon/f'
+  expect_status 0
+  local a1 a2
+  a1=$(anon_of "$CID" /anon)
+  a2=$(anon_of "$CID" /anon2)
+  expect_volumes "$a1" "$a2" named
+  run h rm -v "$CID"
+  expect_status 0
+  expect_output "$CID"
+  expect_volumes named
+  [[ -z $(h ps -aq) ]] || fail "container left: $(h ps -a)"
+}
+
+@test "rm -fv of a running container removes it and its anonymous volumes; rm -v of one without any works" {
+  hd "$CID" -v /data -v named:/named -- sh -c 'echo up >/data/f; exec sleep 60' >/dev/null
+  local data
+  data=$(anon_of "$CID" /data)
+  wait_for 5 test -f "$VOLS/$data/_data/f" || fail "the container did not write its volume"
+  expect_volumes "$data" named
+  # In use by a running container: not removable behind its back.
+  run h volume rm "$data"
+  expect_status 125
+  run h rm -v "$CID"
+  expect_status 2
+  expect_volumes "$data" named
+  run h rm -fv "$CID"
+  expect_status 0
+  expect_volumes named
+  [[ -z $(h ps -aq) ]] || fail "container left: $(h ps -a)"
+
+  hd "$CID" -- true >/dev/null
+  run h wait "$CID"
+  run h rm -v "$CID"
+  expect_status 0
+  expect_volumes named
+}
+
+@test "--rm removes the anonymous volumes with the container: foreground, and -d --rm through its monitor" {
+  run h run --rm --net none --name "$CID" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS:O" \
+    -v /anon -v named:/named -- sh -c 'echo x >/anon/f; echo y >/named/f'
+  expect_status 0
+  expect_volumes named
+
+  hd "$CID" --rm -v /anon --mount type=volume,target=/anon2 -v named:/named -- \
+    sh -c 'echo x >/anon/f; sleep 0.3' >/dev/null
+  # While it runs, its volumes are there.
+  [[ $(volume_ls | wc -l) == 3 ]] || fail "volumes while running: $(volume_ls)"
+  wait_for 10 eval '[[ -z $(h ps -aq) ]]' || fail "the --rm container stays: $(h ps -a)"
+  wait_for 5 eval '[[ $(volume_ls) == named ]]' || fail "left: $(volume_ls | tr '\n' ' ')"
+  expect_volumes named
+  [[ $(cat "$VOLS/named/_data/f") == y ]] || fail "the named volume lost its data"
+}
+
+@test "a first start that fails leaves no anonymous volume: foreground and -d" {
+  run -127 h run --net none --name "$CID" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS:O" \
+    -v /anon -- /no/such/program
+  expect_volumes
+  [[ -z $(h ps -aq) ]] || fail "container kept: $(h ps -a)"
+  run hd "$CID" -v /anon -- /no/such/program
+  (( status != 0 )) || fail "run -d of a missing program succeeded"
+  wait_for 5 eval '[[ -z $(h ps -aq) ]]' || fail "container kept: $(h ps -a)"
+  expect_volumes
+}

@@ -130,8 +130,8 @@ Result<void> stop_one(const Container& c, int timeout) {
 }
 
 // Removes a stopped container: what its last run left (if its cleanup did
-// not run), then its directory.
-Result<void> remove_one(const Container& c, bool force) {
+// not run), then its directory; with volumes (rm -v), its anonymous volumes.
+Result<void> remove_one(const Container& c, bool force, bool volumes = false) {
   const std::string& name = c.record.name;
   if (is_up(c.state)) {
     if (!force)
@@ -142,7 +142,8 @@ Result<void> remove_one(const Container& c, bool force) {
     (void)wait_stopped(name, 10s);
   }
   wait_keeper_gone(name, 10s);
-  if (cleanup_command(name, true) != 0) return fail_quiet(EIO, "container {:?}: not removed", name);
+  if (cleanup_command(name, true, volumes) != 0)
+    return fail_quiet(EIO, "container {:?}: not removed", name);
   return ok();
 }
 
@@ -567,7 +568,7 @@ std::optional<int> run_container_commands(ContainerCommands& c) {
     return each(
         c.refs,
         [&](const Container& ct, const std::string& ref) -> Result<void> {
-          HUSK_TRY(remove_one(ct, c.force));
+          HUSK_TRY(remove_one(ct, c.force, c.volumes));
           std::printf("%s\n", ref.c_str());
           return ok();
         },

@@ -901,7 +901,23 @@ int start_command(const std::vector<std::string>& refs, bool attach) {
   return rc;
 }
 
-int cleanup_command(const std::string& name, bool remove) {
+namespace {
+
+// rm -v, --rm, a first start that failed: the container's anonymous volumes
+// go with it. One that another container mounts by name stays, with a line
+// saying so; named volumes are never the container's to remove.
+void remove_anonymous_volumes(const manage::Record& r) {
+  if (r.anonymous_volumes.empty()) return;
+  storage::VolumeStore volumes(store_root());
+  for (const auto& [target, name] : r.anonymous_volumes) {
+    auto removed = volumes.remove(name);
+    if (!removed && removed.error().code != ENOENT) print_error(removed.error().what());
+  }
+}
+
+}  // namespace
+
+int cleanup_command(const std::string& name, bool remove, bool remove_volumes) {
   manage::Store store(store_root());
   auto ctr = store.load(name);
   // The runtime's state and cgroups (a kill of what is left, if anything).
@@ -924,6 +940,7 @@ int cleanup_command(const std::string& name, bool remove) {
       return kExitHuskError;
     }
     unmark_autoremove(name);
+    if (ctr && (remove_volumes || ctr->record.auto_remove)) remove_anonymous_volumes(ctr->record);
   }
   return 0;
 }

@@ -52,7 +52,9 @@ int run_command(RunCommand& c, const std::vector<std::string>& words);
 int create_command(RunCommand& c, const std::vector<std::string>& words);
 int start_command(const std::vector<std::string>& refs, bool attach);
 int launch_command(const std::string& name);
-int cleanup_command(const std::string& name, bool remove);
+// remove: the container goes too (rm, a failed first start); remove_volumes:
+// its anonymous volumes with it (rm -v, __remove). A --rm container's always go.
+int cleanup_command(const std::string& name, bool remove, bool remove_volumes = false);
 
 // The config a created container runs with, built again from its record
 // (husk exec's process defaults and seccomp profile), taking nothing.
