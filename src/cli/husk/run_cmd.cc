@@ -106,23 +106,10 @@ void add_volume_flags(CLI::App& run, VolumeFlags& v) {
 
 // --- the host, as build_config sees it ---
 
-// The root's /etc/passwd and /etc/group, resolved inside the root: a symlink
-// in an image must not make husk read (and use) a host file. Missing or
-// unreadable files count as absent; a name then fails to resolve.
 AccountFiles read_account_files(const std::string& root) {
-  AccountFiles files;
   UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd) return files;
-  auto read_in_root = [&](const char* path) -> std::optional<std::string> {
-    auto fd = linux::open_in_root(root_fd.get(), path, O_RDONLY | O_CLOEXEC);
-    if (!fd) return std::nullopt;
-    auto text = read_file(linux::proc_fd_path(fd->get()));
-    if (!text) return std::nullopt;
-    return std::move(*text);
-  };
-  files.passwd = read_in_root("/etc/passwd");
-  files.group = read_in_root("/etc/group");
-  return files;
+  if (!root_fd) return {};
+  return read_account_files_in(root_fd.get());
 }
 
 Result<DeviceNumber> block_device(const std::string& path) {
@@ -635,6 +622,36 @@ int start_detached(const std::string& name, bool first) {
 }
 
 }  // namespace
+
+// An account file is the root's, and hostile: opened O_PATH first (opening a
+// device or a fifo may block or act), read only when it is a regular file,
+// and only up to a size no real passwd file reaches.
+AccountFiles read_account_files_in(int root_fd) {
+  constexpr size_t kMaxAccountFile = 4 << 20;
+  auto read_in_root = [&](const char* path) -> std::optional<std::string> {
+    auto where = linux::open_in_root(root_fd, path, O_PATH | O_CLOEXEC);
+    if (!where) return std::nullopt;
+    struct stat st{};
+    if (::fstat(where->get(), &st) < 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    UniqueFd fd(::open(linux::proc_fd_path(where->get()).c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    std::string text;
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::nullopt;
+      if (n == 0) break;
+      text.append(buf, static_cast<size_t>(n));
+      if (text.size() > kMaxAccountFile) return std::nullopt;
+    }
+    return text;
+  };
+  AccountFiles files;
+  files.passwd = read_in_root("/etc/passwd");
+  files.group = read_in_root("/etc/group");
+  return files;
+}
 
 void add_resource_flags(CLI::App& app, ResourceFlags& r) { resource_flags(app, r); }
 

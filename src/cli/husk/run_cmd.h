@@ -60,6 +60,12 @@ int cleanup_command(const std::string& name, bool remove, bool remove_volumes = 
 // (husk exec's process defaults and seccomp profile), taking nothing.
 Result<config::Container> container_config(const std::string& name);
 
+// The /etc/passwd and /etc/group of a root (an image's, --rootfs, a running
+// container's /proc/<pid>/root), resolved inside it: a symlink there never
+// makes husk read a host file. Missing, unreadable, non-regular or oversized
+// files count as absent; a name then fails to resolve.
+AccountFiles read_account_files_in(int root_fd);
+
 // "husk: MSG" on stderr (a launcher's: the caller's), CLI11's capital first
 // letter lowered, as every husk message is.
 void print_error(std::string msg);
