@@ -211,3 +211,26 @@ lines_in() { [[ -f $VOLS/$1/_data/$2 ]] && wc -l <"$VOLS/$1/_data/$2" || echo 0;
   wait_for 5 eval '[[ -z $(h ps -aq) ]]' || fail "container kept: $(h ps -a)"
   expect_volumes
 }
+
+@test "rm -v of a container whose anonymous volume another running container mounts: removed, the volume stays" {
+  run h run --net none --name "$CID" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS:O" -v /data -- \
+    sh -c 'echo shared >/data/f'
+  expect_status 0
+  local data
+  data=$(anon_of "$CID" /data)
+  hd "$CID-b" -v "$data:/x" -- sleep 60 >/dev/null
+  run --separate-stderr h rm -v "$CID"
+  expect_status 0
+  expect_output "$CID"
+  [[ $stderr == "husk: volume \"$data\" is in use by container $CID-b" ]] || fail "stderr: $stderr"
+  expect_volumes "$data"
+  run h exec "$CID-b" cat /x/f
+  expect_output shared
+  run h rm -fv "$CID-b"
+  expect_status 0
+  # Mounted by name, it was never CID-b's anonymous volume: it stays, dangling, for prune.
+  expect_volumes "$data"
+  run h volume prune
+  expect_line "$data"
+  expect_volumes
+}
