@@ -1,5 +1,7 @@
 #include "front/user.h"
 
+#include <cerrno>
+
 namespace husk::cli {
 namespace {
 
@@ -105,7 +107,8 @@ Result<ResolvedUser> resolve_user(std::string_view spec, const AccountFiles& fil
     if (!uid) return fail(0, "-u \"{}\": uid {} is out of range", spec, user);
     out.uid = *uid;
   } else if (!entry) {
-    return fail(0, "-u \"{}\": no user \"{}\" in the container's /etc/passwd", spec, user);
+    return fail_quiet(ENOENT, "-u \"{}\": no user \"{}\" in the container's /etc/passwd", spec,
+                      user);
   }
   if (entry) {
     out = ResolvedUser{entry->uid, entry->gid, {}, entry->home, entry->name};
@@ -122,7 +125,8 @@ Result<ResolvedUser> resolve_user(std::string_view spec, const AccountFiles& fil
     } else if (auto gid = find_group_id(files.group, *group)) {
       out.gid = *gid;
     } else {
-      return fail(0, "-u \"{}\": no group \"{}\" in the container's /etc/group", spec, *group);
+      return fail_quiet(ENOENT, "-u \"{}\": no group \"{}\" in the container's /etc/group",
+                        spec, *group);
     }
   }
   // docker and podman: the primary group is also the first supplementary one

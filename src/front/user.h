@@ -29,7 +29,7 @@ struct AccountFiles {
 
 // Resolves the -u value. Empty spec means root. A numeric uid without a
 // passwd entry gets gid 0 and HOME "/" (docker's choice); a name that is not
-// in /etc/passwd is an error. Malformed lines of the files are skipped, as
+// in /etc/passwd (or a group not in /etc/group) is an ENOENT error. Malformed lines of the files are skipped, as
 // libc does.
 Result<ResolvedUser> resolve_user(std::string_view spec, const AccountFiles& files);
 

@@ -126,6 +126,7 @@ std::string record_json(const Record& r) {
             {"caller_env", r.caller_env},
             {"labels", r.labels},
             {"ports", r.ports},
+            {"anonymous_volumes", r.anonymous_volumes},
             {"restart", format_restart_policy(r.restart)},
             {"auto_remove", r.auto_remove},
             {"tty", r.tty},
@@ -154,6 +155,7 @@ Result<Record> parse_record(std::string_view text) {
     HUSK_TRY(take(j, "caller_env", r.caller_env));
     HUSK_TRY(take(j, "labels", r.labels));
     HUSK_TRY(take(j, "ports", r.ports));
+    HUSK_TRY(take(j, "anonymous_volumes", r.anonymous_volumes));
     HUSK_TRY(take(j, "restart", restart));
     HUSK_TRY(take(j, "auto_remove", r.auto_remove));
     HUSK_TRY(take(j, "tty", r.tty));

@@ -60,6 +60,10 @@ struct Record {
   std::map<std::string, std::string> caller_env;
   std::map<std::string, std::string> labels;
   std::vector<std::string> ports;  // -p/-P as published, for ps
+  // Its anonymous volumes (-v /DST, --mount type=volume without a source),
+  // by target: made at the first start, mounted again by every later one,
+  // removed with the container by rm -v or --rm. Older records lack it.
+  std::map<std::string, std::string> anonymous_volumes;
   RestartPolicy restart;
   bool auto_remove = false;  // --rm
   bool tty = false;          // -t

@@ -228,6 +228,20 @@ Result<void> kill(const std::string& root, const std::string& id, int signal, bo
   return ok();
 }
 
+Result<UniqueFd> open_container_root(const std::string& root, const std::string& id) {
+  HUSK_TRY_ASSIGN(StateDir dir, StateDir::open(root, id));
+  HUSK_TRY_ASSIGN(ContainerState st, dir.load());
+  if (current_status(st, dir) == Status::kStopped) return fail(0, "container not running");
+  std::string path = fmt::format("/proc/{}/root", st.pid);
+  UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return fail_errno("open {:?}", path);
+  // Opened by pid: while the init lives its pid is not reused, so a start
+  // time that still matches means the fd is the init's root.
+  auto start = sys::process_start_time(st.pid);
+  if (!start || *start != st.start_time) return fail(0, "container not running");
+  return fd;
+}
+
 Result<void> destroy(const std::string& root, const std::string& id, bool force) {
   auto opened = StateDir::open(root, id);
   if (!opened) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "config/container.h"
 #include "config/resources.h"
 
@@ -53,6 +54,12 @@ Result<void> start(const std::string& root, const std::string& id,
 
 // kill: signal the init (or with all, every process of the container).
 Result<void> kill(const std::string& root, const std::string& id, int signal, bool all);
+
+// The root directory of a running container's init, /proc/<pid>/root,
+// checked to be that init's (its start time, as the state saved it), not a
+// process that reused its pid. What lies below it is the container's and
+// hostile: resolve paths there with linux::open_in_root only.
+Result<UniqueFd> open_container_root(const std::string& root, const std::string& id);
 
 // destroy (runc's delete): with force, kills a running container first.
 Result<void> destroy(const std::string& root, const std::string& id, bool force);

@@ -235,11 +235,11 @@ Result<void> VolumeStore::remove(const std::string& name) {
   return remove_tree(gone).context("remove volume {:?}", name);
 }
 
-Result<std::vector<std::string>> VolumeStore::prune(bool all) {
+Result<std::vector<std::string>> VolumeStore::prune(bool all, const std::set<std::string>& keep) {
   HUSK_TRY_ASSIGN(auto vols, list());
   std::vector<std::string> removed;
   for (const auto& v : vols) {
-    if (!all && !v.anonymous) continue;
+    if ((!all && !v.anonymous) || keep.contains(v.name)) continue;
     auto r = remove(v.name);
     if (!r) {
       if (r.error().code != EBUSY) log::warn("{}", r.error().what());

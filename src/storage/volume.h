@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,9 +63,10 @@ class VolumeStore {
   // Refused (EBUSY) while a live container uses it:
   // `volume "x" is in use by container husk-...`.
   Result<void> remove(const std::string& name);
-  // Removes unused volumes: anonymous ones only, or all with `all` (docker 23+).
-  // Returns the names removed.
-  Result<std::vector<std::string>> prune(bool all);
+  // Removes unused volumes: anonymous ones only, or all with `all` (docker 23+),
+  // never those in `keep` (the caller's: a stopped container's). Returns the
+  // names removed.
+  Result<std::vector<std::string>> prune(bool all, const std::set<std::string>& keep = {});
 
   // Records that container `id` uses the volume, owned by this process until
   // VolumeUse::hand_to. The use ends when the VolumeUse is destroyed.

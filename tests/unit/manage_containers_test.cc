@@ -34,6 +34,7 @@ Record sample_record() {
   r.stop_timeout = 5;
   r.log_max_size = 1 << 20;
   r.log_max_files = 3;
+  r.anonymous_volumes = {{"/data", std::string(64, 'c')}};
   return r;
 }
 
@@ -49,6 +50,15 @@ TEST(ManageRecord, RoundTrips) {
   EXPECT_EQ(back->restart, r.restart);
   EXPECT_EQ(back->stop_timeout, 5);
   EXPECT_EQ(back->log_max_files, 3);
+  EXPECT_EQ(back->anonymous_volumes, r.anonymous_volumes);
+}
+
+TEST(ManageRecord, OlderRecordsWithoutAnonymousVolumesStillRead) {
+  auto old = parse_record(R"({"id": "ab", "name": "web", "args": ["--", "true"]})");
+  ASSERT_TRUE(old) << old.error().what();
+  EXPECT_TRUE(old->anonymous_volumes.empty());
+  EXPECT_FALSE(parse_record(R"({"name": "web", "anonymous_volumes": ["/data"]})"));
+  EXPECT_FALSE(parse_record(R"({"name": "web", "anonymous_volumes": {"/data": 7}})"));
 }
 
 TEST(ManageRecord, HostileOrDamagedTextIsAnErrorNamingTheFile) {

@@ -205,6 +205,19 @@ TEST_F(VolumeStoreTest, CreateGetListRemove) {
   EXPECT_FALSE(std::filesystem::exists(root_ + "/x"));
 }
 
+TEST_F(VolumeStoreTest, PruneSparesWhatTheCallerKeeps) {
+  // A stopped container's anonymous volume has no live use, but its record names it.
+  storage::VolumeStore s(root_);
+  auto kept = s.create("", {}, true);
+  auto loose = s.create("", {}, true);
+  ASSERT_TRUE(kept && loose);
+  auto pruned = s.prune(true, {kept->name});
+  ASSERT_TRUE(pruned);
+  EXPECT_EQ(*pruned, std::vector<std::string>{loose->name});
+  EXPECT_TRUE(s.get(kept->name));
+  EXPECT_FALSE(s.get(loose->name));
+}
+
 TEST_F(VolumeStoreTest, InUseByALiveOwnerOnly) {
   storage::VolumeStore s(root_);
   ASSERT_TRUE(s.create("data", {}));

@@ -16,6 +16,7 @@
 #include "front/exit_code.h"
 #include "cli/husk/run_cmd.h"
 #include "front/ps_format.h"
+#include "front/user.h"
 #include "image/store.h"
 #include "front/units.h"
 #include "manage/containers.h"
@@ -130,8 +131,8 @@ Result<void> stop_one(const Container& c, int timeout) {
 }
 
 // Removes a stopped container: what its last run left (if its cleanup did
-// not run), then its directory.
-Result<void> remove_one(const Container& c, bool force) {
+// not run), then its directory; with volumes (rm -v), its anonymous volumes.
+Result<void> remove_one(const Container& c, bool force, bool volumes = false) {
   const std::string& name = c.record.name;
   if (is_up(c.state)) {
     if (!force)
@@ -142,7 +143,8 @@ Result<void> remove_one(const Container& c, bool force) {
     (void)wait_stopped(name, 10s);
   }
   wait_keeper_gone(name, 10s);
-  if (cleanup_command(name, true) != 0) return fail_quiet(EIO, "container {:?}: not removed", name);
+  if (cleanup_command(name, true, volumes) != 0)
+    return fail_quiet(EIO, "container {:?}: not removed", name);
   return ok();
 }
 
@@ -228,6 +230,38 @@ int ps(ContainerCommands& c) {
   return 0;
 }
 
+// podman's exit status for an exec user or group the container lacks
+// (docker's is 126).
+constexpr int kExitNoSuchExecUser = 255;
+
+// exec -u: the user as the running container's own /etc/passwd and
+// /etc/group say, read through its init's root and resolved inside it
+// (read_account_files_in): the container may have changed them since it
+// started, and may have made them symlinks meant to reach a host file.
+Result<ResolvedUser> exec_user(const std::string& name, const std::string& spec) {
+  HUSK_TRY_ASSIGN(UniqueFd root, runtime::open_container_root(runtime::kDefaultRoot, name));
+  return resolve_user(spec, read_account_files_in(root.get()));
+}
+
+// docker exec -u: the user's ids and groups; HOME from its passwd entry
+// unless -e HOME is given; and the capabilities build_config gives a run's
+// user: the bounding set for root, none for anyone else.
+void set_exec_user(config::Process& p, const ResolvedUser& u, const std::vector<std::string>& env) {
+  p.user.uid = u.uid;
+  p.user.gid = u.gid;
+  p.user.additional_gids = u.additional_gids;
+  p.user.username = u.name;
+  if (p.capabilities) {
+    auto& caps = *p.capabilities;
+    caps.effective = caps.permitted = u.uid == 0 ? caps.bounding : 0;
+    if (u.uid != 0) caps.inheritable = caps.ambient = 0;
+  }
+  for (const auto& e : env)
+    if (e.starts_with("HOME=")) return;
+  std::erase_if(p.env, [](const std::string& e) { return e.starts_with("HOME="); });
+  p.env.push_back("HOME=" + (u.home.empty() ? std::string("/") : u.home));
+}
+
 int exec(ContainerCommands& c) {
   auto ctr = store().find(c.ref);
   if (!ctr) {
@@ -248,13 +282,21 @@ int exec(ContainerCommands& c) {
     print_error(cfg.error().what());
     return kExitHuskError;
   }
+  if (!c.user.empty()) {
+    // Without -u the process keeps the container's own user (its config's).
+    auto user = exec_user(ctr->record.name, c.user);
+    if (!user) {
+      print_error(fmt::format("container {:?}: {}", ctr->record.name, user.error().what()));
+      return user.error().code == ENOENT ? kExitNoSuchExecUser : kExitHuskError;
+    }
+    set_exec_user(cfg->process, *user, c.env);
+  }
   runtime::ExecOptions o;
   o.container = &*cfg;
   o.id = ctr->record.name;
   o.args = c.command;
   o.env = c.env;
   o.cwd = c.workdir;
-  o.user = c.user;
   o.tty = c.tty;
   o.detach = c.detach;
   if (c.detach) {
@@ -471,13 +513,15 @@ void add_container_commands(CLI::App& app, ContainerCommands& c) {
   c.exec->add_flag("-i,--interactive", c.interactive, "Keep stdin open");
   c.exec->add_flag("-t,--tty", c.tty, "Give it a terminal");
   c.exec->add_flag("-d,--detach", c.detach, "Run it in the background");
-  c.exec->add_option("-u,--user", c.user, "UID[:GID]");
+  c.exec->add_option("-u,--user", c.user,
+                     "UID[:GID] or NAME[:GROUP], as the container's /etc/passwd and /etc/group say");
   c.exec->add_option("-w,--workdir", c.workdir, "Working directory inside");
   c.exec->add_option("-e,--env", c.env, "Set KEY=VALUE")->allow_extra_args(false);
   c.exec->add_option("container", c.ref, "Name, id or unique id prefix")->required();
   c.exec->add_option("command", c.command, "CMD [ARG...]")->required();
   c.exec->positionals_at_end();
-  c.exec->footer("\nExamples:\n  husk exec web cat /etc/hostname\n  husk exec -it web sh");
+  c.exec->footer("\nExamples:\n  husk exec web cat /etc/hostname\n  husk exec -it web sh\n"
+                 "  husk exec -u nobody web id");
 
   c.update = app.add_subcommand("update", "Change the resource limits of running containers");
   add_resource_flags(*c.update, c.resources);
@@ -578,7 +622,7 @@ std::optional<int> run_container_commands(ContainerCommands& c) {
     return each(
         c.refs,
         [&](const Container& ct, const std::string& ref) -> Result<void> {
-          HUSK_TRY(remove_one(ct, c.force));
+          HUSK_TRY(remove_one(ct, c.force, c.volumes));
           std::printf("%s\n", ref.c_str());
           return ok();
         },

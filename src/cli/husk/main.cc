@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
       }
       return launch_command(argv[argc - 1]);
     }
-    return cleanup_command(argv[argc - 1], verb == "__remove");
+    return cleanup_command(argv[argc - 1], verb == "__remove", verb == "__remove");
   }
   CLI::App app{"husk: containers from images or from any directory, with no daemon", "husk"};
   app.set_version_flag("--version", "husk version " HUSK_VERSION);

@@ -107,23 +107,10 @@ void add_volume_flags(CLI::App& run, VolumeFlags& v) {
 
 // --- the host, as build_config sees it ---
 
-// The root's /etc/passwd and /etc/group, resolved inside the root: a symlink
-// in an image must not make husk read (and use) a host file. Missing or
-// unreadable files count as absent; a name then fails to resolve.
 AccountFiles read_account_files(const std::string& root) {
-  AccountFiles files;
   UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd) return files;
-  auto read_in_root = [&](const char* path) -> std::optional<std::string> {
-    auto fd = linux::open_in_root(root_fd.get(), path, O_RDONLY | O_CLOEXEC);
-    if (!fd) return std::nullopt;
-    auto text = read_file(linux::proc_fd_path(fd->get()));
-    if (!text) return std::nullopt;
-    return std::move(*text);
-  };
-  files.passwd = read_in_root("/etc/passwd");
-  files.group = read_in_root("/etc/group");
-  return files;
+  if (!root_fd) return {};
+  return read_account_files_in(root_fd.get());
 }
 
 Result<DeviceNumber> block_device(const std::string& path) {
@@ -389,8 +376,16 @@ Result<int> run_container(RunFlags& f, const RunCommand& c, manage::Record& rec,
   std::optional<RunVolumes> volumes;
   if (!volume_mounts.empty()) {
     HUSK_TRY_ASSIGN(RunVolumes prepared,
-                    RunVolumes::prepare(std::move(volume_mounts), store_root(), f.name));
+                    RunVolumes::prepare(std::move(volume_mounts), store_root(), f.name,
+                                        rec.anonymous_volumes));
     volumes.emplace(std::move(prepared));
+    if (volumes->made_anonymous()) {
+      // Named in the record before the container runs: every later start
+      // (start, restart, the restart policy) mounts these again, and rm -v
+      // finds them even after a kill -9 of this process.
+      rec.anonymous_volumes = volumes->anonymous();
+      HUSK_TRY(store.save_record(rec));
+    }
     if (cfg.root_overlay)  // the root's lowers, top first (--rootfs DIR:O, images)
       HUSK_TRY(volumes->fill(absolute_lowers(*cfg.root_overlay)));
     cfg.mounts.insert(cfg.mounts.end(), volumes->mounts().begin(), volumes->mounts().end());
@@ -447,10 +442,14 @@ Result<int> run_container(RunFlags& f, const RunCommand& c, manage::Record& rec,
     return 0;
   }
   attachment.reset();
-  if (c.rm && volumes) {
-    volumes->finish();
-  } else if (volumes) {
-    volumes->release();
+  if (volumes) {
+    if (c.rm) {
+      volumes->finish();  // --rm: its anonymous volumes go with it, as docker's
+    } else if (code || status.pid != 0) {
+      volumes->release();  // it ran: kept for the next start
+    } else {
+      volumes->abandon();  // never ran: what this run made goes
+    }
   }
   volumes.reset();
   // Stopped: kept for `husk start`, unless --rm (then the caller removes it).
@@ -625,6 +624,36 @@ int start_detached(const std::string& name, bool first, int attach_fd = -1) {
 }
 
 }  // namespace
+
+// An account file is the root's, and hostile: opened O_PATH first (opening a
+// device or a fifo may block or act), read only when it is a regular file,
+// and only up to a size no real passwd file reaches.
+AccountFiles read_account_files_in(int root_fd) {
+  constexpr size_t kMaxAccountFile = 4 << 20;
+  auto read_in_root = [&](const char* path) -> std::optional<std::string> {
+    auto where = linux::open_in_root(root_fd, path, O_PATH | O_CLOEXEC);
+    if (!where) return std::nullopt;
+    struct stat st{};
+    if (::fstat(where->get(), &st) < 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    UniqueFd fd(::open(linux::proc_fd_path(where->get()).c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    std::string text;
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::nullopt;
+      if (n == 0) break;
+      text.append(buf, static_cast<size_t>(n));
+      if (text.size() > kMaxAccountFile) return std::nullopt;
+    }
+    return text;
+  };
+  AccountFiles files;
+  files.passwd = read_in_root("/etc/passwd");
+  files.group = read_in_root("/etc/group");
+  return files;
+}
 
 void add_resource_flags(CLI::App& app, ResourceFlags& r) { resource_flags(app, r); }
 
@@ -908,7 +937,23 @@ int start_command(const std::vector<std::string>& refs, const AttachFlags* attac
   return rc;
 }
 
-int cleanup_command(const std::string& name, bool remove) {
+namespace {
+
+// rm -v, --rm, a first start that failed: the container's anonymous volumes
+// go with it. One that another container mounts by name stays, with a line
+// saying so; named volumes are never the container's to remove.
+void remove_anonymous_volumes(const manage::Record& r) {
+  if (r.anonymous_volumes.empty()) return;
+  storage::VolumeStore volumes(store_root());
+  for (const auto& [target, name] : r.anonymous_volumes) {
+    auto removed = volumes.remove(name);
+    if (!removed && removed.error().code != ENOENT) print_error(removed.error().what());
+  }
+}
+
+}  // namespace
+
+int cleanup_command(const std::string& name, bool remove, bool remove_volumes) {
   manage::Store store(store_root());
   auto ctr = store.load(name);
   // The runtime's state and cgroups (a kill of what is left, if anything).
@@ -931,6 +976,7 @@ int cleanup_command(const std::string& name, bool remove) {
       return kExitHuskError;
     }
     unmark_autoremove(name);
+    if (ctr && (remove_volumes || ctr->record.auto_remove)) remove_anonymous_volumes(ctr->record);
   }
   return 0;
 }

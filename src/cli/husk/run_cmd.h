@@ -55,11 +55,19 @@ int create_command(RunCommand& c, const std::vector<std::string>& words);
 struct AttachFlags;
 int start_command(const std::vector<std::string>& refs, const AttachFlags* attach = nullptr);
 int launch_command(const std::string& name);
-int cleanup_command(const std::string& name, bool remove);
+// remove: the container goes too (rm, a failed first start); remove_volumes:
+// its anonymous volumes with it (rm -v, __remove). A --rm container's always go.
+int cleanup_command(const std::string& name, bool remove, bool remove_volumes = false);
 
 // The config a created container runs with, built again from its record
 // (husk exec's process defaults and seccomp profile), taking nothing.
 Result<config::Container> container_config(const std::string& name);
+
+// The /etc/passwd and /etc/group of a root (an image's, --rootfs, a running
+// container's /proc/<pid>/root), resolved inside it: a symlink there never
+// makes husk read a host file. Missing, unreadable, non-regular or oversized
+// files count as absent; a name then fails to resolve.
+AccountFiles read_account_files_in(int root_fd);
 
 // "husk: MSG" on stderr (a launcher's: the caller's), CLI11's capital first
 // letter lowered, as every husk message is.

@@ -2,10 +2,12 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "front/exit_code.h"
 #include "image/store.h"
+#include "manage/containers.h"
 #include "storage/volume.h"
 
 namespace husk::cli {
@@ -28,6 +30,18 @@ int report(const Error& e) {
 }
 
 storage::VolumeStore store() { return storage::VolumeStore(image::Store::default_root()); }
+
+// The anonymous volumes that containers' records name, to the container: a
+// stopped container mounts them again at its next start, so they are in use
+// as docker counts it (rm refuses them, prune keeps them) until it is removed.
+std::map<std::string, std::string> kept_by_containers() {
+  std::map<std::string, std::string> out;
+  auto all = manage::Store(manage::Store::default_root()).list();
+  if (!all) return out;
+  for (const auto& c : *all)
+    for (const auto& [target, name] : c.record.anonymous_volumes) out.emplace(name, c.record.name);
+  return out;
+}
 
 // docker's volume inspect object.
 nlohmann::ordered_json to_json(const storage::Volume& v) {
@@ -87,8 +101,16 @@ int inspect(const VolumeCommands& c) {
 
 int rm(const VolumeCommands& c) {
   auto s = store();
+  auto kept = kept_by_containers();
   int status = 0;
   for (const auto& name : c.names) {
+    if (auto it = kept.find(name); it != kept.end()) {
+      status = report(fail_quiet(EBUSY, "volume {:?} is in use by container {} (its anonymous "
+                                        "volume: husk rm -v removes both)",
+                                 name, it->second)
+                          .error());
+      continue;
+    }
     if (auto r = s.remove(name); !r) {
       status = report(r.error());
       continue;
@@ -99,7 +121,9 @@ int rm(const VolumeCommands& c) {
 }
 
 int prune(const VolumeCommands& c) {
-  auto removed = store().prune(c.all);
+  std::set<std::string> keep;
+  for (const auto& [name, container] : kept_by_containers()) keep.insert(name);
+  auto removed = store().prune(c.all, keep);
   if (!removed) return report(removed.error());
   if (!removed->empty()) std::printf("Deleted Volumes:\n");
   for (const auto& n : *removed) std::printf("%s\n", n.c_str());

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <utility>
 
@@ -19,7 +20,8 @@ Result<std::vector<VolumeMount>> check_volume_flags(const VolumeFlags& f) {
 }
 
 Result<RunVolumes> RunVolumes::prepare(std::vector<VolumeMount> mounts,
-                                       const std::string& store_root, const std::string& id) {
+                                       const std::string& store_root, const std::string& id,
+                                       const std::map<std::string, std::string>& known) {
   RunVolumes r;
   r.specs_ = std::move(mounts);
   for (const auto& m : r.specs_) {
@@ -30,9 +32,17 @@ Result<RunVolumes> RunVolumes::prepare(std::vector<VolumeMount> mounts,
     }
     if (!r.store_) r.store_.emplace(store_root);
     bool anonymous = m.source.empty();
+    // An earlier start's volume is mounted again (made again, empty, if
+    // someone removed it meanwhile: create is idempotent by name).
+    auto earlier = anonymous ? known.find(m.target) : known.end();
+    std::string name = earlier != known.end() ? earlier->second : m.source;
+    bool existed = !name.empty() && r.store_->get(name).has_value();
     HUSK_TRY_ASSIGN(storage::Volume v,
-                    r.store_->create(m.source, {}, anonymous).context("{}", m.flag));
-    if (anonymous) r.anonymous_.push_back(v.name);
+                    r.store_->create(name, {}, anonymous).context("{}", m.flag));
+    if (anonymous) {
+      r.anonymous_[m.target] = v.name;
+      if (!existed) r.made_.push_back(v.name);
+    }
     HUSK_TRY_ASSIGN(storage::VolumeUse use, r.store_->use(v.name, id).context("{}", m.flag));
     r.uses_.push_back(std::move(use));
     r.names_.push_back(v.name);
@@ -48,9 +58,10 @@ RunVolumes::RunVolumes(RunVolumes&& o) noexcept
       config_mounts_(std::move(o.config_mounts_)),
       uses_(std::move(o.uses_)),
       anonymous_(std::move(o.anonymous_)),
+      made_(std::move(o.made_)),
       finished_(std::exchange(o.finished_, true)) {}
 
-RunVolumes::~RunVolumes() { finish(); }
+RunVolumes::~RunVolumes() { abandon(); }
 
 Result<void> RunVolumes::fill(const std::vector<std::string>& lowers) {
   for (size_t i = 0; i < specs_.size(); ++i) {
@@ -72,11 +83,19 @@ void RunVolumes::release() {
 }
 
 void RunVolumes::finish() {
+  std::vector<std::string> all;
+  for (const auto& [target, name] : anonymous_) all.push_back(name);
+  end_uses_and_remove(all);
+}
+
+void RunVolumes::abandon() { end_uses_and_remove(made_); }
+
+void RunVolumes::end_uses_and_remove(const std::vector<std::string>& names) {
   if (finished_ || !store_) return;
   finished_ = true;
   for (auto& u : uses_) u.end();
-  for (const auto& name : anonymous_) {
-    if (auto r = store_->remove(name); !r)
+  for (const auto& name : names) {
+    if (auto r = store_->remove(name); !r && r.error().code != ENOENT)
       std::fprintf(stderr, "husk: %s\n", r.error().what().c_str());
   }
 }

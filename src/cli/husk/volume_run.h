@@ -3,11 +3,16 @@
 // the named and anonymous volumes and records the container's use of them;
 // fill() copies the root's content into new volumes (the run path calls it
 // once the root's overlay lowers are known); the destructor ends the uses
-// and removes the anonymous volumes.
+// and removes the anonymous volumes this run made (a failed run).
+//
+// A kept container's anonymous volumes are made at its first start and named
+// in its record (manage::Record::anonymous_volumes, by target): later starts
+// hand them to prepare() and mount the same volumes again.
 #pragma once
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,12 +40,19 @@ inline std::vector<std::string> absolute_lowers(const config::RootOverlay& o) {
 class RunVolumes {
  public:
   // store_root: image::Store::default_root(). id: the container's id.
+  // known: the container's anonymous volumes by target, from earlier starts;
+  // an anonymous mount whose target is not there gets a new volume.
   static Result<RunVolumes> prepare(std::vector<VolumeMount> mounts,
-                                    const std::string& store_root, const std::string& id);
+                                    const std::string& store_root, const std::string& id,
+                                    const std::map<std::string, std::string>& known = {});
   RunVolumes(RunVolumes&& o) noexcept;
   RunVolumes& operator=(RunVolumes&&) = delete;
   ~RunVolumes();
 
+  // Every anonymous volume of the run, by target (what the record keeps),
+  // and whether prepare() made any that the record does not name yet.
+  const std::map<std::string, std::string>& anonymous() const { return anonymous_; }
+  bool made_anonymous() const { return !made_.empty(); }
   // The container's mounts, in flag order (append after the default ones).
   const std::vector<config::Mount>& mounts() const { return config_mounts_; }
   // Fill on first use: for each volume mount without nocopy, copies what the
@@ -50,8 +62,11 @@ class RunVolumes {
   Result<void> fill(const std::vector<std::string>& lowers);
   // The uses now belong to pid (the container's init): call from on_ready.
   Result<void> hand_to(pid_t pid);
-  // Ends the uses and removes the anonymous volumes (idempotent).
+  // --rm: ends the uses and removes every anonymous volume (idempotent).
   void finish();
+  // A run that never started: ends the uses and removes the anonymous
+  // volumes this run made; those of earlier starts stay (idempotent).
+  void abandon();
   // Keeps both: the uses belong to the init they were handed to, and the
   // anonymous volumes stay until the container is removed.
   void release();
@@ -63,8 +78,11 @@ class RunVolumes {
   std::vector<std::string> names_;  // per spec: the volume's name, or ""
   std::vector<config::Mount> config_mounts_;
   std::vector<storage::VolumeUse> uses_;
-  std::vector<std::string> anonymous_;
+  std::map<std::string, std::string> anonymous_;  // target -> name
+  std::vector<std::string> made_;                 // names made by this prepare()
   bool finished_ = false;
+
+  void end_uses_and_remove(const std::vector<std::string>& names);
 };
 
 }  // namespace husk::cli
