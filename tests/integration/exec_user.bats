@@ -9,8 +9,7 @@
 load helpers
 
 setup() {
-  husk_setup
-  export HUSK_ROOT=$TEST_TMP/root
+  husk_ctr_setup
   R=$TEST_TMP/rootfs
   cp -a "$ROOTFS" "$R"
   cat >"$R/etc/passwd" <<'EOF'
@@ -27,10 +26,7 @@ other:x:556:husk
 EOF
 }
 
-teardown() {
-  "$HUSK" rm -f $("$HUSK" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-  husk_teardown
-}
+teardown() { husk_ctr_teardown; }
 
 h() { timeout --kill-after=5 "$TIMEOUT" "$HUSK" "$@" </dev/null; }
 

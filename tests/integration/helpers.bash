@@ -132,7 +132,7 @@ husk_ctr_setup() {
 }
 husk_ctr_teardown() {
   local left
-  "$HUSK" rm -f $("$HUSK" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+  "$HUSK" rm -fv $("$HUSK" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
   left=$(ls -A "$HUSK_ROOT/containers" 2>/dev/null || true)
   husk_teardown
   [[ -z $left ]] || fail "containers left: $left"

@@ -9,19 +9,11 @@
 load helpers
 
 setup() {
-  husk_setup
-  export HUSK_ROOT=$TEST_TMP/root
+  husk_ctr_setup
   VOLS=$HUSK_ROOT/volumes
 }
 
-teardown() {
-  local left
-  "$HUSK" rm -fv $("$HUSK" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-  left=$(ls -A "$HUSK_ROOT/containers" 2>/dev/null || true)
-  husk_teardown
-  [[ -z $left ]] || fail "containers left: $left"
-  [[ -z $(ls -A /run/husk 2>/dev/null | grep -F "$CID") ]] || fail "runtime state left"
-}
+teardown() { husk_ctr_teardown; }
 
 h() { timeout --kill-after=5 "$TIMEOUT" "$HUSK" "$@" </dev/null; }
 
