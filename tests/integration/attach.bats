@@ -9,17 +9,8 @@ load helpers
 setup() { husk_ctr_setup; }
 teardown() { husk_ctr_teardown; }
 
-h() { timeout --kill-after=5 "${T:-20}" "$HUSK" "$@" </dev/null; }
-
 # hr ARGS... -- CMD: a foreground run of the fixture rootfs, no network, removed at exit.
 hr() { h run --rm --net none --name "$CID" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS" "$@"; }
-
-# hd NAME ARGS... -- CMD: a detached container of the fixture rootfs, no network.
-hd() {
-  local name=$1
-  shift
-  h run -d --net none --name "$name" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS" "$@"
-}
 
 # The zombies in a running container, as "pid:name" words.
 zombies_in() { h exec "$1" sh -c 'cat /proc/[0-9]*/stat' | awk '$3 == "Z" { print $1 ":" $2 }'; }
@@ -102,15 +93,6 @@ zombies_in() { h exec "$1" sh -c 'cat /proc/[0-9]*/stat' | awk '$3 == "Z" { prin
   [[ $(sha256sum <"$host_init") == "$before" ]] || fail "the host's husk-init changed"
   cmp -s "$host_init" "$(command -v busybox)" && fail "the host's husk-init is busybox now"
   return 0
-}
-
-inspect_field() { h inspect "$1" | jq -r ".[0].$2"; }
-
-monitor_pid() {
-  local p
-  for p in $(pgrep -x husk-monitor); do
-    if tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "--name $1 "; then echo "$p"; return; fi
-  done
 }
 
 @test "run -d -t: a terminal of its own, whose output the monitor logs as stdout" {

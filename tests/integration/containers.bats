@@ -11,24 +11,6 @@ load helpers
 setup() { husk_ctr_setup; }
 teardown() { husk_ctr_teardown; }
 
-h() { timeout --kill-after=5 "$TIMEOUT" "$HUSK" "$@" </dev/null; }
-
-# hd NAME CMD...: a detached container of the fixture rootfs, no network.
-hd() {
-  local name=$1
-  shift
-  h run -d --net none --name "$name" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS" "$@"
-}
-
-state_of() { h inspect "$1" | jq -r '.[0].State.Status'; }
-
-monitor_pid() {
-  local p
-  for p in $(pgrep -x husk-monitor); do
-    if tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "--name $1 "; then echo "$p"; return; fi
-  done
-}
-
 @test "run -d: prints the id once the program runs; ps lists it; logs show its output" {
   run hd "$CID" -- sh -c 'echo hello-out; echo hello-err >&2; exec sleep 60'
   expect_status 0

@@ -28,8 +28,6 @@ EOF
 
 teardown() { husk_ctr_teardown; }
 
-h() { timeout --kill-after=5 "$TIMEOUT" "$HUSK" "$@" </dev/null; }
-
 # hd FLAGS... -- CMD...: the test's detached container over the rootfs copy, no network.
 hd() { h run -d --net none --name "$CID" -e "HUSK_TEST_MARK=$MARK" --rootfs "$R:O" "$@" >/dev/null; }
 

@@ -139,6 +139,25 @@ husk_ctr_teardown() {
   [[ -z $(ls -A /run/husk 2>/dev/null | grep -F "$CID") ]] || fail "runtime state left"
 }
 
+# In those tests: h runs husk with a timeout (T, else TIMEOUT) and no stdin; hd NAME
+# FLAGS... -- CMD... runs a detached container of HD_ROOTFS (default ROOTFS) without a
+# network; state_of and inspect_field read `husk inspect`; monitor_pid NAME finds the
+# container's husk-monitor.
+h() { timeout --kill-after=5 "${T:-$TIMEOUT}" "$HUSK" "$@" </dev/null; }
+hd() {
+  local name=$1
+  shift
+  h run -d --net none --name "$name" -e "HUSK_TEST_MARK=$MARK" --rootfs "${HD_ROOTFS:-$ROOTFS}" "$@"
+}
+state_of() { h inspect "$1" | jq -r '.[0].State.Status'; }
+inspect_field() { h inspect "$1" | jq -r ".[0].$2"; }
+monitor_pid() {
+  local p
+  for p in $(pgrep -x husk-monitor); do
+    if tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "--name $1 "; then echo "$p"; return; fi
+  done
+}
+
 # podman_conf DIR [NOFILE NPROC]: a private containers.conf and storage.conf (vfs) under DIR,
 # for podman with runc and cgroupfs, no network, k8s-file logs and its events in DIR; the
 # ulimits default to 4096. Use as CONTAINERS_CONF=DIR/containers.conf

@@ -11,20 +11,10 @@ load helpers
 setup() {
   husk_ctr_setup
   VOLS=$HUSK_ROOT/volumes
+  HD_ROOTFS=$ROOTFS:O  # an overlay: image-like containers, with a layer to fill volumes from
 }
 
 teardown() { husk_ctr_teardown; }
-
-h() { timeout --kill-after=5 "$TIMEOUT" "$HUSK" "$@" </dev/null; }
-
-# hd NAME FLAGS... -- CMD...: a detached container over the fixture rootfs, no network.
-hd() {
-  local name=$1
-  shift
-  h run -d --net none --name "$name" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS:O" "$@"
-}
-
-state_of() { h inspect "$1" | jq -r '.[0].State.Status'; }
 
 # The volumes in the store, sorted, one a line: as `volume ls -q` says, and as the
 # directories under $HUSK_ROOT/volumes are.
