@@ -2,6 +2,7 @@
 // durations, cpuset lists. Each line of the input goes to every parser.
 #include <charconv>
 
+#include "base/time.h"
 #include "front/units.h"
 #include "fuzz_util.h"
 
@@ -39,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_int64(line);
     check_uint64(line);
     if (auto b = cli::parse_ram_bytes(line); b && *b < 0) fuzz::broken("a negative size");
-    (void)cli::parse_go_duration(line);
+    (void)parse_go_duration(line);
     (void)cli::valid_id_list(line);
   }
   return 0;
