@@ -40,14 +40,14 @@ cgroups_named() {
   [[ -x $HUSK_BUILD/bin/husk-oci ]] || fail "build husk-oci first ($HUSK_BUILD)"
   json=$WORK/out.json
   run --separate-stderr env TMPDIR="$WORK/tmp" timeout --kill-after=10 170 "$BENCH" --quick \
-    --runs 2 --seq 5 --par-total 16 --par-jobs 8 --batch-reps 1 --rss-runs 1 \
+    --rounds 2 --runs 2 --seq 5 --par-total 16 --par-jobs 8 --batch-reps 1 --rss-runs 1 \
     --micro-time 0.001 --no-net --json "$json"
   echo "$output"
   echo "$stderr" >&2
   [[ $status -eq 0 ]] || fail "bench/run exited $status"
 
   # The table on stdout: a header and one line per row.
-  [[ ${lines[0]} == row*husk*crun*runc*husk/crun*husk/runc ]] || fail "no table header"
+  [[ ${lines[0]} == row*husk*crun*runc*husk/crun*husk/runc*husk/floor ]] || fail "no table header"
   for title in "run true" "run true, docker seccomp profile" "create + start + delete" "exec true" "5 runs sequential" \
                "16 runs, 8 parallel" "peak RSS, runtime + reaped children" \
                "peak RSS, runtime process alone"; do
@@ -79,6 +79,24 @@ cgroups_named() {
           | "\($r.id): \(.) peak RSS below 100 KiB") else empty end)
     ' "$json"
   [[ -z $output ]] || fail "$output"
+
+  # Issue 16: a ratio is taken per round, then its median and range over the rounds; the
+  # timed rows have 2 rounds here, and each round's ratio is husk's median over crun's in it.
+  run jq -r --argjson husk_exec "$husk_exec" '
+    def spread: type == "object" and .n >= 1 and .min <= .median and .median <= .max
+      and (.rounds | length) == .n and (.rounds | min) == (.min * 1000 | round / 1000);
+    .rows[] as $r | select($r.id | IN("run", "seccomp", "cycle", "exec", "seq", "par"))
+    | select($r.id != "exec" or $husk_exec)
+    | (if $r.rounds != 2 then "\($r.id): \($r.rounds) rounds, want 2" else empty end),
+      (if $r.method != "sandbox" then "\($r.id): method \($r.method)" else empty end),
+      (["husk_crun", "husk_runc"] + (if $r.id | IN("run", "seq", "par") then ["husk_floor"] else [] end))[]
+      | select(($r.ratios[.] | spread) | not) | "\($r.id): no per-round \(.) ratios: \($r.ratios[.])"
+    ' "$json"
+  [[ -z $output ]] || fail "$output"
+  # The median of the per-round ratios is the row's ratio.
+  run jq -r '.rows[] | select(.id == "run") | [.ratio_husk_crun, .ratios.husk_crun.median] | @tsv' "$json"
+  read -r a b <<<"$output"
+  [[ $a == "$b" && $a != null ]] || fail "run: ratio_husk_crun $a, per-round median $b"
 
   run jq -r '.harness.note' "$json"
   [[ $output == *husk_timeit* ]] || fail "harness: $output"
