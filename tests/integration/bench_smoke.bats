@@ -151,8 +151,9 @@ cgroups_named() {
          (if ($r.id | IN("run", "seq", "par")) and (($r.ratios.husk_floor | spread) | not)
           then "\($r.id): no husk/floor" else empty end)),
       (["husk", "crun", "runc"][] as $rt | $w.memory[$rt]
-       | (["memavailable_kib", "slab_kib", "shmem_kib", "kernel_stack_kib", "page_tables_kib"][]
+       | (["memavailable_kib", "slab_kib", "shmem_kib", "kernel_stack_kib", "page_tables_kib", "memcg_kib"][]
           | select(($rt as $x | $w.memory[$x][.] | spread) | not) | "memory: \($rt) has no \(.)"),
+         (if .memcg_kib.median <= 0 then "memory: nothing charged to \($rt)s memory cgroups" else empty end),
          (if .cgroup_dirs.median < $v1 then "memory: \($rt) made \(.cgroup_dirs.median) cgroups per container, not one in each of \($v1) v1 hierarchies" else empty end)),
       (if $w.memory.n != 3 then "memory: n \($w.memory.n), want 3" else empty end)
     ' "$json"
