@@ -11,6 +11,7 @@
 # The caller defines: timed_cmd ROW LABEL (the husk_timeit arguments of one sample in $tcmd),
 # fail_cmd, and the variables timeit_bin, tmp, errlog, samples (the TSV written here: row,
 # label, microseconds, iteration, round) and settle (seconds of rest before a batch).
+# shellcheck disable=SC2154  # those variables are the caller's
 
 # sample ROW LABEL ITERATION ROUND: times one sample and records it (microseconds); a
 # negative round is a warm-up, not recorded.
