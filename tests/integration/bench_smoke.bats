@@ -2,6 +2,8 @@
 # bench/run must keep working: a very short run (2 iterations, 5 sequential, 16 in parallel
 # by 8) has to produce every row with numbers for husk-oci, crun and runc, and leave
 # nothing behind. The numbers themselves are not judged here (see docs/benchmarks.md).
+# Issue 16: its rows are rounds with per-round ratios, and bench/wrapper (the conservative
+# method, and host memory per running container) runs in it too and leaves nothing.
 # bench/net (issue 12) likewise: every row has numbers, and nothing it made (netns, links,
 # leases, nft elements, cgroups, processes, uprobes) is left on the host.
 # bench/containers (issue 14): every row has numbers for husk and podman, nothing is left.
@@ -40,14 +42,15 @@ cgroups_named() {
   [[ -x $HUSK_BUILD/bin/husk-oci ]] || fail "build husk-oci first ($HUSK_BUILD)"
   json=$WORK/out.json
   run --separate-stderr env TMPDIR="$WORK/tmp" timeout --kill-after=10 170 "$BENCH" --quick \
-    --runs 2 --seq 5 --par-total 16 --par-jobs 8 --batch-reps 1 --rss-runs 1 \
-    --micro-time 0.001 --no-net --json "$json"
+    --rounds 2 --runs 2 --seq 5 --par-total 16 --par-jobs 8 --batch-reps 1 --rss-runs 1 \
+    --micro-time 0.001 --mem-n 3 --no-net --json "$json"
   echo "$output"
   echo "$stderr" >&2
   [[ $status -eq 0 ]] || fail "bench/run exited $status"
+  bench_out=$output
 
   # The table on stdout: a header and one line per row.
-  [[ ${lines[0]} == row*husk*crun*runc*husk/crun*husk/runc ]] || fail "no table header"
+  [[ ${lines[0]} == row*husk*crun*runc*husk/crun*husk/runc*husk/floor ]] || fail "no table header"
   for title in "run true" "run true, docker seccomp profile" "create + start + delete" "exec true" "5 runs sequential" \
                "16 runs, 8 parallel" "peak RSS, runtime + reaped children" \
                "peak RSS, runtime process alone"; do
@@ -79,6 +82,24 @@ cgroups_named() {
           | "\($r.id): \(.) peak RSS below 100 KiB") else empty end)
     ' "$json"
   [[ -z $output ]] || fail "$output"
+
+  # Issue 16: a ratio is taken per round, then its median and range over the rounds; the
+  # timed rows have 2 rounds here, and each round's ratio is husk's median over crun's in it.
+  run jq -r --argjson husk_exec "$husk_exec" '
+    def spread: type == "object" and .n >= 1 and .min <= .median and .median <= .max
+      and (.rounds | length) == .n and (.rounds | min) == (.min * 1000 | round / 1000);
+    .rows[] as $r | select($r.id | IN("run", "seccomp", "cycle", "exec", "seq", "par"))
+    | select($r.id != "exec" or $husk_exec)
+    | (if $r.rounds != 2 then "\($r.id): \($r.rounds) rounds, want 2" else empty end),
+      (if $r.method != "sandbox" then "\($r.id): method \($r.method)" else empty end),
+      (["husk_crun", "husk_runc"] + (if $r.id | IN("run", "seq", "par") then ["husk_floor"] else [] end))[]
+      | select(($r.ratios[.] | spread) | not) | "\($r.id): no per-round \(.) ratios: \($r.ratios[.])"
+    ' "$json"
+  [[ -z $output ]] || fail "$output"
+  # The median of the per-round ratios is the row's ratio.
+  run jq -r '.rows[] | select(.id == "run") | [.ratio_husk_crun, .ratios.husk_crun.median] | @tsv' "$json"
+  read -r a b <<<"$output"
+  [[ $a == "$b" && $a != null ]] || fail "run: ratio_husk_crun $a, per-round median $b"
 
   run jq -r '.harness.note' "$json"
   [[ $output == *husk_timeit* ]] || fail "harness: $output"
@@ -112,6 +133,39 @@ cgroups_named() {
   [[ -z $left ]] || fail "cgroups left: $left"
   run jq -r 'has("net")' "$json"
   [[ $output == false ]] || fail "--no-net still ran bench/net"
+
+  # The wrapper method (bench/wrapper) ran too: its rows, per-round ratios, the wrapper's own
+  # cost, and the memory row, where every runtime made a cgroup in each v1 hierarchy.
+  grep -qF "the wrapper method (bench/wrapper" <<<"$bench_out" || fail "no table of the wrapper method"
+  run jq -r '[.wrapper.rows[].id] | join(" ")' "$json"
+  [[ $output == "run cycle exec seq par" ]] || fail "wrapper rows: $output"
+  v1=$(grep -c ' - cgroup ' /proc/self/mountinfo)
+  run jq -r --argjson v1 "$v1" '
+    def spread: type == "object" and .n >= 1 and .min <= .median and .median <= .max;
+    .wrapper as $w
+    | ($w.rows[] as $r
+       | (if $r.method != "wrapper" or $r.rounds != 2 then "\($r.id): method \($r.method), \($r.rounds) rounds" else empty end),
+         (["husk", "crun", "runc", "wrap"][] | select(($r[.] | spread) | not) | "\($r.id): \(.) has no numbers"),
+         (if $r.wrap.median <= 0 then "\($r.id): the wrapper cost nothing" else empty end),
+         (["husk_crun", "husk_runc"][] | select(($r.ratios[.] | spread) | not) | "\($r.id): no per-round \(.)"),
+         (if ($r.id | IN("run", "seq", "par")) and (($r.ratios.husk_floor | spread) | not)
+          then "\($r.id): no husk/floor" else empty end)),
+      (["husk", "crun", "runc"][] as $rt | $w.memory[$rt]
+       | (["memavailable_kib", "slab_kib", "shmem_kib", "kernel_stack_kib", "page_tables_kib", "memcg_kib"][]
+          | select(($rt as $x | $w.memory[$x][.] | spread) | not) | "memory: \($rt) has no \(.)"),
+         (if .memcg_kib.median <= 0 then "memory: nothing charged to \($rt)s memory cgroups" else empty end),
+         (if .cgroup_dirs.median < $v1 then "memory: \($rt) made \(.cgroup_dirs.median) cgroups per container, not one in each of \($v1) v1 hierarchies" else empty end)),
+      (if $w.memory.n != 3 then "memory: n \($w.memory.n), want 3" else empty end)
+    ' "$json"
+  [[ -z $output ]] || fail "$output"
+  prefix=$(jq -r .wrapper.id_prefix "$json")
+  [[ $prefix == hkw* ]] || fail "wrapper id_prefix: $prefix"
+  # Nothing of it left: cgroups, nor what crun makes where cgroup2 was (bench/wrapper puts a
+  # tmpfs of its own there).
+  left=$(cgroups_named "$prefix"; cgroups_named husk-bench-w-
+    unshare -m --propagation private sh -c "umount -l /sys/fs/cgroup/unified 2>/dev/null &&
+      ls -d /sys/fs/cgroup/unified/$prefix* 2>/dev/null" || true)
+  [[ -z $left ]] || fail "wrapper left: $left"
 }
 
 # What the host has that a bench run could have left, by the names the bench gives things
@@ -251,6 +305,20 @@ host_traces() {
   [[ $status -eq 1 && $stderr == "bench/run: $WORK/nowhere/bin/husk-oci not found (build first or set HUSK_BUILD)" ]] \
     || fail "missing build: $status $stderr"
   [[ -z $(ls -A "$WORK/tmp") ]]
+}
+
+@test "bench/wrapper: bad options are refused with a one-line error" {
+  run --separate-stderr "$HUSK_SRC/bench/wrapper" --mem-n 0
+  [[ $status -eq 2 && $stderr == "bench/wrapper: counts must be whole numbers >= 1" ]] || fail "--mem-n 0: $status $stderr"
+  run --separate-stderr "$HUSK_SRC/bench/wrapper" --rounds
+  [[ $status -eq 2 && $stderr == "bench/wrapper: --rounds needs a number" ]] || fail "--rounds: $status $stderr"
+  run --separate-stderr "$HUSK_SRC/bench/wrapper" --frobnicate
+  [[ $status -eq 2 && ${stderr_lines[0]} == "bench/wrapper: unknown option --frobnicate" ]] || fail "$stderr"
+  run --separate-stderr env HUSK_BUILD="$WORK/nowhere" "$HUSK_SRC/bench/wrapper" --quick
+  [[ $status -eq 1 && $stderr == "bench/wrapper: $WORK/nowhere/bin/husk-oci not found (build first or set HUSK_BUILD)" ]] \
+    || fail "missing build: $status $stderr"
+  left=$(cgroups_named husk-bench-w-)
+  [[ -z $left ]] || fail "cgroups left: $left"
 }
 
 @test "bench/containers: every row has numbers, husk and podman, and nothing is left behind" {
