@@ -216,14 +216,17 @@ TEST_F(LiveCgroup, AProcessMovesItselfIntoTheV1Hierarchies) {
   child.go();
   // Only the child writes itself into the v1 ones; apply() the cgroup2 one, if any.
   ASSERT_TRUE(m->apply(child.pid(), false, /*joined_v1=*/true));
-  std::string dir_v1 = join->dirs.front();
+  // The child writes itself into one hierarchy after the other: wait for all.
+  auto in_all = [&] {
+    for (const auto& dir : join->dirs) {
+      auto procs = read_file(dir + "/cgroup.procs");
+      if (!procs || procs->find(std::to_string(child.pid())) == std::string::npos) return false;
+    }
+    return true;
+  };
   bool moved = false;
-  for (int i = 0; i < 400 && !moved; ++i) {
-    auto procs = read_file(dir_v1 + "/cgroup.procs");
-    moved = procs && procs->find(std::to_string(child.pid())) != std::string::npos;
-    if (!moved) ::usleep(5000);
-  }
-  ASSERT_TRUE(moved) << "not in " << dir_v1;
+  for (int i = 0; i < 400 && !(moved = in_all()); ++i) ::usleep(5000);
+  ASSERT_TRUE(moved) << "not in every v1 hierarchy";
   auto pids = m->pids();
   ASSERT_TRUE(pids);
   EXPECT_EQ(*pids, std::vector<pid_t>{child.pid()});
