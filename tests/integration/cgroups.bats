@@ -43,7 +43,8 @@ oci_stdin() {
 # husk run with the env marker and the test's container name (so teardown's leak checks
 # cover its cgroups), stdin closed.
 husk_run() {
-  timeout --kill-after=5 "$TIMEOUT" "$HUSK" run --rm --name "$CID" -e "HUSK_TEST_MARK=$MARK" "$@" \
+  HUSK_ROOT=$TEST_TMP/husk-root \
+    timeout --kill-after=5 "$TIMEOUT" "$HUSK" run --rm --name "$CID" -e "HUSK_TEST_MARK=$MARK" "$@" \
     </dev/null
 }
 

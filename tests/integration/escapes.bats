@@ -223,7 +223,9 @@ write_grabbed() {
     cp -L "$lib" "$BUNDLE/rootfs$lib"
   done
   # No timeout wrapper: the container's init must be husk's own child (wait_bg bounds it).
-  "$copy" run --rootfs "$BUNDLE/rootfs" --net none -- /evil.sh </dev/null >/dev/null 2>&7 &
+  # --rm and a root of the test's own: no container record is left in /var/lib/husk.
+  HUSK_ROOT=$TEST_TMP/husk-root "$copy" run --rm --rootfs "$BUNDLE/rootfs" --net none -- /evil.sh \
+    </dev/null >/dev/null 2>&7 &
   local husk_pid=$! init=""
   BG_PIDS+=("$husk_pid")
   # The container's init ran /evil.sh, that is the husk binary, and is stalled on the pipe.

@@ -71,12 +71,12 @@ husk_setup_file() {
      | .process.env += ["HUSK_TEST_MARK=@MARK@"]' \
     "$FILE_TMP/spec/config.json" >"$FILE_TMP/template.json"
   export SPEC_TEMPLATE=$FILE_TMP/template.json
-  net_state_save "$FILE_TMP/net-state"
+  net_state_save
 }
 
 husk_teardown_file() {
   if [[ -n ${FILE_TMP:-} && -d $FILE_TMP ]]; then
-    net_state_restore "$FILE_TMP/net-state"
+    net_state_restore
     umount_under "$FILE_TMP"
     rm -rf --one-file-system "$FILE_TMP"
   fi
@@ -84,25 +84,71 @@ husk_teardown_file() {
 }
 
 # `husk run` attaches to the default network: it turns forwarding on and makes the bridge
-# husk0 and the nftables table `inet husk`. A test file leaves the host as it found it.
+# husk0 and the nftables table `inet husk`. The suite leaves the host as it found it. ctest
+# runs test files two at a time, so the state is saved by the first file that starts and put
+# back by the last one that ends: each file holds a mark in $NET_STATE_DIR while it runs (a
+# file killed before its teardown stops counting once its bats process is gone).
+NET_STATE_DIR=/run/husk-it-net
+
+# Locks $NET_STATE_DIR (made if need be) on fd _net_fd; retried when the last holder removed
+# the directory meanwhile.
+_net_lock() {
+  local i
+  for i in 1 2 3 4 5; do
+    mkdir -p "$NET_STATE_DIR" 2>/dev/null
+    exec {_net_fd}<"$NET_STATE_DIR" || continue
+    flock "$_net_fd"
+    if [[ -d $NET_STATE_DIR && $(stat -c %i "$NET_STATE_DIR") == $(stat -L -c %i "/proc/$BASHPID/fd/$_net_fd") ]]; then
+      return 0
+    fi
+    exec {_net_fd}<&-
+  done
+  return 1
+}
+_net_prune_holders() {
+  local f
+  for f in "$NET_STATE_DIR"/holder.*; do
+    [[ -e $f ]] || continue
+    kill -0 "${f##*.}" 2>/dev/null || rm -f "$f"
+  done
+}
 net_state_save() {
-  {
-    cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
-    ip link show husk0 >/dev/null 2>&1 && echo bridge || echo no-bridge
-    nft list table inet husk >/dev/null 2>&1 && echo table || echo no-table
-  } >"$1"
+  _net_lock || return 0
+  _net_prune_holders
+  if ! compgen -G "$NET_STATE_DIR/holder.*" >/dev/null; then
+    {
+      cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
+      ip link show husk0 >/dev/null 2>&1 && echo bridge || echo no-bridge
+      nft list table inet husk >/dev/null 2>&1 && echo table || echo no-table
+      [[ -d /run/husk-net ]] && echo run-dir || echo no-run-dir
+    } >"$NET_STATE_DIR/original"
+  fi
+  : >"$NET_STATE_DIR/holder.$$"
+  exec {_net_fd}<&-
 }
 net_state_restore() {
-  [[ -f $1 ]] || return 0
-  local v4 v6 bridge table
-  { read -r v4; read -r v6; read -r bridge; read -r table; } <"$1"
-  # Only once no container of the default network is left (another run may be going on).
+  [[ -d $NET_STATE_DIR ]] || return 0
+  _net_lock || return 0
+  rm -f "$NET_STATE_DIR/holder.$$"
+  _net_prune_holders
+  if compgen -G "$NET_STATE_DIR/holder.*" >/dev/null || [[ ! -f $NET_STATE_DIR/original ]]; then
+    exec {_net_fd}<&-
+    return 0
+  fi
+  local v4 v6 bridge table run_dir
+  { read -r v4; read -r v6; read -r bridge; read -r table; read -r run_dir; } <"$NET_STATE_DIR/original"
+  # Only once no container of the default network is left.
   if ! jq -e '.leases | length > 0' /run/husk-net/bridge.leases >/dev/null 2>&1; then
     [[ $bridge == no-bridge ]] && ip link del husk0 2>/dev/null
     [[ $table == no-table ]] && nft delete table inet husk 2>/dev/null
+    # husk's network state (locks, the empty lease file) when the suite made it.
+    [[ $run_dir == no-run-dir ]] && rm -rf /run/husk-net
   fi
   echo "$v4" >/proc/sys/net/ipv4/ip_forward
   echo "$v6" >/proc/sys/net/ipv6/conf/all/forwarding
+  rm -f "$NET_STATE_DIR/original"
+  rmdir "$NET_STATE_DIR" 2>/dev/null
+  exec {_net_fd}<&-
   return 0
 }
 

@@ -8,6 +8,7 @@ load helpers
 setup() {
   husk_setup
   [[ -x $HUSK ]] || fail "husk CLI not found: $HUSK (build first or set HUSK_CLI)"
+  export HUSK_ROOT=$TEST_TMP/root  # container records of its own, not in /var/lib/husk
 }
 
 # husk_run ARGS...: `husk run` with our env marker (for the leak check), stdin closed.
