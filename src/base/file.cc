@@ -45,6 +45,12 @@ Result<void> write_all(int fd, std::string_view data) {
   return ok();
 }
 
+Result<void> set_nonblock(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return fail_errno("fcntl");
+  return ok();
+}
+
 Result<void> write_file_at(int dirfd, const std::string& path, std::string_view data) {
   UniqueFd fd(::openat(dirfd, path.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC));
   if (!fd) return fail_errno("open {}", path);

@@ -18,6 +18,8 @@ Result<std::string> read_file_at(int dirfd, const std::string& path);
 Result<std::string> read_all(int fd);
 // Writes all of data to fd, retrying short writes and EINTR.
 Result<void> write_all(int fd, std::string_view data);
+// Adds O_NONBLOCK to fd's file status flags.
+Result<void> set_nonblock(int fd);
 // Writes a file in place (for /proc and cgroup files: no O_CREAT, no temp).
 Result<void> write_file(const std::string& path, std::string_view data);
 Result<void> write_file_at(int dirfd, const std::string& path, std::string_view data);

@@ -1,6 +1,5 @@
 #include "manage/attach.h"
 
-#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <termios.h>
@@ -11,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/file.h"
 #include "sys/socket_msg.h"
 
 namespace husk::manage {
@@ -41,8 +41,7 @@ Result<void> AttachHub::listen(const std::string& run_dir) {
 }
 
 void AttachHub::adopt(UniqueFd client) {
-  int flags = ::fcntl(client.get(), F_GETFL);
-  if (flags >= 0) ::fcntl(client.get(), F_SETFL, flags | O_NONBLOCK);
+  (void)set_nonblock(client.get());
   clients_.push_back(Client{.fd = std::move(client)});
 }
 

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/file.h"
 #include "base/time.h"
 #include "base/unique_fd.h"
 #include "manage/attach.h"
@@ -132,9 +133,7 @@ class Monitor {
     fds_[0] = UniqueFd(o_.out_fd);
     fds_[1] = UniqueFd(o_.err_fd);
     console_ = UniqueFd(o_.console_fd);
-    stdin_ = UniqueFd(o_.stdin_fd);
-    set_nonblocking(stdin_.get());
-    hub_.set_input(o_.interactive && !o_.tty ? stdin_.get() : -1);
+    take_stdin(UniqueFd(o_.stdin_fd));
     // Listening before husk run -d returns, so that attach may follow at once.
     if (!o_.run_dir.empty() && make_monitor_run_dir(o_.run_dir)) (void)hub_.listen(o_.run_dir);
     if (o_.attach_fd >= 0) hub_.adopt(UniqueFd(o_.attach_fd));
@@ -262,21 +261,25 @@ class Monitor {
   void take_master() {
     master_ = receive_console(console_.get());
     if (!master_) return;
-    set_nonblocking(master_.get());
+    (void)set_nonblock(master_.get());
     hub_.set_terminal(master_.get());
     if (o_.interactive) hub_.set_input(master_.get());
+  }
+
+  // -i without -t: the write end of the container's stdin pipe (none: an
+  // invalid fd), which attach writes to.
+  void take_stdin(UniqueFd fd) {
+    hub_.set_input(-1);
+    stdin_ = std::move(fd);
+    if (!stdin_) return;
+    (void)set_nonblock(stdin_.get());
+    hub_.set_input(stdin_.get());
   }
 
   void drop_master() {
     hub_.set_terminal(-1);
     hub_.set_input(-1);
     master_.reset();
-  }
-
-  static void set_nonblocking(int fd) {
-    if (fd < 0) return;
-    int flags = ::fcntl(fd, F_GETFL);
-    if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   }
 
   void on_signals() {
@@ -397,13 +400,9 @@ class Monitor {
     init_done_ = false;
     launch_failed_ = false;
     // -i: a new run reads a new pipe (the last one's reader is gone).
-    hub_.set_input(-1);
-    stdin_.reset();
-    if (o_.interactive && !o_.tty && ::pipe2(in, O_CLOEXEC) == 0) {
-      stdin_ = UniqueFd(in[1]);
-      set_nonblocking(stdin_.get());
-      hub_.set_input(stdin_.get());
-    }
+    UniqueFd next;
+    if (o_.interactive && !o_.tty && ::pipe2(in, O_CLOEXEC) == 0) next = UniqueFd(in[1]);
+    take_stdin(std::move(next));
     launcher_ = spawn_husk(o_, "__launch", out[1], err[1], in[0]);
     ::close(out[1]);
     ::close(err[1]);

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/unique_fd.h"
 #include "net/cni_detail.h"
 #include "sys/process.h"
@@ -43,12 +44,6 @@ Result<void> above_stdio(UniqueFd& fd) {
   int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3);
   if (moved < 0) return fail_errno("fcntl F_DUPFD_CLOEXEC");
   fd.reset(moved);
-  return ok();
-}
-
-Result<void> set_nonblock(int fd) {
-  int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return fail_errno("fcntl");
   return ok();
 }
 
