@@ -2,7 +2,7 @@
 // commands, which nft applies as one transaction (all or nothing).
 #include "net/firewall.h"
 
-#include <nftables/libnftables.h>
+#include "net/lazy_nftables.h"  // <nftables/libnftables.h>, loaded on first use
 #include <dirent.h>
 #include <linux/netfilter.h>
 #include <linux/netlink.h>
