@@ -111,6 +111,33 @@ lines_in() { [[ -f $VOLS/$1/_data/$2 ]] && wc -l <"$VOLS/$1/_data/$2" || echo 0;
   [[ $(cat "$VOLS/$data/_data/f") == kept ]] || fail "the volume's data changed"
 }
 
+@test "a stopped container's named volumes are in use: volume rm refuses them until the container is removed" {
+  # -v NAME:/dst and --mount type=volume,source=NAME, as docker counts them: in use while any
+  # container (running or not) names them.
+  run h run --net none --name "$CID" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS:O" \
+    -v "$CID-a:/a" --mount "type=volume,source=$CID-b,target=/b" -- sh -c 'echo kept >/a/f; echo kept >/b/f'
+  expect_status 0
+  expect_volumes "$CID-a" "$CID-b"
+  local v
+  for v in "$CID-a" "$CID-b"; do
+    run --separate-stderr h volume rm "$v"
+    expect_status 125
+    [[ $stderr == "husk: volume \"$v\" is in use by container $CID" ]] ||
+      fail "volume rm $v: $stderr"
+  done
+  run h volume prune -a
+  expect_status 0
+  expect_volumes "$CID-a" "$CID-b"
+  [[ $(cat "$VOLS/$CID-a/_data/f") == kept && $(cat "$VOLS/$CID-b/_data/f") == kept ]] ||
+    fail "the volumes' data changed"
+  # Once the container is gone they are anyone's to remove.
+  run h rm "$CID"
+  expect_status 0
+  run h volume rm "$CID-a" "$CID-b"
+  expect_status 0
+  expect_volumes
+}
+
 @test "rm keeps a container's anonymous volumes (dangling: volume prune removes them); rm -v removes them, never a named one" {
   # rm: the anonymous volume stays, no longer any container's; prune takes it, not the named one.
   run h run --net none --name "$CID" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS:O" \

@@ -534,7 +534,8 @@ Result<manage::Record> make_record(RunCommand& c, const std::vector<std::string>
 
 // --rm containers while they exist: <root>/containers/.autoremove/<name>. A
 // kill -9 of their keeper (husk, or the monitor) leaves one behind, and the
-// next husk run removes what it stands for, as the container asked.
+// next husk run (or volume rm/prune) removes what it stands for, as the
+// container asked (reclaim_autoremoved).
 std::string autoremove_dir() { return manage::Store(store_root()).dir() + "/.autoremove"; }
 
 // The directory goes when its last mark does (an empty one is left by no
@@ -551,30 +552,6 @@ void unmark_autoremove(const std::string& name) {
   std::string dir = autoremove_dir();
   ::unlink((dir + "/" + name).c_str());
   ::rmdir(dir.c_str());  // only when empty
-}
-
-void reclaim_autoremoved() {
-  std::string dir = autoremove_dir();
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-  }
-  ::closedir(d);
-  manage::Store store(store_root());
-  for (const auto& name : names) {
-    auto c = store.load(name);
-    if (c && (c->state == manage::State::kRunning || c->state == manage::State::kPaused ||
-              c->state == manage::State::kRestarting))
-      continue;
-    // Being made right now: its maker is its keeper until it runs.
-    if (c && c->status.state == "created" && (!c->status.keeper || manage::keeper_alive(c->status)))
-      continue;
-    // Its keeper is gone, but it still runs: removed once it stops.
-    if (manage::init_alive(name)) continue;
-    (void)cleanup_command(name, true);
-  }
 }
 
 EnvLookup record_env(const manage::Record& r) {
@@ -952,6 +929,41 @@ void remove_anonymous_volumes(const manage::Record& r) {
 }
 
 }  // namespace
+
+void reclaim_autoremoved() {
+  std::string dir = autoremove_dir();
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  manage::Store store(store_root());
+  for (const auto& name : names) {
+    auto c = store.load(name);
+    if (c && (c->state == manage::State::kRunning || c->state == manage::State::kPaused ||
+              c->state == manage::State::kRestarting))
+      continue;
+    // Being made right now: its maker is its keeper until it runs.
+    if (c && c->status.state == "created" && (!c->status.keeper || manage::keeper_alive(c->status)))
+      continue;
+    // Its keeper is gone, but it still runs: removed once it stops.
+    if (manage::init_alive(name)) continue;
+    (void)cleanup_command(name, true);
+  }
+}
+
+std::vector<std::string> named_volumes_of(const manage::Record& r) {
+  std::vector<std::string> names;
+  auto c = parse_words(r.args);
+  if (!c) return names;
+  auto mounts = parse_volume_flags(c->flags.volumes);
+  if (!mounts) return names;
+  for (const auto& m : *mounts)
+    if (m.kind == VolumeMount::Kind::kVolume && !m.source.empty()) names.push_back(m.source);
+  return names;
+}
 
 int cleanup_command(const std::string& name, bool remove, bool remove_volumes) {
   manage::Store store(store_root());

@@ -20,6 +20,10 @@
 #include "front/build_config.h"
 #include "front/cgroup_flags.h"
 
+namespace husk::manage {
+struct Record;
+}
+
 namespace husk::cli {
 
 struct RunCommand {
@@ -58,6 +62,15 @@ int launch_command(const std::string& name);
 // remove: the container goes too (rm, a failed first start); remove_volumes:
 // its anonymous volumes with it (rm -v, __remove). A --rm container's always go.
 int cleanup_command(const std::string& name, bool remove, bool remove_volumes = false);
+
+// Removes the --rm containers whose keeper was killed and that no longer run:
+// what a kill -9 of `husk run --rm` (or of its monitor) left behind.
+void reclaim_autoremoved();
+
+// The named volumes (-v NAME:/dst, --mount type=volume,source=NAME) a container's
+// recorded flags mount: a stopped container mounts them again at its next
+// start, so `husk volume rm` and `prune` leave them alone, as docker does.
+std::vector<std::string> named_volumes_of(const manage::Record& r);
 
 // The config a created container runs with, built again from its record
 // (husk exec's process defaults and seccomp profile), taking nothing.

@@ -5,6 +5,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "cli/husk/run_cmd.h"
 #include "front/exit_code.h"
 #include "image/store.h"
 #include "manage/containers.h"
@@ -31,15 +32,24 @@ int report(const Error& e) {
 
 storage::VolumeStore store() { return storage::VolumeStore(image::Store::default_root()); }
 
-// The anonymous volumes that containers' records name, to the container: a
-// stopped container mounts them again at its next start, so they are in use
-// as docker counts it (rm refuses them, prune keeps them) until it is removed.
-std::map<std::string, std::string> kept_by_containers() {
-  std::map<std::string, std::string> out;
+// The volumes containers' records name (their anonymous volumes, and the named
+// ones their flags mount), to the container: a stopped container mounts them
+// again at its next start, so they are in use as docker counts it (rm refuses
+// them, prune keeps them) until it is removed.
+struct KeptVolume {
+  std::string container;
+  bool anonymous = false;
+};
+std::map<std::string, KeptVolume> kept_by_containers() {
+  std::map<std::string, KeptVolume> out;
   auto all = manage::Store(manage::Store::default_root()).list();
   if (!all) return out;
-  for (const auto& c : *all)
-    for (const auto& [target, name] : c.record.anonymous_volumes) out.emplace(name, c.record.name);
+  for (const auto& c : *all) {
+    for (const auto& [target, name] : c.record.anonymous_volumes)
+      out.emplace(name, KeptVolume{c.record.name, true});
+    for (const auto& name : named_volumes_of(c.record))
+      out.emplace(name, KeptVolume{c.record.name, false});
+  }
   return out;
 }
 
@@ -100,14 +110,17 @@ int inspect(const VolumeCommands& c) {
 }
 
 int rm(const VolumeCommands& c) {
+  reclaim_autoremoved();  // a killed `run --rm` still names its volumes until then
   auto s = store();
   auto kept = kept_by_containers();
   int status = 0;
   for (const auto& name : c.names) {
     if (auto it = kept.find(name); it != kept.end()) {
-      status = report(fail_quiet(EBUSY, "volume {:?} is in use by container {} (its anonymous "
-                                        "volume: husk rm -v removes both)",
-                                 name, it->second)
+      const KeptVolume& k = it->second;
+      status = report(fail_quiet(EBUSY, "volume {:?} is in use by container {}{}", name,
+                                 k.container,
+                                 k.anonymous ? " (its anonymous volume: husk rm -v removes both)"
+                                             : "")
                           .error());
       continue;
     }
@@ -121,8 +134,9 @@ int rm(const VolumeCommands& c) {
 }
 
 int prune(const VolumeCommands& c) {
+  reclaim_autoremoved();
   std::set<std::string> keep;
-  for (const auto& [name, container] : kept_by_containers()) keep.insert(name);
+  for (const auto& [name, kept] : kept_by_containers()) keep.insert(name);
   auto removed = store().prune(c.all, keep);
   if (!removed) return report(removed.error());
   if (!removed->empty()) std::printf("Deleted Volumes:\n");
