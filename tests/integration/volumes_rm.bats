@@ -243,3 +243,25 @@ lines_in() { [[ -f $VOLS/$1/_data/$2 ]] && wc -l <"$VOLS/$1/_data/$2" || echo 0;
   expect_line "$data"
   expect_volumes
 }
+
+@test "inspect lists a container's Mounts as docker does: binds, named and anonymous volumes, not --tmpfs" {
+  mkdir -p "$TEST_TMP/src"
+  run h run --net none --name "$CID" -e "HUSK_TEST_MARK=$MARK" --rootfs "$ROOTFS:O" \
+    -v "$TEST_TMP/src:/b:ro" -v "$CID-n:/n" -v /anon --tmpfs /t -- true
+  expect_status 0
+  local anon
+  anon=$(anon_of "$CID" /anon)
+  run inspect_field "$CID" Mounts
+  expect_status 0
+  local got want
+  got=$(jq -c '[.[] | [.Type, .Name // "", .Source, .Destination, .RW, .Mode]]' <<<"$output")
+  want=$(jq -nc --arg src "$TEST_TMP/src" --arg n "$CID-n" --arg a "$anon" --arg v "$VOLS" \
+    '[["bind", "", $src, "/b", false, "ro"],
+      ["volume", $n, "\($v)/\($n)/_data", "/n", true, ""],
+      ["volume", $a, "\($v)/\($a)/_data", "/anon", true, ""]]')
+  [[ $got == "$want" ]] || fail "Mounts: $got, want $want"
+  run h rm -v "$CID"
+  expect_status 0
+  run h volume rm "$CID-n"
+  expect_status 0
+}

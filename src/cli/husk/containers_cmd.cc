@@ -26,6 +26,7 @@
 #include "net/attach.h"
 #include "runtime/runtime.h"
 #include "spec/names.h"
+#include "storage/volume.h"
 
 namespace husk::cli {
 namespace {
@@ -150,6 +151,34 @@ Result<void> remove_one(const Container& c, bool force, bool volumes = false) {
 
 std::string json_time(const std::string& t) { return t.empty() ? "0001-01-01T00:00:00Z" : t; }
 
+// docker's inspect "Mounts": the container's bind mounts and volumes (named and
+// anonymous), from its recorded flags; --tmpfs mounts are not listed, as in docker.
+nlohmann::json mounts_json(const manage::Record& r) {
+  nlohmann::json out = nlohmann::json::array();
+  storage::VolumeStore volumes(image::Store::default_root());
+  for (const auto& m : volume_mounts_of(r)) {
+    const bool rw = !m.readonly;
+    if (m.kind == VolumeMount::Kind::kBind) {
+      out.push_back({{"Type", "bind"}, {"Source", m.source}, {"Destination", m.target},
+                     {"Mode", rw ? "" : "ro"}, {"RW", rw},
+                     {"Propagation", m.propagation.empty() ? "rprivate" : m.propagation}});
+    } else if (m.kind == VolumeMount::Kind::kVolume) {
+      std::string name = m.source;
+      if (name.empty()) {  // anonymous: made at the first start
+        auto it = r.anonymous_volumes.find(m.target);
+        if (it == r.anonymous_volumes.end()) continue;
+        name = it->second;
+      }
+      auto v = volumes.get(name);
+      out.push_back({{"Type", "volume"}, {"Name", name},
+                     {"Source", v ? v->mountpoint : std::string()}, {"Destination", m.target},
+                     {"Driver", "local"}, {"Mode", rw ? "" : "ro"}, {"RW", rw},
+                     {"Propagation", ""}});
+    }
+  }
+  return out;
+}
+
 // docker's inspect, the parts husk knows.
 nlohmann::json inspect_json(const Container& c) {
   const auto& r = c.record;
@@ -195,6 +224,7 @@ nlohmann::json inspect_json(const Container& c) {
                           {"LogConfig", {{"Type", "k8s-file"},
                                          {"MaxSize", r.log_max_size},
                                          {"MaxFiles", r.log_max_files}}}}},
+          {"Mounts", mounts_json(r)},
           {"HuskArgs", r.args},
           {"NetworkSettings", net}};
 }

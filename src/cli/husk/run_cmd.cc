@@ -954,13 +954,17 @@ void reclaim_autoremoved() {
   }
 }
 
+std::vector<VolumeMount> volume_mounts_of(const manage::Record& r) {
+  auto c = parse_words(r.args);
+  if (!c) return {};
+  auto mounts = parse_volume_flags(c->flags.volumes);
+  if (!mounts) return {};
+  return std::move(*mounts);
+}
+
 std::vector<std::string> named_volumes_of(const manage::Record& r) {
   std::vector<std::string> names;
-  auto c = parse_words(r.args);
-  if (!c) return names;
-  auto mounts = parse_volume_flags(c->flags.volumes);
-  if (!mounts) return names;
-  for (const auto& m : *mounts)
+  for (const auto& m : volume_mounts_of(r))
     if (m.kind == VolumeMount::Kind::kVolume && !m.source.empty()) names.push_back(m.source);
   return names;
 }

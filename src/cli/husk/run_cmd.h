@@ -67,6 +67,10 @@ int cleanup_command(const std::string& name, bool remove, bool remove_volumes = 
 // what a kill -9 of `husk run --rm` (or of its monitor) left behind.
 void reclaim_autoremoved();
 
+// The -v, --tmpfs and --mount flags a container's record holds, parsed (none
+// when they no longer parse).
+std::vector<VolumeMount> volume_mounts_of(const manage::Record& r);
+
 // The named volumes (-v NAME:/dst, --mount type=volume,source=NAME) a container's
 // recorded flags mount: a stopped container mounts them again at its next
 // start, so `husk volume rm` and `prune` leave them alone, as docker does.
