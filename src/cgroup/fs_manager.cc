@@ -208,8 +208,8 @@ Result<SelfJoin> FsManager::open_self_join() {
   SelfJoin j;
   for (const auto& h : hierarchies_) {
     if (h.v2) continue;
-    HUSK_TRY_ASSIGN(UniqueFd dir, open_dir(h.dir));
-    UniqueFd tasks(::openat(dir.get(), "tasks", O_WRONLY | O_CLOEXEC));
+    // One open each, not the directory then its file: exec and run pay it per hierarchy.
+    UniqueFd tasks(::open((h.dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
     if (!tasks) return fail_errno("open {}/tasks", h.dir);
     j.fds.push_back(std::move(tasks));
     j.dirs.push_back(h.dir);
