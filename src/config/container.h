@@ -121,6 +121,10 @@ struct Process {
   // husk run IMAGE (not from config.json): a cwd the init has to make is given
   // to the process's uid and gid, as podman makes an image's WorkingDir.
   bool cwd_owned_by_user = false;
+  // husk run (not from config.json): HOME in env is husk's default for the run's
+  // user, set by neither the image nor -e. `husk exec -u` replaces such a HOME
+  // with the exec user's and keeps one the container was given, as docker does.
+  bool home_is_default = false;
   std::optional<Capabilities> capabilities;  // absent: all sets empty
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;

@@ -282,13 +282,18 @@ Result<config::Container> build_config(const RunFlags& f, const Caller& c) {
         return e.size() > key.size() && e.starts_with(key) && e[key.size()] == '=';
       });
     };
-    if (!has("HOME")) p.env.push_back("HOME=" + (user.home.empty() ? "/" : user.home));
+    if (!has("HOME")) {
+      p.env.push_back("HOME=" + (user.home.empty() ? "/" : user.home));
+      p.home_is_default = true;
+    }
     if (c.stdin_tty && !has("TERM")) p.env.push_back("TERM=xterm");
     p.cwd = from->cwd;
     p.cwd_owned_by_user = f.workdir.empty();  // the image's WorkingDir, made for its user
   } else {
     p.args = f.command;
     p.env = HUSK_TRY(build_env(f, c, user.home));
+    p.home_is_default = std::ranges::none_of(
+        HUSK_TRY(env_flags(f, c)), [](const std::string& e) { return e.starts_with("HOME="); });
     p.cwd = f.workdir.empty() ? "/" : f.workdir;
   }
   p.user.uid = user.uid;

@@ -69,6 +69,16 @@ ids() {
   expect_output "999 998 [998] /late 0000000000000000"
 }
 
+@test "exec -u keeps a HOME the container was given (-e HOME at run), as docker does" {
+  hd -e HOME=/srv/app -- sleep 60
+  run ids -u nobody
+  expect_status 0
+  expect_output "4321 8765 [555 8765] /srv/app 0000000000000000"
+  # exec's own -e HOME still wins.
+  run ids -u nobody -e HOME=/given
+  expect_output "4321 8765 [555 8765] /given 0000000000000000"
+}
+
 @test "exec without -u keeps the container's user; -u root gets root's capabilities back" {
   hd -u husk -- sleep 60
   run ids

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -274,8 +275,9 @@ Result<ResolvedUser> exec_user(const std::string& name, const std::string& spec)
 }
 
 // docker exec -u: the user's ids and groups; HOME from its passwd entry
-// unless -e HOME is given; and the capabilities build_config gives a run's
-// user: the bounding set for root, none for anyone else.
+// unless -e HOME is given or the container was given one (by its image or
+// its own -e); and the capabilities build_config gives a run's user: the
+// bounding set for root, none for anyone else.
 void set_exec_user(config::Process& p, const ResolvedUser& u, const std::vector<std::string>& env) {
   p.user.uid = u.uid;
   p.user.gid = u.gid;
@@ -286,9 +288,10 @@ void set_exec_user(config::Process& p, const ResolvedUser& u, const std::vector<
     caps.effective = caps.permitted = u.uid == 0 ? caps.bounding : 0;
     if (u.uid != 0) caps.inheritable = caps.ambient = 0;
   }
-  for (const auto& e : env)
-    if (e.starts_with("HOME=")) return;
-  std::erase_if(p.env, [](const std::string& e) { return e.starts_with("HOME="); });
+  auto is_home = [](const std::string& e) { return e.starts_with("HOME="); };
+  if (std::ranges::any_of(env, is_home)) return;
+  if (!p.home_is_default && std::ranges::any_of(p.env, is_home)) return;
+  std::erase_if(p.env, is_home);
   p.env.push_back("HOME=" + (u.home.empty() ? std::string("/") : u.home));
 }
 
