@@ -101,17 +101,23 @@ Result<std::vector<std::string>> env_flags(const RunFlags& f, const Caller& c) {
   return out;
 }
 
-Result<std::vector<std::string>> build_env(const RunFlags& f, const Caller& c,
-                                           const std::string& home) {
+// A --rootfs run's environment: docker's defaults, then the -e flags. Marks
+// HOME as the default when no flag set it (config::Process::home_is_default).
+Result<void> build_env(const RunFlags& f, const Caller& c, const std::string& home,
+                       config::Process& p) {
   std::vector<std::string> env{kDefaultPath};
   if (c.stdin_tty) env.push_back("TERM=xterm");
   env.push_back("HOME=" + home);
+  p.home_is_default = true;
   HUSK_TRY_ASSIGN(std::vector<std::string> flags, env_flags(f, c));
   for (const auto& e : flags) {
     size_t eq = e.find('=');
-    if (eq != std::string::npos) set_env(env, e.substr(0, eq), std::string_view(e).substr(eq + 1));
+    if (eq == std::string::npos) continue;
+    set_env(env, e.substr(0, eq), std::string_view(e).substr(eq + 1));
+    if (e.starts_with("HOME=")) p.home_is_default = false;
   }
-  return env;
+  p.env = std::move(env);
+  return ok();
 }
 
 // docker's capability names: with or without CAP_, any case, or ALL.
@@ -291,9 +297,7 @@ Result<config::Container> build_config(const RunFlags& f, const Caller& c) {
     p.cwd_owned_by_user = f.workdir.empty();  // the image's WorkingDir, made for its user
   } else {
     p.args = f.command;
-    p.env = HUSK_TRY(build_env(f, c, user.home));
-    p.home_is_default = std::ranges::none_of(
-        HUSK_TRY(env_flags(f, c)), [](const std::string& e) { return e.starts_with("HOME="); });
+    HUSK_TRY(build_env(f, c, user.home, p));
     p.cwd = f.workdir.empty() ? "/" : f.workdir;
   }
   p.user.uid = user.uid;
