@@ -48,27 +48,28 @@ Result<void> set_string(int fs, const char* key, const std::string& value) {
   return ok();
 }
 
-// A detached, read-only overlay whose lower layer is dir and whose upper
-// layer lives in a detached tmpfs. Returns the overlay's mount fd.
+// A detached, read-only overlay of two lower layers and no upper one: dir on
+// top of the root of an empty detached tmpfs (overlayfs needs two lower layers
+// to go without an upper layer, and they may not overlap). With no upper layer
+// the overlay cannot be written at all, even if its mount were made writable
+// again. Returns the overlay's mount fd.
 Result<UniqueFd> sealed_overlay(const std::string& dir) {
   UniqueFd tmpfs_ctx(::fsopen("tmpfs", FSOPEN_CLOEXEC));
   if (!tmpfs_ctx) return fail_errno("fsopen tmpfs");
-  if (::fsconfig(tmpfs_ctx.get(), FSCONFIG_SET_STRING, "size", "1m", 0) < 0 ||
+  if (::fsconfig(tmpfs_ctx.get(), FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
       ::fsconfig(tmpfs_ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
     return fail_errno("create tmpfs");
-  UniqueFd tmpfs(::fsmount(tmpfs_ctx.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID |
-                                                                 MOUNT_ATTR_NOEXEC));
-  if (!tmpfs) return fail_errno("fsmount tmpfs");
-  if (::mkdirat(tmpfs.get(), "upper", 0700) < 0 || ::mkdirat(tmpfs.get(), "work", 0700) < 0)
-    return fail_errno("mkdir in tmpfs");
+  UniqueFd empty(::fsmount(tmpfs_ctx.get(), FSMOUNT_CLOEXEC,
+                           MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID |
+                               MOUNT_ATTR_NOEXEC));
+  if (!empty) return fail_errno("fsmount tmpfs");
 
   UniqueFd ovl_ctx(::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!ovl_ctx) return fail_errno("fsopen overlay");
-  // The runtime's own fds, on the host's /proc, before any container exists.
-  std::string upper = "/proc/self/fd/" + std::to_string(tmpfs.get());
-  HUSK_TRY(set_string(ovl_ctx.get(), "lowerdir", escape_layer(dir)));
-  HUSK_TRY(set_string(ovl_ctx.get(), "upperdir", upper + "/upper"));
-  HUSK_TRY(set_string(ovl_ctx.get(), "workdir", upper + "/work"));
+  // The bottom layer by the runtime's own fd, on the host's /proc, before any
+  // container exists.
+  HUSK_TRY(set_string(ovl_ctx.get(), "lowerdir",
+                      escape_layer(dir) + ":/proc/self/fd/" + std::to_string(empty.get())));
   if (::fsconfig(ovl_ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
     return fail_errno("create overlay");
   UniqueFd ovl(::fsmount(ovl_ctx.get(), FSMOUNT_CLOEXEC,

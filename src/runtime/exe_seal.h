@@ -12,11 +12,11 @@
 // So the commands that start container processes (create, run, exec) first
 // make sure they run from a sealed view of their binary, and re-execute
 // themselves from one when they do not:
-//   - zero-copy: a private overlayfs whose lower layer is the binary's own
-//     directory and whose upper layer is a private tmpfs, both detached
-//     (fsopen/fsmount: in no mount namespace), mounted read-only; a write
-//     through it could only ever copy up into the throwaway tmpfs, even if
-//     someone made the mount writable again (runc 1.2 does the same);
+//   - zero-copy: a private overlayfs of two lower layers and no upper one,
+//     the binary's own directory over an empty private tmpfs, both detached
+//     (fsopen/fsmount: in no mount namespace) and mounted read-only; with no
+//     upper layer nothing can be written through it at all, even if someone
+//     made the mount writable again (runc 1.2 seals with an overlay too);
 //   - otherwise (no overlayfs, no mount privilege, a binary replaced on
 //     disk): a copy in a memfd, sealed against writes (crun's way).
 // A binary that already sits on a read-only mount, or in a sealed memfd, is

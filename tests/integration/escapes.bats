@@ -171,6 +171,32 @@ finish_5736() {
   finish_5736 "$exec_pid"
 }
 
+# A binary on a read-only mount is already sealed (as on a host whose /usr is read-only):
+# the runtime runs it as it is, without the overlay and the re-execution, and the attack
+# still finds nothing it can write. The mount is made in a mount namespace of the exec's own.
+@test "CVE-2019-5736: a runtime installed on a read-only mount is not re-executed and cannot be written" {
+  setup_5736
+  set_args sh /grab.sh
+  ocic run --detach --bundle "$BUNDLE" "$CID" </dev/null >/dev/null
+  unshare --mount --propagation private -- sh -c 'mount --bind -o ro "$1" "$1" && shift && exec "$@"' \
+    sh "$TEST_TMP/bin" timeout --kill-after=5 "$TIMEOUT" "$COPY" --root "$ROOT" exec "$CID" /evil.sh \
+    </dev/null >/dev/null 2>&7 &
+  local exec_pid=$! evil="" p
+  BG_PIDS+=("$exec_pid")
+  # The process that runs the binary inside the container: its exe is the file on the
+  # read-only mount itself, not an overlay's view of it.
+  find_evil() {
+    for p in /proc/[0-9]*; do
+      [[ $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) == "/proc/self/exe /evil.sh"* ]] || continue
+      evil=$(readlink "$p/exe") && return 0
+    done
+    return 1
+  }
+  wait_for 20 find_evil || fail "the exec never ran /evil.sh"
+  [[ $evil == "$COPY" ]] || fail "the runtime re-executed itself from $evil"
+  finish_5736 "$exec_pid"
+}
+
 # The init variant: the container's program is /proc/self/exe (or the script). Container
 # B joins the pid namespace of container A, whose init is the grabber, so that B's init
 # is not A's pid 1 and its end does not end the grabber.
