@@ -145,9 +145,9 @@ cgroups_named() {
     .wrapper as $w
     | ($w.rows[] as $r
        | (if $r.method != "wrapper" or $r.rounds != 2 then "\($r.id): method \($r.method), \($r.rounds) rounds" else empty end),
-         (["husk", "crun", "runc", "wrap"][] | select(($r[.] | spread) | not) | "\($r.id): \(.) has no numbers"),
+         (["husk", "husk_ro", "crun", "runc", "wrap"][] | select(($r[.] | spread) | not) | "\($r.id): \(.) has no numbers"),
          (if $r.wrap.median <= 0 then "\($r.id): the wrapper cost nothing" else empty end),
-         (["husk_crun", "husk_runc"][] | select(($r.ratios[.] | spread) | not) | "\($r.id): no per-round \(.)"),
+         (["husk_crun", "husk_ro_crun", "husk_runc"][] | select(($r.ratios[.] | spread) | not) | "\($r.id): no per-round \(.)"),
          (if ($r.id | IN("run", "seq", "par")) and (($r.ratios.husk_floor | spread) | not)
           then "\($r.id): no husk/floor" else empty end)),
       (["husk", "crun", "runc"][] as $rt | $w.memory[$rt]
