@@ -9,7 +9,7 @@
 # one round's ratio, and the median over rounds sets it aside, while the range shows it.
 #
 # The caller defines: timed_cmd ROW LABEL (the husk_timeit arguments of one sample in $tcmd),
-# fail_cmd, and the variables timeit_bin, tmp, errlog, samples (the TSV written here: row,
+# optionally before_sample ROW LABEL (run right before each sample, untimed), fail_cmd, and the variables timeit_bin, tmp, errlog, samples (the TSV written here: row,
 # label, microseconds, iteration, round) and settle (seconds of rest before a batch).
 # shellcheck disable=SC2154  # those variables are the caller's
 
@@ -18,6 +18,8 @@
 sample() {
   local row=$1 label=$2 iter=$3 round=$4 tcmd=()
   timed_cmd "$row" "$label"
+  # The caller may prepare the host right before a sample (bench/wrapper's exec rows).
+  if declare -F before_sample >/dev/null; then before_sample "$row" "$label"; fi
   "$timeit_bin" -o "$tmp/elapsed" "${tcmd[@]}" </dev/null >/dev/null 2>>"$errlog" ||
     fail_cmd "$row $label: ${tcmd[*]}"
   (( round >= 0 )) || return 0

@@ -138,7 +138,7 @@ cgroups_named() {
   # cost, and the memory row, where every runtime made a cgroup in each v1 hierarchy.
   grep -qF "the wrapper method (bench/wrapper" <<<"$bench_out" || fail "no table of the wrapper method"
   run jq -r '[.wrapper.rows[].id] | join(" ")' "$json"
-  [[ $output == "run cycle exec seq par" ]] || fail "wrapper rows: $output"
+  [[ $output == "run cycle exec exec-idle exec-busy seq par" ]] || fail "wrapper rows: $output"
   v1=$(grep -c ' - cgroup ' /proc/self/mountinfo)
   run jq -r --argjson v1 "$v1" '
     def spread: type == "object" and .n >= 1 and .min <= .median and .median <= .max;
@@ -148,7 +148,8 @@ cgroups_named() {
          (["husk", "husk_ro", "crun", "runc", "wrap"][] | select(($r[.] | spread) | not) | "\($r.id): \(.) has no numbers"),
          (if $r.wrap.median <= 0 then "\($r.id): the wrapper cost nothing" else empty end),
          (["husk_crun", "husk_ro_crun", "husk_runc"][] | select(($r.ratios[.] | spread) | not) | "\($r.id): no per-round \(.)"),
-         (if ($r.id | IN("run", "seq", "par")) and (($r.ratios.husk_floor | spread) | not)
+         (if ($r.id | IN("run", "exec", "exec-idle", "exec-busy", "seq", "par"))
+             and (($r.ratios.husk_floor | spread) | not)
           then "\($r.id): no husk/floor" else empty end)),
       (["husk", "crun", "runc"][] as $rt | $w.memory[$rt]
        | (["memavailable_kib", "slab_kib", "shmem_kib", "kernel_stack_kib", "page_tables_kib", "memcg_kib"][]
