@@ -71,7 +71,8 @@ $output"
 @test "CVE-2024-21626: husk run -w /proc/self/fd/N is refused for every N" {
   local n
   for n in $FD_RANGE; do
-    run timeout 30 "$HUSK" run --rm --rootfs "$ROOTFS" --net none -w "/proc/self/fd/$n" -- \
+    HUSK_ROOT=$TEST_TMP/husk-root run timeout 30 "$HUSK" run --rm --rootfs "$ROOTFS" --net none \
+      -w "/proc/self/fd/$n" -- \
       sh -c 'echo escaped; ls ../../../..'
     expect_cwd_refused "$n"
   done
