@@ -121,7 +121,8 @@ net_state_save() {
       ip link show husk0 >/dev/null 2>&1 && echo bridge || echo no-bridge
       nft list table inet husk >/dev/null 2>&1 && echo table || echo no-table
       [[ -d /run/husk-net ]] && echo run-dir || echo no-run-dir
-      [[ -d /run/husk ]] && echo state-dirs || echo no-state-dirs
+      [[ -d /run/husk ]] && echo state-dir || echo no-state-dir
+      [[ -d /run/husk-monitor ]] && echo monitor-dir || echo no-monitor-dir
     } >"$NET_STATE_DIR/original"
   fi
   : >"$NET_STATE_DIR/holder.$$"
@@ -136,9 +137,9 @@ net_state_restore() {
     exec {_net_fd}<&-
     return 0
   fi
-  local v4 v6 bridge table run_dir state_dirs
-  { read -r v4; read -r v6; read -r bridge; read -r table; read -r run_dir; read -r state_dirs; } \
-    <"$NET_STATE_DIR/original"
+  local v4 v6 bridge table run_dir state_dir monitor_dir
+  { read -r v4; read -r v6; read -r bridge; read -r table; read -r run_dir; read -r state_dir
+    read -r monitor_dir; } <"$NET_STATE_DIR/original"
   # Only once no container of the default network is left.
   if ! jq -e '.leases | length > 0' /run/husk-net/bridge.leases >/dev/null 2>&1; then
     [[ $bridge == no-bridge ]] && ip link del husk0 2>/dev/null
@@ -147,7 +148,8 @@ net_state_restore() {
     [[ $run_dir == no-run-dir ]] && rm -rf /run/husk-net
   fi
   # The default state roots husk and husk-oci made, once empty (rmdir removes nothing else).
-  [[ $state_dirs == no-state-dirs ]] && rmdir /run/husk /run/husk-monitor 2>/dev/null
+  [[ $state_dir == no-state-dir ]] && rmdir /run/husk 2>/dev/null
+  [[ $monitor_dir == no-monitor-dir ]] && rmdir /run/husk-monitor 2>/dev/null
   echo "$v4" >/proc/sys/net/ipv4/ip_forward
   echo "$v6" >/proc/sys/net/ipv6/conf/all/forwarding
   rm -f "$NET_STATE_DIR/original"
