@@ -1,10 +1,12 @@
 #include "base/file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace husk {
@@ -130,6 +132,42 @@ Result<UniqueFd> lock_file(const std::string& path, int op) {
     // Unlinked (or replaced) between our open and our flock: lock the new one.
   }
   return fail(EAGAIN, "lock {}: the file keeps being replaced", path);
+}
+
+namespace {
+
+// The sorted names in the directory open on fd, which this takes over.
+Result<std::vector<std::string>> names_in(int fd, std::string_view what) {
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return fail_errno("read {}", what);
+  }
+  std::vector<std::string> out;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") out.emplace_back(n);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> list_dir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::vector<std::string>{};
+    return fail_errno("open {}", path);
+  }
+  return names_in(fd, path);
+}
+
+Result<std::vector<std::string>> list_dir_at(int dirfd) {
+  int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail_errno("open a directory");
+  return names_in(fd, "a directory");
 }
 
 }  // namespace husk

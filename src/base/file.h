@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -41,6 +42,13 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
 // umask does not apply to it); directories that exist are left as they are.
 // ENOTDIR when path, or a component, is something else.
 Result<void> make_dirs(const std::string& path, mode_t mode);
+
+// The names in a directory, "." and ".." left out, sorted. A directory that
+// does not exist has none.
+Result<std::vector<std::string>> list_dir(const std::string& path);
+// The same for an open directory, read through a file description of its own:
+// dirfd's offset is left alone.
+Result<std::vector<std::string>> list_dir_at(int dirfd);
 
 // Opens (creating, 0600, never through a symlink) and flock()s path with op
 // (LOCK_EX or LOCK_SH, maybe | LOCK_NB); the lock lasts as long as the fd.

@@ -1,9 +1,9 @@
 #include "cgroup/stats.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "cgroup/dir.h"
 #include "cgroup/text.h"
 
@@ -29,24 +29,9 @@ std::vector<uint64_t> parse_u64_list(std::string_view text) {
   return out;
 }
 
-// Names of the directory's entries.
-Result<std::vector<std::string>> list_dir(int dirfd) {
-  int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail_errno("open the cgroup directory");
-  DIR* d = ::fdopendir(fd);
-  if (d == nullptr) {
-    ::close(fd);
-    return fail_errno("read the cgroup directory");
-  }
-  std::vector<std::string> out;
-  while (dirent* e = ::readdir(d)) out.emplace_back(e->d_name);
-  ::closedir(d);
-  return out;
-}
-
 // Page size names from files named prefix<size>suffix ("hugetlb.2MB.max").
 Result<std::vector<std::string>> hugetlb_sizes(int dirfd, std::string_view suffix) {
-  HUSK_TRY_ASSIGN(std::vector<std::string> names, list_dir(dirfd));
+  HUSK_TRY_ASSIGN(std::vector<std::string> names, list_dir_at(dirfd));
   std::vector<std::string> out;
   for (const auto& n : names) {
     std::string_view v = n;

@@ -88,7 +88,7 @@ Result<void> Store::collect(PruneReport& report, Doomed& doomed) const {
     blobs.insert(std::string(r.id.hex()));
     blobs.insert(std::string(r.manifest.hex()));
   }
-  HUSK_TRY_ASSIGN(auto layer_dirs, su::list_dir(path("layers")));
+  HUSK_TRY_ASSIGN(auto layer_dirs, list_dir(path("layers")));
   for (const std::string& name : layer_dirs) {
     if (layers.contains(name)) continue;
     auto d = Digest::parse("sha256:" + name);
@@ -111,7 +111,7 @@ Result<void> Store::collect(PruneReport& report, Doomed& doomed) const {
     if (fd) (void)::flock(fd.get(), LOCK_EX | LOCK_NB);
     doomed.emplace_back(del, std::move(fd));
   }
-  HUSK_TRY_ASSIGN(auto blob_files, su::list_dir(path("blobs/sha256")));
+  HUSK_TRY_ASSIGN(auto blob_files, list_dir(path("blobs/sha256")));
   for (const std::string& name : blob_files) {
     if (blobs.contains(name)) continue;
     std::string p = path("blobs/sha256/" + name);
@@ -121,7 +121,7 @@ Result<void> Store::collect(PruneReport& report, Doomed& doomed) const {
     if (auto d = Digest::parse("sha256:" + name)) report.blobs.push_back(*d);
   }
   // Links whose layer is gone (a writer killed between link and rename, or junk).
-  HUSK_TRY_ASSIGN(auto links, su::list_dir(path("l")));
+  HUSK_TRY_ASSIGN(auto links, list_dir(path("l")));
   for (const std::string& name : links) {
     if (::faccessat(AT_FDCWD, path("l/" + name).c_str(), F_OK, 0) < 0)
       ::unlink(path("l/" + name).c_str());
@@ -176,7 +176,7 @@ namespace {
 Result<size_t> take_tmp_leftovers(const std::string& tmp,
                                   std::vector<std::pair<std::string, UniqueFd>>& doomed) {
   size_t n = 0;
-  HUSK_TRY_ASSIGN(auto names, su::list_dir(tmp));
+  HUSK_TRY_ASSIGN(auto names, list_dir(tmp));
   for (const std::string& name : names) {
     std::string p = tmp + "/" + name;
     if (name.ends_with(".lock")) {
@@ -196,7 +196,7 @@ Result<size_t> take_tmp_leftovers(const std::string& tmp,
 
 // write_file_atomic's temp files in dir: their writers held the store lock, as the caller does.
 Result<void> remove_atomic_leftovers(const std::string& dir) {
-  HUSK_TRY_ASSIGN(auto names, su::list_dir(dir));
+  HUSK_TRY_ASSIGN(auto names, list_dir(dir));
   for (const std::string& name : names)
     if (name.find(kAtomicTempInfix) != std::string::npos) ::unlink((dir + "/" + name).c_str());
   return ok();

@@ -116,7 +116,7 @@ using namespace store_records;
 
 Result<std::vector<ImageRecord>> Store::read_records() const {
   std::vector<ImageRecord> out;
-  HUSK_TRY_ASSIGN(auto names, su::list_dir(path("images")));
+  HUSK_TRY_ASSIGN(auto names, list_dir(path("images")));
   for (const std::string& name : names) {
     if (!name.ends_with(".json")) continue;  // write_file_atomic's temp files
     std::string p = path("images/" + name);
@@ -317,7 +317,7 @@ Result<void> Store::release(std::string_view container) const {
 
 Result<std::vector<std::string>> Store::holders(const Digest& image) const {
   std::vector<std::string> out;
-  HUSK_TRY_ASSIGN(auto names, su::list_dir(path("holds")));
+  HUSK_TRY_ASSIGN(auto names, list_dir(path("holds")));
   for (const std::string& name : names) {
     if (name.find(kAtomicTempInfix) != std::string::npos) continue;
     auto text = read_file(path("holds/" + name));
@@ -329,7 +329,7 @@ Result<std::vector<std::string>> Store::holders(const Digest& image) const {
 
 // Holds whose owner is gone; the caller holds lock().
 Result<void> Store::drop_dead_holds() const {
-  HUSK_TRY_ASSIGN(auto names, su::list_dir(path("holds")));
+  HUSK_TRY_ASSIGN(auto names, list_dir(path("holds")));
   for (const std::string& name : names) {
     if (name.find(kAtomicTempInfix) != std::string::npos) continue;
     std::string p = path("holds/" + name);

@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include <algorithm>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -66,22 +66,6 @@ Result<void> fsync_dir(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd || ::fsync(fd.get()) < 0) return fail_errno("sync {}", path);
   return ok();
-}
-
-Result<std::vector<std::string>> list_dir(const std::string& path) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(path.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) return out;
-    return fail_errno("open {}", path);
-  }
-  while (dirent* e = ::readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n != "." && n != "..") out.emplace_back(n);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 }  // namespace husk::image::store_util

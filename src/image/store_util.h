@@ -1,12 +1,11 @@
 // What the store's files (store*.cc) share: staging names in tmp/, removing trees through
-// dirfds, syncing and listing directories (lock files are base/file.h's). Internal to src/image/.
+// dirfds, syncing directories (lock files and listings are base/file.h's). Internal to src/image/.
 #pragma once
 
 #include <sys/types.h>
 
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -20,8 +19,5 @@ Result<std::string> random_name(size_t n);
 Result<void> remove_tree_at(int dirfd, const std::string& name);
 
 Result<void> fsync_dir(const std::string& path);
-
-// Names of dir's entries (no . and ..), sorted; a missing dir is empty.
-Result<std::vector<std::string>> list_dir(const std::string& path);
 
 }  // namespace husk::image::store_util

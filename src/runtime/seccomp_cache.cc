@@ -1,6 +1,5 @@
 #include "runtime/seccomp_cache.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,15 +64,12 @@ std::optional<linux::CompiledSeccomp> load(int dir_fd, const std::string& name,
 
 // Removes every entry of a full cache (programs are cheap to make again).
 void trim(int dir_fd) {
-  UniqueFd copy(::dup(dir_fd));
-  if (!copy) return;
-  DIR* d = ::fdopendir(copy.release());
-  if (d == nullptr) return;
+  auto all = list_dir_at(dir_fd);
+  if (!all) return;
+  // Entries only: a writer's temp file (".<name>.<pid>") is its own to rename or remove.
   std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-  }
-  ::closedir(d);
+  for (auto& n : *all)
+    if (!n.starts_with('.')) names.push_back(std::move(n));
   if (names.size() < kSeccompCacheMax) return;
   for (const auto& n : names) ::unlinkat(dir_fd, n.c_str(), 0);
 }

@@ -1,6 +1,5 @@
 #include "cli/husk/run_cmd.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -931,16 +930,11 @@ void remove_anonymous_volumes(const manage::Record& r) {
 }  // namespace
 
 void reclaim_autoremoved() {
-  std::string dir = autoremove_dir();
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-  }
-  ::closedir(d);
+  auto names = list_dir(autoremove_dir());
+  if (!names) return;
   manage::Store store(store_root());
-  for (const auto& name : names) {
+  for (const auto& name : *names) {
+    if (name.starts_with('.')) continue;
     auto c = store.load(name);
     if (c && (c->state == manage::State::kRunning || c->state == manage::State::kPaused ||
               c->state == manage::State::kRestarting))
